@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+// roomsync command line: `roomsync serve [--port N] [--host H] [--redis URL]`.
+// Environment: PORT, HOST, ROOMSYNC_SECRET (JWT HS256 secret), REDIS_URL, LOG_LEVEL,
+// ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS.
+
+import { parseArgs } from 'node:util';
+import { createServer } from './server/index.js';
+import { createLogger } from './server/log.js';
+
+const USAGE = `Usage: roomsync serve [options]
+
+Runs the Phoenix Channels signaling server and serves www/ and dist/.
+
+Options:
+  --port <n>        port to listen on (env PORT, default 4000; 0 = any free port)
+  --host <addr>     address to bind (env HOST, default 127.0.0.1; 0.0.0.0 for all interfaces)
+  --redis <url>     share rooms with other processes through Redis (env REDIS_URL)
+  --help            show this help
+
+Environment:
+  ROOMSYNC_SECRET   HS256 secret; when set, a JWT with a user_id claim is required to connect
+  LOG_LEVEL         debug | info | warn | error | silent (default info); logs are JSON lines on stderr
+  ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS  tuning (see docs/signaling.md)
+`;
+
+function fail(message) {
+  process.stderr.write(`roomsync: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const num = (v, name) => {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) fail(`${name} must be a non-negative integer, got "${v}"`);
+  return n;
+};
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      redis: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  fail(err.message);
+}
+const { values, positionals } = parsed;
+const command = positionals[0] || 'serve';
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (command !== 'serve') fail(`unknown command "${command}"`);
+
+const env = process.env;
+const logger = createLogger();
+const port = num(values.port ?? env.PORT, 'port') ?? 4000;
+if (port > 65535) fail('port must be at most 65535');
+
+try {
+  const server = await createServer({
+    port,
+    host: values.host || env.HOST || '127.0.0.1',
+    secret: env.ROOMSYNC_SECRET || undefined,
+    redisUrl: values.redis || env.REDIS_URL || undefined,
+    idleTimeoutMs: num(env.ROOMSYNC_IDLE_TIMEOUT_MS, 'ROOMSYNC_IDLE_TIMEOUT_MS'),
+    redis: {
+      ...(env.ROOMSYNC_NODE_TTL_MS ? { nodeTtlMs: num(env.ROOMSYNC_NODE_TTL_MS, 'ROOMSYNC_NODE_TTL_MS') } : {}),
+      ...(env.ROOMSYNC_NODE_HEARTBEAT_MS ? { heartbeatMs: num(env.ROOMSYNC_NODE_HEARTBEAT_MS, 'ROOMSYNC_NODE_HEARTBEAT_MS') } : {}),
+    },
+    logger,
+  });
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  logger.error('failed to start', { err: err.message });
+  process.exit(1);
+}
