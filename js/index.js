@@ -1,0 +1,596 @@
+// roomsync public API: CRDT documents backed by the C++ core compiled to WebAssembly.
+//
+//   const doc = await createDoc();
+//   const text = doc.getText('body');
+//   text.insert(0, 'hello');
+//   doc.on('update', (bytes, origin) => peer.send(bytes));
+//
+// This file is I/O and ergonomics only; every CRDT decision is made by the core. Hot paths
+// (text edits and reads) call raw wasm exports with integers only: text crosses as UTF-16 code
+// units through a scratch buffer in wasm memory (see wasm/bindings.cpp).
+import { loadModule } from './load-module.js';
+
+// Root types, as in cpp/crdt/doc.h (RootType).
+const TEXT = 1;
+const MAP = 2;
+const REGISTER = 3;
+const COUNTER = 4;
+const TYPE_NAMES = { [TEXT]: 'Text', [MAP]: 'Map', [REGISTER]: 'Register', [COUNTER]: 'Counter' };
+
+// Transaction result flags and event stream tags (wasm/bindings.cpp).
+const HAS_UPDATE = 2;
+const HAS_EVENTS = 4;
+const EV_TEXT = 1;
+const EV_MAP = 2;
+const EV_COUNTER = 3;
+const OP_RETAIN = 0;
+const OP_INSERT = 1;
+
+const MAX_CLIENT_ID = 2 ** 53 - 1;
+
+// ---- the module, loaded once ------------------------------------------------------------
+let M = null; // Emscripten module
+let X = null; // raw wasm exports
+let heapU8 = null;
+let heapU16 = null;
+let scratchPtr = 0;
+let scratchBytes = 0;
+let utf16Decoder = null;
+
+async function init() {
+  if (M) return;
+  const mod = await loadModule();
+  if (M) return;
+  M = mod;
+  X = mod.asm;
+  heapU8 = mod.HEAPU8;
+  heapU16 = mod.HEAPU16;
+  utf16Decoder = typeof TextDecoder === 'function' ? new TextDecoder('utf-16le') : null;
+}
+
+// Views over wasm memory. Growing the memory detaches the old buffer (length becomes 0); the
+// glue then publishes fresh views on the module.
+function u8() {
+  if (heapU8.length === 0) heapU8 = M.HEAPU8;
+  return heapU8;
+}
+function u16() {
+  if (heapU16.length === 0) heapU16 = M.HEAPU16;
+  return heapU16;
+}
+
+// Returns a pointer to at least `bytes` bytes of scratch space in wasm memory.
+function scratch(bytes) {
+  if (bytes > scratchBytes) {
+    const size = Math.max(bytes, scratchBytes * 2, 1024);
+    scratchPtr = X.rs_scratch(size);
+    if (scratchPtr === 0) throw new RangeError(`roomsync: cannot allocate ${size} bytes in wasm memory`);
+    scratchBytes = size;
+  }
+  return scratchPtr;
+}
+
+// Writes a JS string's UTF-16 code units into scratch space; returns the pointer.
+function writeString(str) {
+  const n = str.length;
+  const ptr = scratch(n * 2);
+  const heap = u16();
+  const base = ptr >>> 1;
+  for (let i = 0; i < n; i++) heap[base + i] = str.charCodeAt(i);
+  return ptr;
+}
+
+function writeBytes(bytes) {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('roomsync: expected a Uint8Array');
+  const ptr = scratch(bytes.length);
+  u8().set(bytes, ptr);
+  return ptr;
+}
+
+// Reads `len` UTF-16 code units at `ptr`. Short strings: String.fromCharCode on the view;
+// long ones: TextDecoder, unless it had to replace a lone surrogate (then the exact slow path).
+const CHUNK = 8192;
+function readString(ptr, len) {
+  if (len === 0) return '';
+  const start = ptr >>> 1;
+  const heap = u16();
+  if (len <= 64 || utf16Decoder === null) {
+    if (len <= CHUNK) return String.fromCharCode.apply(null, heap.subarray(start, start + len));
+    return readChunks(heap, start, len);
+  }
+  const s = utf16Decoder.decode(u8().subarray(ptr, ptr + 2 * len));
+  if (s.indexOf('\uFFFD') === -1) return s;
+  return readChunks(heap, start, len);
+}
+function readChunks(heap, start, len) {
+  let out = '';
+  for (let i = 0; i < len; i += CHUNK) {
+    out += String.fromCharCode.apply(null, heap.subarray(start + i, start + Math.min(len, i + CHUNK)));
+  }
+  return out;
+}
+
+function checkIndex(value, what) {
+  if ((value >>> 0) !== value) {
+    throw new RangeError(`roomsync: ${what} must be an integer between 0 and 2^32-1, got ${value}`);
+  }
+}
+
+function checkString(value, what) {
+  if (typeof value !== 'string') throw new TypeError(`roomsync: ${what} must be a string`);
+}
+
+function toJsonText(value) {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new TypeError('roomsync: value must be JSON-serializable');
+  return json;
+}
+
+function randomClientId() {
+  const words = new Uint32Array(2);
+  globalThis.crypto.getRandomValues(words);
+  // 21 high bits + 32 low bits = a uniform 53-bit integer; 0 is avoided.
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1] || 1;
+}
+
+// Free the wasm side of documents the app dropped without calling destroy().
+const finalizer = typeof FinalizationRegistry === 'function'
+  ? new FinalizationRegistry((handle) => handle.delete())
+  : null;
+
+// ---- Doc ---------------------------------------------------------------------------------
+
+/**
+ * Creates a document. Loads and instantiates the WebAssembly module on first use.
+ * @param {{ clientId?: number, state?: Uint8Array }} [options]
+ */
+export async function createDoc(options = {}) {
+  await init();
+  const doc = new Doc(options.clientId);
+  if (options.state !== undefined) {
+    try {
+      doc.applyUpdate(options.state);
+    } catch (err) {
+      doc.destroy();
+      throw err;
+    }
+  }
+  return doc;
+}
+
+export class Doc {
+  /** Use createDoc(); the constructor needs the module to be loaded already. */
+  constructor(clientId) {
+    if (M === null) throw new Error('roomsync: the module is not loaded; use `await createDoc()`');
+    if (clientId === undefined) clientId = randomClientId();
+    if (!Number.isInteger(clientId) || clientId < 0 || clientId > MAX_CLIENT_ID) {
+      throw new RangeError(`roomsync: clientId must be an integer between 0 and 2^53-1, got ${clientId}`);
+    }
+    this._handle = new M.DocHandle(clientId);
+    this._h = this._handle.ptr(); // raw pointer for the hot-path exports; 0 once destroyed
+    this.clientId = clientId;
+    this._roots = new Map(); // name -> root object
+    this._byHandle = []; // root handle -> root object
+    this._updateListeners = [];
+    this._observedRoots = 0;
+    this._listening = false; // any observer or update listener: collect transaction results
+    this._txDepth = 0;
+    this._txOrigin = null;
+    if (finalizer) finalizer.register(this, this._handle, this);
+  }
+
+  _live() {
+    if (this._h === 0) throw new Error('roomsync: this document has been destroyed');
+    return this._h;
+  }
+
+  _fail() {
+    throw new Error(this._handle.error());
+  }
+
+  _root(type, name, Class) {
+    this._live();
+    checkString(name, 'root name');
+    const existing = this._roots.get(name);
+    if (existing !== undefined) {
+      if (existing._type !== type) {
+        throw new Error(`roomsync: root "${name}" is a ${TYPE_NAMES[existing._type]}, not a ${TYPE_NAMES[type]}`);
+      }
+      return existing;
+    }
+    const handle = this._handle.root(type, name);
+    if (handle < 0) this._fail();
+    const root = new Class(this, handle, name);
+    this._roots.set(name, root);
+    this._byHandle[handle] = root;
+    return root;
+  }
+
+  /** @returns {Text} */
+  getText(name) { return this._root(TEXT, name, Text); }
+  /** @returns {RMap} */
+  getMap(name) { return this._root(MAP, name, RMap); }
+  /** @returns {Register} */
+  getRegister(name) { return this._root(REGISTER, name, Register); }
+  /** @returns {Counter} */
+  getCounter(name) { return this._root(COUNTER, name, Counter); }
+
+  /**
+   * Runs fn as one transaction: observers and 'update' listeners fire once, at the end, with
+   * `origin`. A transact inside another joins the outer one. Changes made before fn throws stay.
+   */
+  transact(fn, origin = null) {
+    const h = this._live();
+    if (this._txDepth > 0) return fn(this);
+    this._txDepth = 1;
+    this._txOrigin = origin;
+    X.rs_begin(h);
+    try {
+      return fn(this);
+    } finally {
+      this._txDepth = 0;
+      this._txOrigin = null;
+      if (this._h !== 0) {
+        const flags = X.rs_commit(h);
+        if (this._listening) this._dispatch(flags, origin, true);
+      }
+    }
+  }
+
+  // After a local edit: outside transact() the core committed it on its own; fetch the result
+  // only when someone listens.
+  _afterEdit(h, origin, local) {
+    if (this._txDepth === 0 && this._listening) this._dispatch(X.rs_take_last_result(h), origin, local);
+  }
+
+  _dispatch(flags, origin, local) {
+    const h = this._h;
+    // Copy everything out of wasm memory first: listeners may edit the document.
+    let events = null;
+    if (flags & HAS_EVENTS) events = this._decodeEvents(h);
+    let update = null;
+    if ((flags & HAS_UPDATE) && this._updateListeners.length > 0) {
+      const ptr = X.rs_update(h);
+      update = u8().slice(ptr, ptr + X.rs_update_len(h));
+    }
+    const transaction = { origin, local };
+    if (events !== null) {
+      for (const [root, event] of events) {
+        event.origin = origin;
+        event.transaction = transaction;
+        for (const cb of root._observers.slice()) cb(event);
+      }
+    }
+    if (update !== null) {
+      for (const cb of this._updateListeners.slice()) cb(update, origin);
+    }
+  }
+
+  // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep) into one event per
+  // root: Map<root, event>.
+  _decodeEvents(h) {
+    const wordsPtr = X.rs_events(h) >>> 2;
+    const count = X.rs_events_len(h);
+    const words = new Uint32Array(M.HEAPU32.buffer, wordsPtr * 4, count).slice();
+    let textPos = X.rs_event_text(h);
+    const out = new Map();
+    let i = 0;
+    while (i < count) {
+      const tag = words[i++];
+      const root = this._byHandle[words[i++]];
+      if (tag === EV_TEXT) {
+        const n = words[i++];
+        const delta = [];
+        for (let k = 0; k < n; k++) {
+          const kind = words[i++];
+          const len = words[i++];
+          if (kind === OP_RETAIN) delta.push({ retain: len });
+          else if (kind === OP_INSERT) {
+            delta.push({ insert: readString(textPos, len) });
+            textPos += 2 * len;
+          } else delta.push({ delete: len });
+        }
+        const prev = out.get(root);
+        if (prev === undefined) out.set(root, { target: root, delta });
+        else prev.delta = composeDeltas(prev.delta, delta);
+      } else if (tag === EV_MAP) {
+        const n = words[i++];
+        let event = out.get(root);
+        if (event === undefined) {
+          event = root._type === MAP ? { target: root, keysChanged: new Set() } : { target: root };
+          out.set(root, event);
+        }
+        for (let k = 0; k < n; k++) {
+          const len = words[i++];
+          if (event.keysChanged) event.keysChanged.add(readString(textPos, len));
+          textPos += 2 * len;
+        }
+      } else if (tag === EV_COUNTER) {
+        if (!out.has(root)) out.set(root, { target: root });
+      } else {
+        throw new Error(`roomsync: unknown event tag ${tag}`);
+      }
+    }
+    return out;
+  }
+
+  _setObserved(root, observed) {
+    X.rs_set_observed(this._live(), root._handle, observed ? 1 : 0);
+    this._observedRoots += observed ? 1 : -1;
+    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0;
+  }
+
+  /** doc.on('update', (update: Uint8Array, origin) => …) */
+  on(name, cb) {
+    const h = this._live();
+    if (name !== 'update') throw new Error(`roomsync: unknown event "${name}" (documents emit 'update')`);
+    if (typeof cb !== 'function') throw new TypeError('roomsync: listener must be a function');
+    if (this._updateListeners.length === 0) X.rs_set_capture_updates(h, 1);
+    this._updateListeners.push(cb);
+    this._listening = true;
+  }
+
+  off(name, cb) {
+    if (name !== 'update' || this._h === 0) return;
+    const i = this._updateListeners.indexOf(cb);
+    if (i === -1) return;
+    this._updateListeners.splice(i, 1);
+    if (this._updateListeners.length === 0) X.rs_set_capture_updates(this._h, 0);
+    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0;
+  }
+
+  /** The whole document as an update, loadable into an empty document. */
+  encodeState() {
+    const h = this._live();
+    const len = X.rs_encode_state(h);
+    const ptr = X.rs_bytes_out(h);
+    return u8().slice(ptr, ptr + len);
+  }
+
+  /** This document's version vector (client -> next clock), encoded. */
+  stateVector() {
+    const h = this._live();
+    const len = X.rs_state_vector(h);
+    const ptr = X.rs_bytes_out(h);
+    return u8().slice(ptr, ptr + len);
+  }
+
+  /** Exactly the operations a peer whose state vector is `sv` lacks. */
+  encodeStateSince(sv) {
+    const h = this._live();
+    const ptr = writeBytes(sv);
+    if (X.rs_encode_state_since(h, ptr, sv.length) !== 0) this._fail();
+    const out = X.rs_bytes_out(h);
+    return u8().slice(out, out + X.rs_bytes_out_len(h));
+  }
+
+  /** Integrates an update from a peer. Throws on malformed bytes; the document is then unchanged. */
+  applyUpdate(update, origin = null) {
+    const h = this._live();
+    const ptr = writeBytes(update);
+    if (X.rs_apply_update(h, ptr, update.length) !== 0) this._fail();
+    this._afterEdit(h, origin, false);
+  }
+
+  /** Operations received whose causal parents have not arrived yet. */
+  get pendingOps() {
+    this._live();
+    return this._handle.pendingOps();
+  }
+
+  /** Frees the document's wasm memory. Any later call throws. */
+  destroy() {
+    if (this._h === 0) return;
+    this._h = 0;
+    if (finalizer) finalizer.unregister(this);
+    this._handle.delete();
+    this._handle = null;
+    this._updateListeners = [];
+  }
+}
+
+// Composes two text deltas that apply one after the other (used when a transaction reports
+// several events for the same root). Standard Quill-delta composition.
+function composeDeltas(a, b) {
+  const out = [];
+  const push = (op) => {
+    const last = out[out.length - 1];
+    if (last !== undefined) {
+      if (op.insert !== undefined && last.insert !== undefined) { last.insert += op.insert; return; }
+      if (op.retain !== undefined && last.retain !== undefined) { last.retain += op.retain; return; }
+      if (op.delete !== undefined && last.delete !== undefined) { last.delete += op.delete; return; }
+    }
+    out.push({ ...op });
+  };
+  const opLength = (op) => (op.insert !== undefined ? op.insert.length : op.retain ?? op.delete);
+  const take = (op, n) => {
+    if (op.insert !== undefined) return { insert: op.insert.slice(0, n) };
+    if (op.retain !== undefined) return { retain: n };
+    return { delete: n };
+  };
+  const rest = (op, n) => {
+    if (op.insert !== undefined) return { insert: op.insert.slice(n) };
+    if (op.retain !== undefined) return { retain: op.retain - n };
+    return { delete: op.delete - n };
+  };
+  let i = 0;
+  let j = 0;
+  let x = a[0];
+  let y = b[0];
+  while (x !== undefined || y !== undefined) {
+    if (y !== undefined && y.insert !== undefined) { push(y); y = b[++j]; continue; }
+    if (x !== undefined && x.delete !== undefined) { push(x); x = a[++i]; continue; }
+    if (x === undefined) { push(y); y = b[++j]; continue; }
+    if (y === undefined) { push(x); x = a[++i]; continue; }
+    const n = Math.min(opLength(x), opLength(y));
+    const xs = take(x, n);
+    if (y.retain !== undefined) push(xs);
+    else if (xs.retain !== undefined) push({ delete: n }); // delete of original text
+    // else: delete of text inserted in `a`: both vanish
+    x = opLength(x) === n ? a[++i] : rest(x, n);
+    y = opLength(y) === n ? b[++j] : rest(y, n);
+  }
+  const last = out[out.length - 1];
+  if (last !== undefined && last.retain !== undefined) out.pop();
+  return out;
+}
+
+// ---- roots ---------------------------------------------------------------------------------
+
+class Root {
+  constructor(doc, handle, name, type) {
+    this.doc = doc;
+    this.name = name;
+    this._handle = handle;
+    this._type = type;
+    this._observers = [];
+  }
+
+  /** Calls cb(event) after every transaction that changed this root. */
+  observe(cb) {
+    if (typeof cb !== 'function') throw new TypeError('roomsync: observer must be a function');
+    if (this._observers.length === 0) this.doc._setObserved(this, true);
+    this._observers.push(cb);
+  }
+
+  unobserve(cb) {
+    const i = this._observers.indexOf(cb);
+    if (i === -1) return;
+    this._observers.splice(i, 1);
+    if (this._observers.length === 0 && this.doc._h !== 0) this.doc._setObserved(this, false);
+  }
+}
+
+/** Collaborative text. Positions and lengths are UTF-16 code units, like JS strings. */
+export class Text extends Root {
+  constructor(doc, handle, name) { super(doc, handle, name, TEXT); }
+
+  insert(pos, str) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkIndex(pos, 'position');
+    checkString(str, 'inserted text');
+    if (str.length === 0) return;
+    if (X.rs_text_insert(h, this._handle, pos, writeString(str), str.length) !== 0) doc._fail();
+    if (doc._listening) doc._afterEdit(h, null, true);
+  }
+
+  delete(pos, len) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkIndex(pos, 'position');
+    checkIndex(len, 'length');
+    if (len === 0) return;
+    if (X.rs_text_delete(h, this._handle, pos, len) !== 0) doc._fail();
+    if (doc._listening) doc._afterEdit(h, null, true);
+  }
+
+  get length() {
+    return X.rs_text_length(this.doc._live(), this._handle);
+  }
+
+  toString() {
+    const h = this.doc._live();
+    const len = X.rs_text_content(h, this._handle);
+    return readString(X.rs_text_out(h), len);
+  }
+
+  toJSON() { return this.toString(); }
+}
+
+/** Last-writer-wins map from string keys to JSON values. */
+export class RMap extends Root {
+  constructor(doc, handle, name) { super(doc, handle, name, MAP); }
+
+  set(key, value) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkString(key, 'key');
+    if (doc._handle.mapSet(this._handle, key, toJsonText(value)) !== 0) doc._fail();
+    doc._afterEdit(h, null, true);
+    return value;
+  }
+
+  get(key) {
+    this.doc._live();
+    checkString(key, 'key');
+    const json = this.doc._handle.mapGet(this._handle, key);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  delete(key) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkString(key, 'key');
+    if (doc._handle.mapDelete(this._handle, key) !== 0) doc._fail();
+    doc._afterEdit(h, null, true);
+  }
+
+  has(key) {
+    this.doc._live();
+    checkString(key, 'key');
+    return this.doc._handle.mapHas(this._handle, key);
+  }
+
+  /** Keys in sorted order. */
+  keys() {
+    this.doc._live();
+    return this.doc._handle.mapKeys(this._handle);
+  }
+
+  get size() { return this.keys().length; }
+
+  entries() { return Object.entries(this.toJSON()); }
+
+  toJSON() {
+    this.doc._live();
+    return JSON.parse(this.doc._handle.mapJson(this._handle));
+  }
+}
+
+/** A single last-writer-wins JSON value. */
+export class Register extends Root {
+  constructor(doc, handle, name) { super(doc, handle, name, REGISTER); }
+
+  set(value) {
+    const doc = this.doc;
+    const h = doc._live();
+    if (doc._handle.registerSet(this._handle, toJsonText(value)) !== 0) doc._fail();
+    doc._afterEdit(h, null, true);
+    return value;
+  }
+
+  get() {
+    this.doc._live();
+    const json = this.doc._handle.registerGet(this._handle);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  toJSON() { return this.get() ?? null; }
+}
+
+/** A counter that every replica can increment and decrement (PN-counter). */
+export class Counter extends Root {
+  constructor(doc, handle, name) { super(doc, handle, name, COUNTER); }
+
+  increment(n = 1) { this._add(n); }
+  decrement(n = 1) { this._add(-n); }
+
+  _add(n) {
+    const doc = this.doc;
+    const h = doc._live();
+    if (!Number.isSafeInteger(n)) throw new RangeError(`roomsync: counter steps must be safe integers, got ${n}`);
+    if (n === 0) return;
+    if (doc._handle.counterAdd(this._handle, n) !== 0) doc._fail();
+    doc._afterEdit(h, null, true);
+  }
+
+  get value() {
+    this.doc._live();
+    return this.doc._handle.counterValue(this._handle);
+  }
+
+  toJSON() { return this.value; }
+}
+
+export { RMap as Map, loadModule };

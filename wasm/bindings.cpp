@@ -1,0 +1,282 @@
+// WebAssembly bindings for roomsync::Doc. Marshalling only: no CRDT logic lives here.
+//
+// Two kinds of entry points:
+//  * Hot paths (text edits, reads, update bytes, transactions) are plain C exports taking the
+//    DocHandle pointer and integers only. JS calls them straight on the wasm instance, with no
+//    embind conversion in between. Text crosses as UTF-16 code units: JS writes charCodeAt()
+//    values into a scratch buffer in wasm memory (rs_scratch) and passes (pointer, length).
+//    Results (strings, bytes, events) stay in buffers the handle owns; JS reads them through
+//    typed-array views and copies them out before the next call.
+//  * Everything else (roots, maps, registers, counters, errors) goes through the embind class
+//    DocHandle: those calls carry strings and are not on typing-speed paths.
+//
+// Status: every fallible call returns 0 on success and 1 on failure; the core's message is then
+// available from DocHandle::error() and JS throws it as an Error. The core never throws, so the
+// module is built without exception support.
+#include <emscripten/bind.h>
+#include <emscripten/emscripten.h>
+#include <emscripten/val.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "crdt/doc.h"
+
+using roomsync::Doc;
+using roomsync::RootHandle;
+using roomsync::RootType;
+using roomsync::Status;
+using roomsync::TransactionResult;
+
+namespace {
+
+// Event stream layout (uint32 words), decoded by js/index.js (decodeEvents):
+//   text event:    kEvText,    root, nOps, then nOps × (kind, length)
+//                  (inserted text of every Insert op follows in event_text, in order)
+//   map event:     kEvMap,     root, nKeys, then nKeys × length (keys as UTF-16 in event_text)
+//   counter event: kEvCounter, root
+enum : uint32_t { kEvText = 1, kEvMap = 2, kEvCounter = 3 };
+
+// Result flags of a transaction, returned by rs_commit / rs_take_last_result / rs_apply_update.
+enum : int { kChanged = 1, kHasUpdate = 2, kHasEvents = 4 };
+
+class DocHandle {
+ public:
+  explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {}
+
+  Doc doc;
+  std::string error_message;
+  std::u16string text_out;        // last string result (text content)
+  std::vector<uint8_t> bytes_out;  // last byte result (state, state vector, diff)
+  std::vector<uint32_t> events;    // last transaction's events (layout above)
+  std::u16string event_text;       // inserted text and keys referenced by `events`
+  std::vector<uint8_t> update;     // last transaction's update bytes
+
+  int fail(Status& s) {
+    error_message = std::move(s.message);
+    return 1;
+  }
+  int check(Status s) { return s.ok ? 0 : fail(s); }
+
+  // Keeps what JS needs from a transaction result and returns its flags.
+  int keep(TransactionResult&& r) {
+    events.clear();
+    event_text.clear();
+    for (const auto& e : r.text_events) {
+      events.push_back(kEvText);
+      events.push_back(e.root);
+      events.push_back(static_cast<uint32_t>(e.delta.size()));
+      for (const auto& op : e.delta) {
+        events.push_back(op.kind);
+        events.push_back(op.length);
+        if (op.kind == roomsync::TextDeltaOp::Insert) event_text += op.text;
+      }
+    }
+    for (const auto& e : r.map_events) {
+      events.push_back(kEvMap);
+      events.push_back(e.root);
+      events.push_back(static_cast<uint32_t>(e.changed_keys.size()));
+      for (const auto& k : e.changed_keys) {
+        std::u16string k16 = roomsync::utf8_to_utf16(k);
+        events.push_back(static_cast<uint32_t>(k16.size()));
+        event_text += k16;
+      }
+    }
+    for (RootHandle root : r.counter_events) {
+      events.push_back(kEvCounter);
+      events.push_back(root);
+    }
+    update = std::move(r.update);
+    return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
+           (events.empty() ? 0 : kHasEvents);
+  }
+
+  // --- embind methods (not on hot paths) ---------------------------------------------------
+  uintptr_t ptr() { return reinterpret_cast<uintptr_t>(this); }
+  double clientId() const { return static_cast<double>(doc.client_id()); }
+  std::string error() const { return error_message; }
+
+  // Returns the root handle, or -1 with error() set.
+  int root(int type, const std::string& name) {
+    RootHandle h = 0;
+    Status s = doc.root(static_cast<RootType>(type), name, &h);
+    if (!s) {
+      fail(s);
+      return -1;
+    }
+    return static_cast<int>(h);
+  }
+
+  int mapSet(RootHandle m, const std::string& key, const std::string& json) {
+    return check(doc.map_set(m, key, json));
+  }
+  int mapDelete(RootHandle m, const std::string& key) { return check(doc.map_delete(m, key)); }
+  emscripten::val mapGet(RootHandle m, const std::string& key) const {
+    auto v = doc.map_get(m, key);
+    return v ? emscripten::val(*v) : emscripten::val::undefined();
+  }
+  bool mapHas(RootHandle m, const std::string& key) const { return doc.map_has(m, key); }
+  emscripten::val mapKeys(RootHandle m) const {
+    emscripten::val out = emscripten::val::array();
+    for (const auto& k : doc.map_keys(m)) out.call<void>("push", k);
+    return out;
+  }
+  // The whole map as one JSON object text (values are JSON texts already), so JS parses once.
+  std::string mapJson(RootHandle m) const {
+    std::string out = "{";
+    for (const auto& k : doc.map_keys(m)) {
+      auto v = doc.map_get(m, k);
+      if (!v) continue;
+      if (out.size() > 1) out += ',';
+      append_json_string(out, k);
+      out += ':';
+      out += *v;
+    }
+    out += '}';
+    return out;
+  }
+
+  int registerSet(RootHandle r, const std::string& json) { return check(doc.register_set(r, json)); }
+  emscripten::val registerGet(RootHandle r) const {
+    auto v = doc.register_get(r);
+    return v ? emscripten::val(*v) : emscripten::val::undefined();
+  }
+
+  // Counter deltas cross as doubles (JS numbers); JS checks they are safe integers.
+  int counterAdd(RootHandle c, double delta) {
+    return check(doc.counter_add(c, static_cast<int64_t>(delta)));
+  }
+  double counterValue(RootHandle c) const { return static_cast<double>(doc.counter_value(c)); }
+
+  double pendingOps() const { return static_cast<double>(doc.pending_ops()); }
+
+ private:
+  static void append_json_string(std::string& out, const std::string& s) {
+    static const char hex[] = "0123456789abcdef";
+    out += '"';
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+    }
+    out += '"';
+  }
+};
+
+// One scratch buffer for inputs (text, update bytes), shared by all handles: JS is single
+// threaded and every call consumes its input before returning.
+uint8_t* g_scratch = nullptr;
+size_t g_scratch_cap = 0;
+
+}  // namespace
+
+extern "C" {
+
+// Makes the scratch buffer hold at least `bytes` and returns it (8-byte aligned).
+EMSCRIPTEN_KEEPALIVE uint8_t* rs_scratch(size_t bytes) {
+  if (bytes > g_scratch_cap) {
+    std::free(g_scratch);
+    g_scratch = static_cast<uint8_t*>(std::malloc(bytes));
+    g_scratch_cap = g_scratch ? bytes : 0;
+  }
+  return g_scratch;
+}
+
+// --- text --------------------------------------------------------------------------------
+EMSCRIPTEN_KEEPALIVE int rs_text_insert(DocHandle* h, RootHandle root, uint32_t pos,
+                                        const char16_t* s, uint32_t len) {
+  return h->check(h->doc.text_insert(root, pos, std::u16string_view(s, len)));
+}
+EMSCRIPTEN_KEEPALIVE int rs_text_delete(DocHandle* h, RootHandle root, uint32_t pos, uint32_t len) {
+  return h->check(h->doc.text_delete(root, pos, len));
+}
+EMSCRIPTEN_KEEPALIVE uint32_t rs_text_length(DocHandle* h, RootHandle root) {
+  return h->doc.text_length(root);
+}
+// Content goes to the handle's text buffer: returns its length; rs_text_out gives the pointer.
+EMSCRIPTEN_KEEPALIVE uint32_t rs_text_content(DocHandle* h, RootHandle root) {
+  h->text_out = h->doc.text_content(root);
+  return static_cast<uint32_t>(h->text_out.size());
+}
+EMSCRIPTEN_KEEPALIVE const char16_t* rs_text_out(DocHandle* h) { return h->text_out.data(); }
+
+// --- bytes -------------------------------------------------------------------------------
+// Results go to the handle's byte buffer: these return its length; rs_bytes_out the pointer.
+EMSCRIPTEN_KEEPALIVE uint32_t rs_encode_state(DocHandle* h) {
+  h->bytes_out = h->doc.encode_state();
+  return static_cast<uint32_t>(h->bytes_out.size());
+}
+EMSCRIPTEN_KEEPALIVE uint32_t rs_state_vector(DocHandle* h) {
+  h->bytes_out = h->doc.state_vector();
+  return static_cast<uint32_t>(h->bytes_out.size());
+}
+// Returns 0 and fills the byte buffer, or 1 with error() set.
+EMSCRIPTEN_KEEPALIVE int rs_encode_state_since(DocHandle* h, const uint8_t* sv, uint32_t len) {
+  h->bytes_out.clear();
+  return h->check(h->doc.encode_state_since(sv, len, &h->bytes_out));
+}
+EMSCRIPTEN_KEEPALIVE const uint8_t* rs_bytes_out(DocHandle* h) { return h->bytes_out.data(); }
+EMSCRIPTEN_KEEPALIVE uint32_t rs_bytes_out_len(DocHandle* h) {
+  return static_cast<uint32_t>(h->bytes_out.size());
+}
+EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint32_t len) {
+  return h->check(h->doc.apply_update(data, len));
+}
+
+// --- transactions and events -------------------------------------------------------------
+EMSCRIPTEN_KEEPALIVE void rs_begin(DocHandle* h) { h->doc.begin(); }
+EMSCRIPTEN_KEEPALIVE int rs_commit(DocHandle* h) { return h->keep(h->doc.commit()); }
+EMSCRIPTEN_KEEPALIVE int rs_take_last_result(DocHandle* h) {
+  return h->keep(h->doc.take_last_result());
+}
+EMSCRIPTEN_KEEPALIVE void rs_set_observed(DocHandle* h, RootHandle root, int observed) {
+  h->doc.set_observed(root, observed != 0);
+}
+EMSCRIPTEN_KEEPALIVE void rs_set_capture_updates(DocHandle* h, int capture) {
+  h->doc.set_capture_updates(capture != 0);
+}
+EMSCRIPTEN_KEEPALIVE const uint32_t* rs_events(DocHandle* h) { return h->events.data(); }
+EMSCRIPTEN_KEEPALIVE uint32_t rs_events_len(DocHandle* h) {
+  return static_cast<uint32_t>(h->events.size());
+}
+EMSCRIPTEN_KEEPALIVE const char16_t* rs_event_text(DocHandle* h) { return h->event_text.data(); }
+EMSCRIPTEN_KEEPALIVE const uint8_t* rs_update(DocHandle* h) { return h->update.data(); }
+EMSCRIPTEN_KEEPALIVE uint32_t rs_update_len(DocHandle* h) {
+  return static_cast<uint32_t>(h->update.size());
+}
+
+}  // extern "C"
+
+EMSCRIPTEN_BINDINGS(roomsync) {
+  emscripten::class_<DocHandle>("DocHandle")
+      .constructor<double>()
+      .function("ptr", &DocHandle::ptr)
+      .function("clientId", &DocHandle::clientId)
+      .function("error", &DocHandle::error)
+      .function("root", &DocHandle::root)
+      .function("mapSet", &DocHandle::mapSet)
+      .function("mapDelete", &DocHandle::mapDelete)
+      .function("mapGet", &DocHandle::mapGet)
+      .function("mapHas", &DocHandle::mapHas)
+      .function("mapKeys", &DocHandle::mapKeys)
+      .function("mapJson", &DocHandle::mapJson)
+      .function("registerSet", &DocHandle::registerSet)
+      .function("registerGet", &DocHandle::registerGet)
+      .function("counterAdd", &DocHandle::counterAdd)
+      .function("counterValue", &DocHandle::counterValue)
+      .function("pendingOps", &DocHandle::pendingOps);
+}
