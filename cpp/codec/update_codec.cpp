@@ -1,0 +1,392 @@
+#include "codec/update_codec.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "codec/utf.h"
+#include "codec/varint.h"
+
+namespace roomsync {
+namespace {
+
+enum Tag : uint8_t {
+  kNop = 0, kInsert = 1, kInsertGone = 2, kDeleteFwd = 3, kDeleteBwd = 4,
+  kMapSet = 5, kMapDelete = 6, kCounter = 7
+};
+constexpr uint32_t kRootEscape = 31;
+
+// Half-open clock ranges per client, sorted and merged: what an update's deletes remove.
+using RangeSet = std::vector<std::pair<uint32_t, uint32_t>>;
+
+void normalize_ranges(RangeSet& r) {
+  std::sort(r.begin(), r.end());
+  RangeSet out;
+  for (auto& x : r) {
+    if (!out.empty() && x.first <= out.back().second) out.back().second = std::max(out.back().second, x.second);
+    else out.push_back(x);
+  }
+  r.swap(out);
+}
+
+class Encoder {
+ public:
+  explicit Encoder(const DocImpl& d)
+      : d_(d), client_slot_(d.clients.size(), -1), root_slot_(d.roots.size(), -1) {}
+
+  std::vector<uint8_t> encode(const std::vector<uint32_t>& from) {
+    collect_deletes(from);
+    uint32_t sections = 0;
+    for (uint32_t c = 0; c < d_.clients.size(); ++c) {
+      uint32_t start = c < from.size() ? from[c] : 0;
+      if (d_.clients[c].next_clock <= start) continue;
+      ByteWriter section_ops;
+      ops_ = &section_ops;
+      count_ = 0;
+      const auto& log = d_.clients[c].ops;
+      auto it = std::upper_bound(log.begin(), log.end(), start,
+                                 [](uint32_t k, const Op& op) { return k < op.clock; });
+      if (it != log.begin() && (it - 1)->clock + (it - 1)->len > start) --it;
+      uint32_t first = std::max(start, it->clock);
+      for (; it != log.end(); ++it) write_op(c, *it, std::max(start, it->clock));
+      body_.varint(client(c));
+      body_.varint(first);
+      body_.varint(count_);
+      auto& b = section_ops.buffer();
+      body_.bytes(b.data(), b.size());
+      ++sections;
+    }
+    ByteWriter out;
+    out.byte(kUpdateMagic);
+    out.byte(kUpdateVersion);
+    out.varint(client_table_.size());
+    for (ClientId id : client_table_) out.varint(id);
+    out.varint(root_table_.size());
+    for (RootHandle h : root_table_) {
+      out.byte(static_cast<uint8_t>(d_.roots[h].type));
+      out.string(d_.roots[h].name);
+    }
+    out.varint(sections);
+    auto& b = body_.buffer();
+    out.bytes(b.data(), b.size());
+    return out.take();
+  }
+
+ private:
+  void collect_deletes(const std::vector<uint32_t>& from) {
+    for (uint32_t c = 0; c < d_.clients.size(); ++c) {
+      uint32_t start = c < from.size() ? from[c] : 0;
+      for (const Op& op : d_.clients[c].ops) {
+        if (op.kind != OpKind::Delete || op.clock + op.len <= start) continue;
+        uint32_t skip = op.clock < start ? start - op.clock : 0;
+        uint32_t t = op.backward ? op.left.clock : op.left.clock + skip;
+        gone_[op.left.client].push_back({t, t + op.len - skip});
+      }
+    }
+    for (auto& [c, r] : gone_) normalize_ranges(r);
+  }
+
+  uint32_t client(uint32_t idx) {
+    if (client_slot_[idx] < 0) {
+      client_slot_[idx] = static_cast<int32_t>(client_table_.size());
+      client_table_.push_back(d_.clients[idx].id);
+    }
+    return static_cast<uint32_t>(client_slot_[idx]);
+  }
+
+  void tag(uint8_t kind, RootHandle h) {
+    if (root_slot_[h] < 0) {
+      root_slot_[h] = static_cast<int32_t>(root_table_.size());
+      root_table_.push_back(h);
+    }
+    uint32_t r = static_cast<uint32_t>(root_slot_[h]);
+    ops_->byte(static_cast<uint8_t>(kind | (std::min(r, kRootEscape) << 3)));
+    if (r >= kRootEscape) ops_->varint(r - kRootEscape);
+    ++count_;
+  }
+
+  void id(Id id, uint32_t op_client, uint32_t op_clock) {
+    if (is_none(id)) {
+      ops_->varint(0);
+    } else if (id.client == op_client && id.clock < op_clock) {
+      ops_->varint(1 + 2 * uint64_t{op_clock - 1 - id.clock});
+    } else {
+      ops_->varint(2 + 2 * uint64_t{client(id.client)});
+      ops_->varint(id.clock);
+    }
+  }
+
+  void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
+    tag(gone ? kInsertGone : kInsert, op.root);
+    id(k == op.clock ? op.left : Id{c, k - 1}, c, k);
+    id(op.right, c, k);
+    if (gone) {
+      ops_->varint(e - k);
+    } else {
+      text_.clear();
+      utf16_to_wtf8(std::u16string_view(d_.arena.data() + op.content + (k - op.clock), e - k), &text_);
+      ops_->string(text_);
+    }
+  }
+
+  void write_op(uint32_t c, const Op& op, uint32_t k) {
+    const uint32_t end = op.clock + op.len, skip = k - op.clock;
+    switch (op.kind) {
+      case OpKind::Insert: {
+        if (op.content == kNoContent) {
+          write_insert_piece(c, op, k, end, true);
+          break;
+        }
+        // Content of elements this update also deletes does not travel.
+        auto g = gone_.find(c);
+        if (g != gone_.end()) {
+          const RangeSet& r = g->second;
+          auto it = std::upper_bound(r.begin(), r.end(), std::make_pair(k, UINT32_MAX));
+          if (it != r.begin() && (it - 1)->second > k) --it;
+          for (; it != r.end() && it->first < end && k < end; ++it) {
+            uint32_t gs = std::max(it->first, k), ge = std::min(it->second, end);
+            if (gs > k) write_insert_piece(c, op, k, gs, false);
+            write_insert_piece(c, op, gs, ge, true);
+            k = ge;
+          }
+        }
+        if (k < end) write_insert_piece(c, op, k, end, false);
+        break;
+      }
+      case OpKind::Delete: {
+        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root);
+        Id target = op.left;
+        if (!op.backward) target.clock += skip;
+        id(target, kNoClient, 0);
+        ops_->varint(op.len - skip);
+        break;
+      }
+      case OpKind::MapSet:
+        tag(kMapSet, op.root);
+        ops_->string(d_.strings[op.content]);
+        ops_->string(d_.strings[op.value]);
+        ops_->varint(op.lamport);
+        break;
+      case OpKind::MapDelete:
+        tag(kMapDelete, op.root);
+        ops_->string(d_.strings[op.content]);
+        ops_->varint(op.lamport);
+        break;
+      case OpKind::CounterAdd:
+        tag(kCounter, op.root);
+        ops_->zigzag(op.delta);
+        break;
+      case OpKind::Nop:
+        ops_->byte(kNop);
+        ++count_;
+        ops_->varint(op.len - skip);
+        break;
+    }
+  }
+
+  const DocImpl& d_;
+  std::vector<int32_t> client_slot_;
+  std::vector<ClientId> client_table_;
+  std::vector<int32_t> root_slot_;
+  std::vector<RootHandle> root_table_;
+  std::unordered_map<uint32_t, RangeSet> gone_;
+  ByteWriter body_;
+  ByteWriter* ops_ = nullptr;
+  uint32_t count_ = 0;
+  std::string text_;
+};
+
+Id read_id(ByteReader& r, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
+  uint64_t code = r.varint("id");
+  if (!r.ok() || code == 0) return kNoId;
+  if (code & 1) {
+    uint64_t back = (code - 1) / 2;
+    if (back >= op_clock) {
+      r.fail("id refers to a clock before 0");
+      return kNoId;
+    }
+    return Id{op_client, static_cast<uint32_t>(op_clock - 1 - back)};
+  }
+  uint64_t k = code / 2 - 1;
+  if (k >= n_clients) {
+    r.fail("id refers to client index " + std::to_string(k) + " of " + std::to_string(n_clients));
+    return kNoId;
+  }
+  return Id{static_cast<uint32_t>(k), static_cast<uint32_t>(r.bounded("id clock", kMaxClock))};
+}
+
+bool root_accepts(RootType t, uint8_t kind) {
+  switch (kind) {
+    case kInsert: case kInsertGone: case kDeleteFwd: case kDeleteBwd: return t == RootType::Text;
+    case kMapSet: case kMapDelete: return t == RootType::Map || t == RootType::Register;
+    case kCounter: return t == RootType::Counter;
+    default: return true;
+  }
+}
+
+bool valid_text(std::string_view s) {
+  std::u16string scratch;
+  return wtf8_to_utf16(s, &scratch);
+}
+
+}  // namespace
+
+std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks) const {
+  return Encoder(*this).encode(clocks);
+}
+
+std::vector<uint8_t> DocImpl::encode_state_vector() const {
+  ByteWriter w;
+  uint32_t n = 0;
+  for (const auto& c : clients) n += c.next_clock > 0;
+  w.varint(n);
+  for (const auto& c : clients) {
+    if (c.next_clock == 0) continue;
+    w.varint(c.id);
+    w.varint(c.next_clock);
+  }
+  return w.take();
+}
+
+Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
+                                    std::vector<uint32_t>* clocks) const {
+  ByteReader r(data, len);
+  uint64_t n = r.bounded("state vector size", r.remaining() / 2);
+  clocks->assign(clients.size(), 0);
+  std::unordered_set<ClientId> seen;
+  for (uint64_t i = 0; i < n && r.ok(); ++i) {
+    ClientId id = r.bounded("state vector client id", kMaxClientId);
+    uint32_t clock = static_cast<uint32_t>(r.bounded("state vector clock", kMaxClock));
+    if (!r.ok()) break;
+    if (!seen.insert(id).second) return Status::error("state vector names client " + std::to_string(id) + " twice");
+    auto it = client_ids.find(id);
+    if (it != client_ids.end()) (*clocks)[it->second] = clock;
+  }
+  if (r.ok() && !r.at_end()) r.fail("trailing bytes after state vector");
+  if (!r.ok()) return Status::error("bad state vector: " + r.error());
+  return {};
+}
+
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
+  ByteReader r(data, len);
+  if (len == 0) return Status::error("bad update: empty");
+  if (r.byte("magic") != kUpdateMagic) return Status::error("bad update: not a roomsync update (wrong magic byte)");
+  uint8_t version = r.byte("version");
+  if (r.ok() && version != kUpdateVersion)
+    return Status::error("bad update: unsupported format version " + std::to_string(version) +
+                         " (this build reads version " + std::to_string(kUpdateVersion) + ")");
+  uint64_t n_clients = r.bounded("client count", r.remaining());
+  std::unordered_set<ClientId> seen;
+  for (uint64_t i = 0; i < n_clients && r.ok(); ++i) {
+    ClientId id = r.bounded("client id", kMaxClientId);
+    if (r.ok() && !seen.insert(id).second) r.fail("client id " + std::to_string(id) + " listed twice");
+    out->clients.push_back(id);
+  }
+  uint64_t n_roots = r.bounded("root count", r.remaining());
+  std::unordered_set<std::string> names;
+  for (uint64_t i = 0; i < n_roots && r.ok(); ++i) {
+    uint8_t type = r.byte("root type");
+    std::string_view name = r.string("root name");
+    if (!r.ok()) break;
+    if (type < 1 || type > 4) r.fail("unknown root type " + std::to_string(type));
+    else if (name.size() > 1024) r.fail("root name longer than 1024 bytes");
+    else if (!valid_text(name)) r.fail("root name is not valid UTF-8");
+    else if (!names.insert(std::string(name)).second) r.fail("root '" + std::string(name) + "' declared twice");
+    out->roots.push_back({static_cast<RootType>(type), std::string(name)});
+  }
+  uint64_t n_sections = r.bounded("section count", r.remaining());
+  for (uint64_t s = 0; s < n_sections && r.ok(); ++s) {
+    if (out->clients.empty()) {
+      r.fail("section without a client table");
+      break;
+    }
+    uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
+    uint64_t clock = r.bounded("section clock", kMaxClock);
+    uint64_t n_ops = r.bounded("op count", r.remaining());
+    for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
+      RemoteOp op;
+      op.client = client;
+      op.clock = static_cast<uint32_t>(clock);
+      uint8_t t = r.byte("op tag");
+      uint8_t kind = t & 7;
+      uint64_t root = t >> 3;
+      if (root == kRootEscape) root += r.varint("root index");
+      if (!r.ok()) break;
+      if (kind != kNop) {
+        if (root >= out->roots.size()) {
+          r.fail("op refers to root " + std::to_string(root) + " of " + std::to_string(out->roots.size()));
+          break;
+        }
+        if (!root_accepts(out->roots[root].type, kind)) {
+          r.fail("op kind " + std::to_string(kind) + " does not apply to root '" + out->roots[root].name + "'");
+          break;
+        }
+        op.root = static_cast<uint32_t>(root);
+      }
+      switch (kind) {
+        case kInsert:
+        case kInsertGone:
+          op.kind = OpKind::Insert;
+          op.left = read_id(r, client, op.clock, out->clients.size());
+          op.right = read_id(r, client, op.clock, out->clients.size());
+          if (kind == kInsert) {
+            std::string_view s = r.string("insert content");
+            if (r.ok() && !wtf8_to_utf16(s, &op.text)) r.fail("insert content is not valid UTF-8");
+            op.len = static_cast<uint32_t>(op.text.size());
+            op.has_content = true;
+          } else {
+            op.len = static_cast<uint32_t>(r.bounded("insert length", kMaxClock));
+          }
+          break;
+        case kDeleteFwd:
+        case kDeleteBwd:
+          op.kind = OpKind::Delete;
+          op.backward = kind == kDeleteBwd;
+          op.left = read_id(r, kNoClient, 0, out->clients.size());
+          op.len = static_cast<uint32_t>(r.bounded("delete length", kMaxClock));
+          if (r.ok() && (is_none(op.left) || uint64_t{op.left.clock} + op.len > kMaxClock))
+            r.fail("delete target out of range");
+          break;
+        case kMapSet:
+        case kMapDelete: {
+          op.kind = kind == kMapSet ? OpKind::MapSet : OpKind::MapDelete;
+          op.len = 1;
+          op.key = std::string(r.string("map key"));
+          if (kind == kMapSet) op.value = std::string(r.string("map value"));
+          op.lamport = r.bounded("lamport", uint64_t{1} << 62);
+          if (!r.ok()) break;
+          if (!valid_text(op.key)) r.fail("map key is not valid UTF-8");
+          else if (kind == kMapSet && !nlohmann::json::accept(op.value)) r.fail("map value is not valid JSON");
+          else if (out->roots[root].type == RootType::Register && !op.key.empty()) r.fail("register op with a key");
+          break;
+        }
+        case kCounter:
+          op.kind = OpKind::CounterAdd;
+          op.len = 1;
+          op.delta = r.zigzag("counter delta");
+          break;
+        case kNop:
+          op.kind = OpKind::Nop;
+          op.len = static_cast<uint32_t>(r.bounded("nop length", kMaxClock));
+          break;
+      }
+      if (!r.ok()) break;
+      if (op.len == 0) {
+        r.fail("empty op");
+        break;
+      }
+      clock += op.len;
+      if (clock > kMaxClock) {
+        r.fail("clock out of range");
+        break;
+      }
+      out->ops.push_back(std::move(op));
+    }
+  }
+  if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes");
+  if (!r.ok()) return Status::error("bad update: " + r.error());
+  return {};
+}
+
+}  // namespace roomsync

@@ -1,0 +1,47 @@
+// The binary update format (version 1). All integers are LEB128 varints.
+//
+//   update   := 'R' version(=1) clients roots sections
+//   clients  := n, n x client_id                 (53-bit ids; ops refer to them by index)
+//   roots    := n, n x (type byte, name string)  (ops refer to roots by index)
+//   sections := n, n x (client index, start clock, op count, ops...)   ops are clock-contiguous
+//   op       := tag byte (kind in the low 3 bits, root index in the high 5; 31 = varint follows)
+//               + payload by kind:
+//     insert        left-id right-id wtf8-string        (its length in UTF-16 units = clock span)
+//     insert-gone   left-id right-id length             (already deleted: no content travels)
+//     delete-fwd/bwd target-id length                   (clock + i deletes target + i / + len-1-i)
+//     map-set       key-string json-string lamport
+//     map-delete    key-string lamport
+//     counter       zigzag delta
+//     nop           length                             (keeps the clocks of an op we dropped)
+//   id       := 0 (none) | odd 1+2d (same client as the op, clock = op clock - 1 - d)
+//               | even 2+2k (client index k) followed by its clock
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crdt/doc.h"
+#include "crdt/doc_impl.h"
+
+namespace roomsync {
+
+constexpr uint8_t kUpdateMagic = 'R';
+constexpr uint8_t kUpdateVersion = 1;
+
+struct DecodedUpdate {
+  struct RootDecl {
+    RootType type;
+    std::string name;
+  };
+  std::vector<ClientId> clients;
+  std::vector<RootDecl> roots;
+  // In update terms: `client`, id clients and `root` index the two tables above.
+  std::vector<RemoteOp> ops;
+};
+
+// Checks everything that can be checked without the document: bounds, ranges, UTF-8, JSON,
+// op kinds against root types. On failure `out` is unspecified.
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out);
+
+}  // namespace roomsync

@@ -1,0 +1,494 @@
+// Local edits, reads and transactions. Remote ops live in sync/integrate.cpp, bytes in codec/.
+#include "crdt/doc.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "codec/utf.h"
+#include "crdt/delta.h"
+#include "crdt/doc_impl.h"
+
+namespace roomsync {
+
+namespace {
+constexpr size_t kMaxDeltaOps = 4096;  // beyond this an event carries "replace everything"
+constexpr size_t kMaxRootName = 1024;
+}  // namespace
+
+// --- DocImpl: tables ----------------------------------------------------------------------
+
+DocImpl::DocImpl(ClientId id) { client_index(id); }
+
+uint32_t DocImpl::client_index(ClientId id) {
+  auto it = client_ids.find(id);
+  if (it != client_ids.end()) return it->second;
+  uint32_t idx = static_cast<uint32_t>(clients.size());
+  clients.push_back(ClientState{id, 0, {}});
+  client_ids.emplace(id, idx);
+  pending.emplace_back();
+  waiting.emplace_back();
+  return idx;
+}
+
+const Root* DocImpl::root_of(RootHandle h, RootType t) const {
+  if (h >= roots.size() || roots[h].type != t) return nullptr;
+  return &roots[h];
+}
+Root* DocImpl::root_of(RootHandle h, RootType t) {
+  if (h >= roots.size() || roots[h].type != t) return nullptr;
+  return &roots[h];
+}
+
+std::optional<RootHandle> DocImpl::find_root(std::string_view name) const {
+  auto it = root_names.find(std::string(name));
+  if (it == root_names.end()) return std::nullopt;
+  return it->second;
+}
+
+RootHandle DocImpl::add_root(RootType type, std::string_view name) {
+  RootHandle h = static_cast<RootHandle>(roots.size());
+  Root r;
+  r.type = type;
+  r.name = std::string(name);
+  if (type == RootType::Text) r.text = std::make_unique<TextTree>(&arena);
+  roots.push_back(std::move(r));
+  root_names.emplace(std::string(name), h);
+  return h;
+}
+
+uint32_t DocImpl::add_string(std::string_view s) {
+  strings.emplace_back(s);
+  return static_cast<uint32_t>(strings.size() - 1);
+}
+
+const Op* DocImpl::op_at(uint32_t client, uint32_t clock) const {
+  if (client >= clients.size()) return nullptr;
+  const auto& ops = clients[client].ops;
+  auto it = std::upper_bound(ops.begin(), ops.end(), clock,
+                             [](uint32_t c, const Op& op) { return c < op.clock; });
+  if (it == ops.begin()) return nullptr;
+  --it;
+  return clock - it->clock < it->len ? &*it : nullptr;
+}
+
+void DocImpl::log_op(uint32_t client, const Op& op) {
+  auto& ops = clients[client].ops;
+  if (!ops.empty()) {
+    Op& last = ops.back();
+    if (last.kind == op.kind && last.root == op.root && last.clock + last.len == op.clock) {
+      if (op.kind == OpKind::Insert && op.left == Id{client, op.clock - 1} && op.right == last.right &&
+          ((last.content == kNoContent && op.content == kNoContent) ||
+           (last.content != kNoContent && last.content + last.len == op.content))) {
+        last.len += op.len;
+        return;
+      }
+      if (op.kind == OpKind::Delete && op.left.client == last.left.client) {
+        bool single = last.len == 1 && op.len == 1;
+        if ((!last.backward || single) && !op.backward && last.left.clock + last.len == op.left.clock) {
+          last.backward = false;
+          last.len += op.len;
+          return;
+        }
+        if ((last.backward || single) && (op.backward || op.len == 1) &&
+            op.left.clock + op.len == last.left.clock) {
+          last.backward = true;
+          last.left = op.left;
+          last.len += op.len;
+          return;
+        }
+      }
+      if (op.kind == OpKind::Nop) {
+        last.len += op.len;
+        return;
+      }
+    }
+  }
+  ops.push_back(op);
+}
+
+// --- transactions ---------------------------------------------------------------------------
+
+void DocImpl::begin() {
+  if (txn.depth++ > 0) return;
+  txn.clocks_before.resize(clients.size());
+  for (size_t i = 0; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
+  txn.changed = false;
+}
+
+TransactionResult DocImpl::commit() {
+  TransactionResult res;
+  if (txn.depth == 0 || --txn.depth > 0) return res;
+  res.changed = txn.changed;
+  for (auto& [h, delta] : txn.text_deltas) {
+    if (delta.size() > kMaxDeltaOps) {  // replace-all is exact and cheaper than a huge delta
+      Delta all;
+      std::u16string content;
+      roots[h].text->append_content(&content);
+      if (!content.empty())
+        all.push_back({TextDeltaOp::Insert, static_cast<uint32_t>(content.size()), std::move(content)});
+      if (txn.text_len_before[h]) all.push_back({TextDeltaOp::Delete, txn.text_len_before[h], {}});
+      delta.swap(all);
+    }
+    if (!delta.empty()) res.text_events.push_back({h, std::move(delta)});
+  }
+  for (auto& [h, keys] : txn.map_keys)
+    res.map_events.push_back({h, std::vector<std::string>(keys.begin(), keys.end())});
+  res.counter_events.assign(txn.counters.begin(), txn.counters.end());
+  if (capture_updates && txn.changed) {
+    std::vector<uint32_t> before = txn.clocks_before;
+    before.resize(clients.size(), 0);
+    res.update = encode_since(before);
+  }
+  txn.text_deltas.clear();
+  txn.text_len_before.clear();
+  txn.map_keys.clear();
+  txn.counters.clear();
+  txn.changed = false;
+  return res;
+}
+
+void DocImpl::note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
+  txn.changed = true;
+  if (!roots[h].observed) return;
+  auto [it, fresh] = txn.text_deltas.try_emplace(h);
+  if (fresh) txn.text_len_before[h] = roots[h].text->length() - static_cast<uint32_t>(s.size());
+  if (it->second.size() <= kMaxDeltaOps) delta_insert(it->second, pos, s);
+}
+
+void DocImpl::note_text_delete(RootHandle h, uint32_t pos, uint32_t len) {
+  txn.changed = true;
+  if (!roots[h].observed) return;
+  auto [it, fresh] = txn.text_deltas.try_emplace(h);
+  if (fresh) txn.text_len_before[h] = roots[h].text->length() + len;
+  if (it->second.size() <= kMaxDeltaOps) delta_delete(it->second, pos, len);
+}
+
+void DocImpl::note_map_key(RootHandle h, const std::string& key) {
+  txn.changed = true;
+  if (roots[h].observed) txn.map_keys[h].insert(key);
+}
+
+void DocImpl::note_counter(RootHandle h) {
+  txn.changed = true;
+  if (roots[h].observed) txn.counters.insert(h);
+}
+
+// --- Doc ------------------------------------------------------------------------------------
+
+namespace {
+
+// Runs `fn` inside the open transaction, or inside one of its own that commits at once.
+template <typename Fn>
+Status in_txn(DocImpl& d, Fn fn) {
+  bool implicit = d.txn.depth == 0;
+  if (implicit) d.begin();
+  Status s = fn();
+  if (implicit) d.last_result = d.commit();
+  return s;
+}
+
+Status bad_root(const char* what) { return Status::error(std::string("not a ") + what + " root"); }
+
+Status check_clock(const ClientState& self, uint64_t n) {
+  if (self.next_clock + n > kMaxClock) return Status::error("client clock space exhausted");
+  return {};
+}
+
+char16_t char_at(const DocImpl& d, const TextTree& t, uint32_t pos) {
+  TreePos p = t.find_visible(pos);
+  return d.arena[t.run(p.leaf, p.idx).content + p.off];
+}
+
+}  // namespace
+
+Doc::Doc(ClientId client_id) : impl_(std::make_unique<DocImpl>(client_id & kMaxClientId)) {}
+Doc::~Doc() = default;
+Doc::Doc(Doc&&) noexcept = default;
+Doc& Doc::operator=(Doc&&) noexcept = default;
+
+ClientId Doc::client_id() const { return impl_->clients[0].id; }
+
+Status Doc::root(RootType type, std::string_view name, RootHandle* out) {
+  if (name.size() > kMaxRootName) return Status::error("root name longer than 1024 bytes");
+  if (auto h = impl_->find_root(name)) {
+    if (impl_->roots[*h].type != type)
+      return Status::error("root '" + std::string(name) + "' already exists with another type");
+    *out = *h;
+    return {};
+  }
+  *out = impl_->add_root(type, name);
+  return {};
+}
+
+void Doc::begin() { impl_->begin(); }
+TransactionResult Doc::commit() { return impl_->commit(); }
+bool Doc::in_transaction() const { return impl_->txn.depth > 0; }
+void Doc::set_observed(RootHandle root, bool observed) {
+  if (root < impl_->roots.size()) impl_->roots[root].observed = observed;
+}
+void Doc::set_capture_updates(bool capture) { impl_->capture_updates = capture; }
+TransactionResult Doc::take_last_result() { return std::move(impl_->last_result); }
+
+Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
+  DocImpl& d = *impl_;
+  Root* root = d.root_of(h, RootType::Text);
+  if (!root) return bad_root("text");
+  TextTree& t = *root->text;
+  if (pos > t.length())
+    return Status::error("insert position " + std::to_string(pos) + " past the end (" +
+                         std::to_string(t.length()) + ")");
+  if (s.empty()) return {};
+  ClientState& self = d.clients[0];
+  if (Status st = check_clock(self, s.size()); !st) return st;
+  if (pos > 0 && pos < t.length() && is_high_surrogate(char_at(d, t, pos - 1)) &&
+      is_low_surrogate(char_at(d, t, pos)))
+    return Status::error("insert position " + std::to_string(pos) + " splits a surrogate pair");
+  return in_txn(d, [&] {
+    const uint32_t len = static_cast<uint32_t>(s.size());
+    const uint32_t clock = self.next_clock;
+    const uint32_t content = static_cast<uint32_t>(d.arena.size());
+    d.arena.append(s);
+    Id left = kNoId, right = kNoId;
+    uint32_t leaf = TextTree::kNone, idx = 0;  // insert after this run (kNone: at the start)
+    bool extended = false;
+    if (pos == 0) {
+      uint32_t fl, fi;
+      if (t.first_run(&fl, &fi)) right = t.run(fl, fi).id_at(0);
+    } else {
+      TreePos p = t.find_visible(pos - 1);
+      const Run& r = t.run(p.leaf, p.idx);
+      left = r.id_at(p.off);
+      if (p.off + 1 < r.len) {
+        right = r.id_at(p.off + 1);
+        t.split_before(right);
+        p = t.locate(left);
+      } else {
+        uint32_t nl = p.leaf, ni = p.idx;
+        if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
+        // Typing at the end of our own run: grow it instead of adding one.
+        if (r.client == 0 && r.clock + r.len == clock && r.content + r.len == content &&
+            r.right == right) {
+          t.extend_run(p.leaf, p.idx, len);
+          extended = true;
+        }
+      }
+      leaf = p.leaf;
+      idx = p.idx;
+    }
+    if (!extended) t.insert_after(leaf, idx, Run{0, clock, len, content, left, right, false});
+    Op op{clock, len, OpKind::Insert};
+    op.root = h;
+    op.left = left;
+    op.right = right;
+    op.content = content;
+    d.log_op(0, op);
+    self.next_clock += len;
+    d.note_text_insert(h, pos, s);
+    return Status::success();
+  });
+}
+
+Status Doc::text_delete(RootHandle h, uint32_t pos, uint32_t len) {
+  DocImpl& d = *impl_;
+  Root* root = d.root_of(h, RootType::Text);
+  if (!root) return bad_root("text");
+  TextTree& t = *root->text;
+  const uint32_t total = t.length();
+  if (pos > total)
+    return Status::error("delete position " + std::to_string(pos) + " past the end (" +
+                         std::to_string(total) + ")");
+  len = std::min(len, total - pos);
+  if (len == 0) return {};
+  // Never leave half a surrogate pair behind: widen the range to whole pairs.
+  if (pos > 0 && is_low_surrogate(char_at(d, t, pos)) && is_high_surrogate(char_at(d, t, pos - 1))) {
+    --pos;
+    ++len;
+  }
+  uint32_t end = pos + len;
+  if (end < total && is_low_surrogate(char_at(d, t, end)) && is_high_surrogate(char_at(d, t, end - 1)))
+    ++len;
+  ClientState& self = d.clients[0];
+  if (Status st = check_clock(self, len); !st) return st;
+  return in_txn(d, [&] {
+    uint32_t left_to_delete = len;
+    while (left_to_delete > 0) {
+      TreePos p = t.find_visible(pos);
+      if (p.off > 0) {
+        t.split_before(t.run(p.leaf, p.idx).id_at(p.off));
+        p = t.find_visible(pos);
+      }
+      const Run& r = t.run(p.leaf, p.idx);
+      uint32_t n = std::min(r.len, left_to_delete);
+      Id target = r.id_at(0);
+      if (n < r.len) {
+        t.split_before(r.id_at(n));
+        p = t.locate(target);
+      }
+      t.mark_deleted(p.leaf, p.idx);
+      Op op{self.next_clock, n, OpKind::Delete};
+      op.root = h;
+      op.left = target;
+      d.log_op(0, op);
+      self.next_clock += n;
+      left_to_delete -= n;
+    }
+    d.note_text_delete(h, pos, len);
+    return Status::success();
+  });
+}
+
+uint32_t Doc::text_length(RootHandle h) const {
+  const Root* r = impl_->root_of(h, RootType::Text);
+  return r ? r->text->length() : 0;
+}
+
+std::u16string Doc::text_content(RootHandle h) const {
+  std::u16string out;
+  if (const Root* r = impl_->root_of(h, RootType::Text)) r->text->append_content(&out);
+  return out;
+}
+
+// --- Map / Register -------------------------------------------------------------------------
+
+namespace {
+
+Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del) {
+  if (!del && !nlohmann::json::accept(json)) return Status::error("value is not valid JSON");
+  if (key.size() > 0xffff) return Status::error("map key longer than 65535 bytes");
+  ClientState& self = d.clients[0];
+  if (Status st = check_clock(self, 1); !st) return st;
+  Root& root = d.roots[h];
+  std::string k(key);
+  if (del) {
+    auto it = root.entries.find(k);
+    if (it == root.entries.end() || it->second.deleted) return {};
+  }
+  return in_txn(d, [&] {
+    Op op{self.next_clock, 1, del ? OpKind::MapDelete : OpKind::MapSet};
+    op.root = h;
+    op.content = d.add_string(key);
+    if (!del) op.value = d.add_string(json);
+    op.lamport = ++d.lamport;
+    d.log_op(0, op);
+    self.next_clock += 1;
+    MapEntry& e = root.entries[k];
+    e.value = del ? std::string() : std::string(json);
+    e.deleted = del;
+    e.lamport = op.lamport;
+    e.client = self.id;
+    d.note_map_key(h, k);
+    return Status::success();
+  });
+}
+
+const MapEntry* live_entry(const Root* r, std::string_view key) {
+  if (!r) return nullptr;
+  auto it = r->entries.find(std::string(key));
+  if (it == r->entries.end() || it->second.deleted) return nullptr;
+  return &it->second;
+}
+
+const Root* map_like(const DocImpl& d, RootHandle h) {
+  if (const Root* r = d.root_of(h, RootType::Map)) return r;
+  return nullptr;
+}
+
+}  // namespace
+
+Status Doc::map_set(RootHandle h, std::string_view key, std::string_view json) {
+  if (!impl_->root_of(h, RootType::Map)) return bad_root("map");
+  return set_entry(*impl_, h, key, json, false);
+}
+
+Status Doc::map_delete(RootHandle h, std::string_view key) {
+  if (!impl_->root_of(h, RootType::Map)) return bad_root("map");
+  return set_entry(*impl_, h, key, {}, true);
+}
+
+std::optional<std::string> Doc::map_get(RootHandle h, std::string_view key) const {
+  if (const MapEntry* e = live_entry(map_like(*impl_, h), key)) return e->value;
+  return std::nullopt;
+}
+
+bool Doc::map_has(RootHandle h, std::string_view key) const {
+  return live_entry(map_like(*impl_, h), key) != nullptr;
+}
+
+std::vector<std::string> Doc::map_keys(RootHandle h) const {
+  std::vector<std::string> keys;
+  if (const Root* r = map_like(*impl_, h))
+    for (const auto& [k, e] : r->entries)
+      if (!e.deleted) keys.push_back(k);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+Status Doc::register_set(RootHandle h, std::string_view json) {
+  if (!impl_->root_of(h, RootType::Register)) return bad_root("register");
+  return set_entry(*impl_, h, "", json, false);
+}
+
+std::optional<std::string> Doc::register_get(RootHandle h) const {
+  if (const MapEntry* e = live_entry(impl_->root_of(h, RootType::Register), "")) return e->value;
+  return std::nullopt;
+}
+
+// --- Counter --------------------------------------------------------------------------------
+
+Status Doc::counter_add(RootHandle h, int64_t delta) {
+  DocImpl& d = *impl_;
+  Root* root = d.root_of(h, RootType::Counter);
+  if (!root) return bad_root("counter");
+  if (delta == 0) return {};
+  int64_t sum;
+  if (__builtin_add_overflow(root->counter, delta, &sum)) return Status::error("counter overflow");
+  ClientState& self = d.clients[0];
+  if (Status st = check_clock(self, 1); !st) return st;
+  return in_txn(d, [&] {
+    Op op{self.next_clock, 1, OpKind::CounterAdd};
+    op.root = h;
+    op.delta = delta;
+    d.log_op(0, op);
+    self.next_clock += 1;
+    root->counter = sum;
+    d.note_counter(h);
+    return Status::success();
+  });
+}
+
+int64_t Doc::counter_value(RootHandle h) const {
+  const Root* r = impl_->root_of(h, RootType::Counter);
+  return r ? r->counter : 0;
+}
+
+// --- Sync -----------------------------------------------------------------------------------
+
+std::vector<uint8_t> Doc::encode_state() const { return impl_->encode_since({}); }
+std::vector<uint8_t> Doc::state_vector() const { return impl_->encode_state_vector(); }
+
+Status Doc::encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const {
+  std::vector<uint32_t> clocks;
+  if (Status s = impl_->decode_state_vector(sv, len, &clocks); !s) return s;
+  *out = impl_->encode_since(clocks);
+  return {};
+}
+
+Status Doc::apply_update(const uint8_t* data, size_t len) {
+  DocImpl& d = *impl_;
+  bool implicit = d.txn.depth == 0;
+  if (implicit) d.begin();
+  Status s = d.apply_update(data, len);
+  if (implicit) d.last_result = d.commit();
+  return s;
+}
+
+size_t Doc::pending_ops() const { return impl_->pending_count; }
+
+std::vector<Doc::RootInfo> Doc::roots() const {
+  std::vector<RootInfo> out;
+  for (RootHandle h = 0; h < impl_->roots.size(); ++h)
+    out.push_back({impl_->roots[h].type, impl_->roots[h].name, h});
+  return out;
+}
+
+}  // namespace roomsync

@@ -1,0 +1,129 @@
+// The roomsync document: named roots (Text, Map, Register, Counter) replicated as CRDTs.
+//
+// Error policy (decided once): the core never throws. Anything that can fail on input
+// (positions from the app, bytes from the network) returns a Status; on failure the document
+// is exactly as it was before the call. This keeps the WASM build exception-free (smaller,
+// faster) and the boundary simple: the JS glue turns a failed Status into a thrown Error.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roomsync {
+
+using ClientId = uint64_t;  // random, below 2^53 so JS numbers hold it exactly
+constexpr ClientId kMaxClientId = (uint64_t{1} << 53) - 1;
+
+enum class RootType : uint8_t { Text = 1, Map = 2, Register = 3, Counter = 4 };
+using RootHandle = uint32_t;
+
+struct Status {
+  bool ok = true;
+  std::string message;  // names what is wrong, e.g. "update truncated in insert content"
+  static Status success() { return {}; }
+  static Status error(std::string m) { return {false, std::move(m)}; }
+  explicit operator bool() const { return ok; }
+};
+
+// One Quill-style delta operation on a text root, in UTF-16 code units.
+struct TextDeltaOp {
+  enum Kind : uint8_t { Retain, Insert, Delete } kind;
+  uint32_t length;        // Retain/Delete: count; Insert: text.size()
+  std::u16string text;    // Insert only
+};
+
+struct TextEvent {
+  RootHandle root;
+  std::vector<TextDeltaOp> delta;
+};
+
+struct MapEvent {  // also used for registers (key "")
+  RootHandle root;
+  std::vector<std::string> changed_keys;
+};
+
+// What one committed transaction changed; collected only for roots marked observed and only
+// when update bytes are requested, so unobserved documents pay nothing.
+struct TransactionResult {
+  std::vector<TextEvent> text_events;
+  std::vector<MapEvent> map_events;
+  std::vector<RootHandle> counter_events;
+  std::vector<uint8_t> update;  // the ops this transaction integrated (if capture_updates)
+  bool changed = false;
+};
+
+class DocImpl;
+
+class Doc {
+ public:
+  explicit Doc(ClientId client_id);
+  ~Doc();
+  Doc(Doc&&) noexcept;
+  Doc& operator=(Doc&&) noexcept;
+  Doc(const Doc&) = delete;
+  Doc& operator=(const Doc&) = delete;
+
+  ClientId client_id() const;
+
+  // Roots are created on first use; asking for an existing name with another type fails.
+  Status root(RootType type, std::string_view name, RootHandle* out);
+
+  // --- transactions -------------------------------------------------------------------
+  // Local edits outside begin()/commit() form a transaction of their own.
+  void begin();
+  TransactionResult commit();
+  bool in_transaction() const;
+  void set_observed(RootHandle root, bool observed);  // collect events for this root
+  void set_capture_updates(bool capture);             // fill TransactionResult::update
+  // The result of the last implicit (auto-committed) transaction.
+  TransactionResult take_last_result();
+
+  // --- Text (positions and lengths in UTF-16 code units) --------------------------------
+  // A position inside a surrogate pair is an error; a delete range whose ends fall inside a
+  // pair is widened to cover the whole pair. Deleting past the end is clamped.
+  Status text_insert(RootHandle text, uint32_t pos, std::u16string_view s);
+  Status text_delete(RootHandle text, uint32_t pos, uint32_t len);
+  uint32_t text_length(RootHandle text) const;
+  std::u16string text_content(RootHandle text) const;
+
+  // --- Map / Register: values are JSON texts (validated) -------------------------------
+  Status map_set(RootHandle map, std::string_view key, std::string_view json);
+  Status map_delete(RootHandle map, std::string_view key);
+  std::optional<std::string> map_get(RootHandle map, std::string_view key) const;
+  bool map_has(RootHandle map, std::string_view key) const;
+  std::vector<std::string> map_keys(RootHandle map) const;  // sorted
+
+  Status register_set(RootHandle reg, std::string_view json);
+  std::optional<std::string> register_get(RootHandle reg) const;
+
+  // --- Counter (PN, integer) --------------------------------------------------------------
+  Status counter_add(RootHandle counter, int64_t delta);
+  int64_t counter_value(RootHandle counter) const;
+
+  // --- Sync -------------------------------------------------------------------------------
+  std::vector<uint8_t> encode_state() const;   // everything, loadable into an empty doc
+  std::vector<uint8_t> state_vector() const;   // version vector: client -> next clock
+  // Exactly the ops a peer with state vector `sv` lacks.
+  Status encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const;
+  // Idempotent and commutative. Ops whose causal parents are missing are held and applied
+  // when the parents arrive. A malformed update changes nothing and returns an error.
+  Status apply_update(const uint8_t* data, size_t len);
+  size_t pending_ops() const;  // ops held back waiting for missing parents
+
+  // Roots in creation order (for inspection/tests).
+  struct RootInfo { RootType type; std::string name; RootHandle handle; };
+  std::vector<RootInfo> roots() const;
+
+ private:
+  std::unique_ptr<DocImpl> impl_;
+};
+
+// UTF conversions used at the edges (tests, JSON, traces). WTF-8 keeps lone surrogates.
+std::u16string utf8_to_utf16(std::string_view s);
+std::string utf16_to_utf8(std::u16string_view s);
+
+}  // namespace roomsync

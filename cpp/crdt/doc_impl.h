@@ -1,0 +1,139 @@
+// Internal state of a Doc: client table, per-client op logs, roots and the open transaction.
+// Shared by doc.cpp (local edits), sync/integrate.cpp (remote ops) and codec/update_codec.cpp.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crdt/doc.h"
+#include "crdt/ids.h"
+#include "crdt/text_tree.h"
+
+namespace roomsync {
+
+enum class OpKind : uint8_t { Insert = 1, Delete = 2, MapSet = 3, MapDelete = 4, CounterAdd = 5, Nop = 6 };
+
+// One entry of a client's op log, covering clocks [clock, clock + len). Consecutive typing
+// and consecutive deletions extend the last entry instead of adding one.
+struct Op {
+  uint32_t clock;
+  uint32_t len;
+  OpKind kind;
+  bool backward = false;  // Delete: clock + i deletes the (len - 1 - i)th target element
+  uint32_t root = 0;
+  Id left = kNoId;        // Insert: origin left of the first element; Delete: first target
+  Id right = kNoId;       // Insert: origin right
+  uint32_t content = kNoContent;  // Insert: arena offset; Map ops: key string index
+  uint32_t value = 0;             // MapSet: value string index
+  uint64_t lamport = 0;           // Map ops
+  int64_t delta = 0;              // CounterAdd
+};
+
+// An op received from a peer, in document terms (client indexes, root handles).
+struct RemoteOp {
+  uint32_t client;
+  uint32_t clock;
+  uint32_t len;
+  OpKind kind;
+  bool backward = false;
+  bool has_content = false;  // Insert: false = the sender already knows it deleted
+  uint32_t root = 0;
+  Id left = kNoId, right = kNoId;
+  std::u16string text;
+  std::string key, value;
+  uint64_t lamport = 0;
+  int64_t delta = 0;
+};
+
+struct ClientState {
+  ClientId id;
+  uint32_t next_clock = 0;
+  std::vector<Op> ops;
+};
+
+struct MapEntry {
+  std::string value;  // JSON text
+  bool deleted = false;
+  uint64_t lamport = 0;
+  ClientId client = 0;
+};
+
+struct Root {
+  RootType type;
+  std::string name;
+  std::unique_ptr<TextTree> text;
+  std::unordered_map<std::string, MapEntry> entries;
+  int64_t counter = 0;
+  bool observed = false;
+};
+
+// What the open transaction changed, for observers.
+struct TxnState {
+  int depth = 0;
+  std::vector<uint32_t> clocks_before;  // next_clock per client index at begin
+  std::map<RootHandle, std::vector<TextDeltaOp>> text_deltas;
+  std::map<RootHandle, uint32_t> text_len_before;  // for oversized deltas
+  std::map<RootHandle, std::set<std::string>> map_keys;
+  std::set<RootHandle> counters;
+  bool changed = false;
+};
+
+class DocImpl {
+ public:
+  explicit DocImpl(ClientId id);
+
+  // --- tables
+  uint32_t client_index(ClientId id);  // registers when new
+  const Root* root_of(RootHandle h, RootType t) const;
+  Root* root_of(RootHandle h, RootType t);
+  std::optional<RootHandle> find_root(std::string_view name) const;
+  RootHandle add_root(RootType type, std::string_view name);
+  uint32_t add_string(std::string_view s);
+  // The op of `client` covering `clock`, or nullptr.
+  const Op* op_at(uint32_t client, uint32_t clock) const;
+
+  // --- transactions
+  void begin();
+  TransactionResult commit();
+  bool wants_events(RootHandle h) const { return roots[h].observed; }
+  void note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s);
+  void note_text_delete(RootHandle h, uint32_t pos, uint32_t len);
+  void note_map_key(RootHandle h, const std::string& key);
+  void note_counter(RootHandle h);
+
+  // --- op log
+  void log_op(uint32_t client, const Op& op);
+
+  // --- remote (sync/integrate.cpp)
+  Status apply_update(const uint8_t* data, size_t len);
+  void integrate(RemoteOp& op);
+  void drain(std::vector<uint32_t> work);
+
+  // --- encoding (codec/update_codec.cpp)
+  std::vector<uint8_t> encode_since(const std::vector<uint32_t>& clocks) const;
+  std::vector<uint8_t> encode_state_vector() const;
+  Status decode_state_vector(const uint8_t* data, size_t len, std::vector<uint32_t>* clocks) const;
+
+  std::vector<ClientState> clients;  // index 0 is this replica
+  std::unordered_map<ClientId, uint32_t> client_ids;
+  std::vector<Root> roots;
+  std::unordered_map<std::string, RootHandle> root_names;
+  std::u16string arena;               // all inserted text, append-only
+  std::vector<std::string> strings;   // map keys and values
+  uint64_t lamport = 0;
+  TxnState txn;
+  bool capture_updates = false;
+  TransactionResult last_result;
+
+  // Ops waiting for causal parents: per client index, by clock.
+  std::vector<std::map<uint32_t, RemoteOp>> pending;
+  // Per client index: clients whose next pending op waits for this client's clocks.
+  std::vector<std::vector<uint32_t>> waiting;
+  size_t pending_count = 0;
+};
+
+}  // namespace roomsync

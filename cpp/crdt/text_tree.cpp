@@ -1,0 +1,303 @@
+#include "crdt/text_tree.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace roomsync {
+
+TextTree::TextTree(const std::u16string* arena) : arena_(arena) {
+  leaves_.emplace_back();
+}
+
+bool TextTree::first_run_empty() const { return leaves_[first_leaf_].n == 0; }
+
+uint32_t TextTree::leaf_width(uint32_t leaf) const {
+  uint32_t w = 0;
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < l.n; ++i) w += l.runs[i].visible();
+  return w;
+}
+
+uint32_t TextTree::parent_of(uint32_t node, bool is_leaf) const {
+  return is_leaf ? leaves_[node].parent : inners_[node].parent;
+}
+
+void TextTree::set_parent(uint32_t child, bool is_leaf, uint32_t parent) {
+  if (is_leaf) leaves_[child].parent = parent;
+  else inners_[child].parent = parent;
+}
+
+uint32_t TextTree::slot_in_parent(uint32_t parent, uint32_t child) const {
+  const Inner& p = inners_[parent];
+  for (uint32_t i = 0; i < p.n; ++i)
+    if (p.child[i] == child) return i;
+  assert(false && "child not in parent");
+  return 0;
+}
+
+TreePos TextTree::find_visible(uint32_t pos) const {
+  uint32_t node = root_;
+  for (uint32_t h = height_; h > 0; --h) {
+    const Inner& in = inners_[node];
+    uint32_t i = 0;
+    while (i + 1 < in.n && pos >= in.width[i]) pos -= in.width[i++];
+    node = in.child[i];
+  }
+  const Leaf& l = leaves_[node];
+  for (uint32_t i = 0; i < l.n; ++i) {
+    uint32_t v = l.runs[i].visible();
+    if (pos < v) return {node, i, pos};
+    pos -= v;
+  }
+  assert(false && "position past the end");
+  return {node, l.n ? l.n - 1 : 0, 0};
+}
+
+uint32_t TextTree::index_lookup(uint32_t client, uint32_t clock) const {
+  auto it = index_.upper_bound(key(client, clock));
+  if (it == index_.begin()) return kNone;
+  --it;
+  if (static_cast<uint32_t>(it->first >> 32) != client) return kNone;
+  return it->second;
+}
+
+TreePos TextTree::locate(Id id) const {
+  uint32_t leaf = index_lookup(id.client, id.clock);
+  if (leaf != kNone) {
+    const Leaf& l = leaves_[leaf];
+    for (uint32_t i = 0; i < l.n; ++i)
+      if (l.runs[i].contains(id)) return {leaf, i, id.clock - l.runs[i].clock};
+  }
+  return {kNone, 0, 0};
+}
+
+bool TextTree::contains(Id id) const { return locate(id).leaf != kNone; }
+
+bool TextTree::first_run(uint32_t* leaf, uint32_t* idx) const {
+  if (leaves_[first_leaf_].n == 0) return false;
+  *leaf = first_leaf_;
+  *idx = 0;
+  return true;
+}
+
+bool TextTree::next_run(uint32_t* leaf, uint32_t* idx) const {
+  if (*idx + 1 < leaves_[*leaf].n) {
+    ++*idx;
+    return true;
+  }
+  uint32_t next = leaves_[*leaf].next;
+  while (next != kNone && leaves_[next].n == 0) next = leaves_[next].next;
+  if (next == kNone) return false;
+  *leaf = next;
+  *idx = 0;
+  return true;
+}
+
+uint32_t TextTree::position_of(uint32_t leaf, uint32_t idx) const {
+  uint32_t pos = 0;
+  const Leaf& l = leaves_[leaf];
+  for (uint32_t i = 0; i < idx; ++i) pos += l.runs[i].visible();
+  uint32_t child = leaf;
+  uint32_t parent = l.parent;
+  while (parent != kNone) {
+    const Inner& in = inners_[parent];
+    for (uint32_t i = 0; in.child[i] != child; ++i) pos += in.width[i];
+    child = parent;
+    parent = in.parent;
+  }
+  return pos;
+}
+
+void TextTree::add_width(uint32_t leaf, int64_t delta) {
+  total_width_ = static_cast<uint32_t>(total_width_ + delta);
+  uint32_t child = leaf;
+  uint32_t parent = leaves_[leaf].parent;
+  while (parent != kNone) {
+    Inner& in = inners_[parent];
+    uint32_t s = 0;
+    while (in.child[s] != child) ++s;
+    in.width[s] = static_cast<uint32_t>(in.width[s] + delta);
+    child = parent;
+    parent = in.parent;
+  }
+}
+
+// --- id index -------------------------------------------------------------------------------
+
+void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf) {
+  if (client == hint_client_ && clock == hint_clock_ && leaf == hint_leaf_) {
+    hint_clock_ = clock + len;
+    return;
+  }
+  uint64_t start = key(client, clock), end = key(client, clock + len);
+  uint32_t after = index_lookup(client, clock + len);
+  // Entries inside the range would shadow the new one.
+  auto it = index_.upper_bound(start);
+  while (it != index_.end() && it->first < end) it = index_.erase(it);
+  if (after != kNone && (it == index_.end() || it->first != end)) index_.emplace_hint(it, end, after);
+  index_[start] = leaf;
+  // The hint is only valid while no entry of this client lies at or after its clock.
+  auto next = index_.lower_bound(end);
+  bool last = next == index_.end() || static_cast<uint32_t>(next->first >> 32) != client;
+  hint_client_ = client;
+  hint_clock_ = clock + len;
+  hint_leaf_ = last ? leaf : kNone;
+}
+
+// --- structure ------------------------------------------------------------------------------
+
+void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_child,
+                            bool is_leaf, uint32_t width) {
+  if (parent == kNone) {  // after_child was the root: grow a level
+    uint32_t r = static_cast<uint32_t>(inners_.size());
+    inners_.emplace_back();
+    Inner& in = inners_[r];
+    in.leaf_children = is_leaf;
+    in.n = 2;
+    in.child[0] = after_child;
+    in.child[1] = new_child;
+    in.width[0] = total_width_ - width;
+    in.width[1] = width;
+    set_parent(after_child, is_leaf, r);
+    set_parent(new_child, is_leaf, r);
+    root_ = r;
+    ++height_;
+    return;
+  }
+  if (inners_[parent].n == kInnerCap) {
+    // Split the parent in halves, then insert into the half that holds after_child.
+    uint32_t right = static_cast<uint32_t>(inners_.size());
+    inners_.emplace_back();
+    Inner& p = inners_[parent];
+    Inner& q = inners_[right];
+    q.leaf_children = p.leaf_children;
+    const uint32_t half = kInnerCap / 2;
+    uint32_t moved = 0;
+    for (uint32_t i = half; i < kInnerCap; ++i) {
+      q.child[i - half] = p.child[i];
+      q.width[i - half] = p.width[i];
+      moved += p.width[i];
+    }
+    q.n = kInnerCap - half;
+    p.n = half;
+    for (uint32_t i = 0; i < q.n; ++i) set_parent(inners_[right].child[i], is_leaf, right);
+    insert_child(inners_[parent].parent, parent, right, false, moved);
+    if (parent_of(after_child, is_leaf) == right) parent = right;
+  }
+  Inner& p = inners_[parent];
+  uint32_t s = slot_in_parent(parent, after_child);
+  for (uint32_t i = p.n; i > s + 1; --i) {
+    p.child[i] = p.child[i - 1];
+    p.width[i] = p.width[i - 1];
+  }
+  p.child[s + 1] = new_child;
+  p.width[s + 1] = width;
+  p.width[s] -= width;
+  ++p.n;
+  set_parent(new_child, is_leaf, parent);
+}
+
+uint32_t TextTree::split_leaf(uint32_t leaf) {
+  uint32_t right = static_cast<uint32_t>(leaves_.size());
+  leaves_.emplace_back();
+  Leaf& l = leaves_[leaf];
+  Leaf& r = leaves_[right];
+  const uint32_t half = l.n / 2;
+  uint32_t moved_width = 0;
+  for (uint32_t i = half; i < l.n; ++i) {
+    r.runs[i - half] = l.runs[i];
+    moved_width += l.runs[i].visible();
+  }
+  r.n = l.n - half;
+  l.n = half;
+  r.prev = leaf;
+  r.next = l.next;
+  if (l.next != kNone) leaves_[l.next].prev = right;
+  l.next = right;
+  hint_leaf_ = kNone;
+  for (uint32_t i = 0; i < leaves_[right].n; ++i) {
+    const Run& run = leaves_[right].runs[i];
+    index_place(run.client, run.clock, run.len, right);
+  }
+  hint_leaf_ = kNone;
+  insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
+  return right;
+}
+
+void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
+  if (leaves_[*leaf].n < kLeafCap) return;
+  uint32_t left_n = leaves_[*leaf].n / 2;
+  uint32_t right = split_leaf(*leaf);
+  if (*idx >= left_n) {
+    *leaf = right;
+    *idx -= left_n;
+  }
+}
+
+void TextTree::split_before(Id id) {
+  TreePos p = locate(id);
+  if (p.leaf == kNone || p.off == 0) return;
+  ensure_room(&p.leaf, &p.idx);
+  Leaf& l = leaves_[p.leaf];
+  Run& left = l.runs[p.idx];
+  Run right = left;
+  right.clock += p.off;
+  right.len -= p.off;
+  if (right.content != kNoContent) right.content += p.off;
+  right.left = Id{left.client, right.clock - 1};
+  left.len = p.off;
+  std::memmove(&l.runs[p.idx + 2], &l.runs[p.idx + 1], (l.n - p.idx - 1) * sizeof(Run));
+  l.runs[p.idx + 1] = right;
+  ++l.n;
+}
+
+TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {
+  uint32_t at;
+  if (leaf == kNone) {
+    leaf = first_leaf_;
+    idx = 0;
+    ensure_room(&leaf, &idx);
+    at = 0;
+  } else {
+    ensure_room(&leaf, &idx);
+    at = idx + 1;
+  }
+  Leaf& l = leaves_[leaf];
+  std::memmove(&l.runs[at + 1], &l.runs[at], (l.n - at) * sizeof(Run));
+  l.runs[at] = r;
+  ++l.n;
+  index_place(r.client, r.clock, r.len, leaf);
+  if (!r.deleted) add_width(leaf, r.len);
+  return {leaf, at, 0};
+}
+
+void TextTree::extend_run(uint32_t leaf, uint32_t idx, uint32_t n) {
+  Run& r = leaves_[leaf].runs[idx];
+  uint32_t clock = r.clock + r.len;
+  r.len += n;
+  index_place(r.client, clock, n, leaf);
+  if (!r.deleted) add_width(leaf, n);
+}
+
+void TextTree::mark_deleted(uint32_t leaf, uint32_t idx) {
+  Run& r = leaves_[leaf].runs[idx];
+  assert(!r.deleted);
+  r.deleted = true;
+  add_width(leaf, -static_cast<int64_t>(r.len));
+}
+
+void TextTree::append_content(std::u16string* out) const {
+  out->reserve(out->size() + total_width_);
+  for (uint32_t leaf = first_leaf_; leaf != kNone; leaf = leaves_[leaf].next) {
+    const Leaf& l = leaves_[leaf];
+    for (uint32_t i = 0; i < l.n; ++i)
+      if (!l.runs[i].deleted) out->append(arena_->data() + l.runs[i].content, l.runs[i].len);
+  }
+}
+
+size_t TextTree::memory_bytes() const {
+  return leaves_.capacity() * sizeof(Leaf) + inners_.capacity() * sizeof(Inner) +
+         index_.size() * (sizeof(uint64_t) + sizeof(uint32_t) + 4 * sizeof(void*));
+}
+
+}  // namespace roomsync

@@ -1,0 +1,133 @@
+// The sequence of one Text root: a B-tree over runs of consecutively inserted characters.
+//
+// Each run is a span of UTF-16 code units inserted by one client with consecutive clocks
+// (one run per burst of typing). Inner nodes keep the visible width of each child, so a
+// visible position is found in O(log n); a per-tree index maps ids to leaves so remote ops
+// find their origins in O(log n). Deleted runs stay as tombstones (no content needed).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "crdt/ids.h"
+
+namespace roomsync {
+
+constexpr uint32_t kNoContent = 0xffffffffu;
+
+struct Run {
+  uint32_t client;   // client index
+  uint32_t clock;    // clock of the first element
+  uint32_t len;      // UTF-16 code units
+  uint32_t content;  // offset into the document's arena, or kNoContent (tombstone only)
+  Id left;           // origin left of the first element (the others follow their predecessor)
+  Id right;          // origin right, shared by all elements of the run
+  bool deleted;
+  uint32_t visible() const { return deleted ? 0 : len; }
+  Id id_at(uint32_t off) const { return Id{client, clock + off}; }
+  bool contains(Id id) const {
+    return id.client == client && id.clock >= clock && id.clock - clock < len;
+  }
+};
+
+// A place in the tree: run `idx` of leaf `leaf`, element `off` inside it.
+struct TreePos {
+  uint32_t leaf;
+  uint32_t idx;
+  uint32_t off;
+};
+
+class TextTree {
+ public:
+  static constexpr uint32_t kNone = 0xffffffffu;
+
+  explicit TextTree(const std::u16string* arena);
+
+  uint32_t length() const { return total_width_; }
+  bool empty() const { return first_run_empty(); }
+
+  // Visible element at `pos` (0 <= pos < length()).
+  TreePos find_visible(uint32_t pos) const;
+  // Element with id `id`; the id must be in this tree.
+  TreePos locate(Id id) const;
+  bool contains(Id id) const;
+
+  const Run& run(uint32_t leaf, uint32_t idx) const { return leaves_[leaf].runs[idx]; }
+  Run& run_mut(uint32_t leaf, uint32_t idx) { return leaves_[leaf].runs[idx]; }
+  uint32_t run_count(uint32_t leaf) const { return leaves_[leaf].n; }
+  uint32_t first_leaf() const { return first_leaf_; }
+  uint32_t next_leaf(uint32_t leaf) const { return leaves_[leaf].next; }
+
+  // Next run after (leaf, idx), skipping empty leaves; false at the end.
+  bool next_run(uint32_t* leaf, uint32_t* idx) const;
+  // First run of the document; false when empty.
+  bool first_run(uint32_t* leaf, uint32_t* idx) const;
+
+  // Ensure a run starts at `id` (splitting the run containing it).
+  void split_before(Id id);
+  // Inserts `r` right after run (leaf, idx), or at the very start when leaf == kNone.
+  // Returns where it landed.
+  TreePos insert_after(uint32_t leaf, uint32_t idx, const Run& r);
+  // Grows run (leaf, idx) by `n` elements with the next clocks (the typing fast path).
+  void extend_run(uint32_t leaf, uint32_t idx, uint32_t n);
+  // Marks run (leaf, idx) deleted; it must not be deleted already.
+  void mark_deleted(uint32_t leaf, uint32_t idx);
+
+  // Visible position of the first element of run (leaf, idx).
+  uint32_t position_of(uint32_t leaf, uint32_t idx) const;
+
+  void append_content(std::u16string* out) const;
+  size_t memory_bytes() const;
+
+ private:
+  static constexpr uint32_t kLeafCap = 32;
+  static constexpr uint32_t kInnerCap = 16;
+
+  struct Leaf {
+    uint32_t parent = kNone;
+    uint32_t prev = kNone, next = kNone;
+    uint32_t n = 0;
+    Run runs[kLeafCap];
+  };
+  struct Inner {
+    uint32_t parent = kNone;
+    uint32_t n = 0;
+    bool leaf_children = true;
+    uint32_t child[kInnerCap];
+    uint32_t width[kInnerCap];
+  };
+
+  bool first_run_empty() const;
+  uint32_t leaf_width(uint32_t leaf) const;
+  uint32_t slot_in_parent(uint32_t parent, uint32_t child) const;
+  void add_width(uint32_t leaf, int64_t delta);
+  // Makes room in a full leaf; (leaf, idx) is updated to where that run now lives.
+  void ensure_room(uint32_t* leaf, uint32_t* idx);
+  uint32_t split_leaf(uint32_t leaf);  // returns the new right sibling
+  void insert_child(uint32_t parent, uint32_t after_child, uint32_t new_child, bool is_leaf,
+                    uint32_t width);
+  void set_parent(uint32_t child, bool is_leaf, uint32_t parent);
+  uint32_t parent_of(uint32_t node, bool is_leaf) const;
+  // Records that clocks [clock, clock + len) of `client` now live in `leaf`.
+  void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf);
+  uint32_t index_lookup(uint32_t client, uint32_t clock) const;
+  static uint64_t key(uint32_t client, uint32_t clock) {
+    return (uint64_t{client} << 32) | clock;
+  }
+
+  const std::u16string* arena_;
+  std::vector<Leaf> leaves_;
+  std::vector<Inner> inners_;
+  uint32_t root_ = 0;          // a leaf when height_ == 0, else an inner node
+  uint32_t height_ = 0;
+  uint32_t first_leaf_ = 0;
+  uint32_t total_width_ = 0;
+  // (client, clock) -> leaf holding that clock; an entry covers clocks up to the next entry.
+  std::map<uint64_t, uint32_t> index_;
+  // Typing appends to the same leaf: skip the map while that stays true.
+  uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
+};
+
+}  // namespace roomsync

@@ -1,0 +1,368 @@
+// Applying remote ops: validation, causal buffering and YATA-style integration of inserts.
+#include <algorithm>
+#include <deque>
+
+#include "codec/update_codec.h"
+#include "crdt/doc_impl.h"
+
+namespace roomsync {
+namespace {
+
+constexpr size_t kMaxUpdateBytes = size_t{256} << 20;
+
+// The first client whose clocks `op` needs but this document does not have yet.
+uint32_t missing_dependency(const DocImpl& d, const RemoteOp& op) {
+  auto missing = [&](Id id) { return !is_none(id) && id.clock >= d.clients[id.client].next_clock; };
+  if (op.kind == OpKind::Insert) {
+    if (missing(op.left)) return op.left.client;
+    if (missing(op.right)) return op.right.client;
+  } else if (op.kind == OpKind::Delete) {
+    if (missing(Id{op.left.client, op.left.clock + op.len - 1})) return op.left.client;
+  }
+  return kNoClient;
+}
+
+// Drops the first `skip` clocks of `op` (already integrated from another update).
+void trim_front(RemoteOp& op, uint32_t skip) {
+  if (skip == 0) return;
+  if (op.kind == OpKind::Insert) {
+    op.left = Id{op.client, op.clock + skip - 1};
+    if (op.has_content) op.text.erase(0, skip);
+  } else if (op.kind == OpKind::Delete && !op.backward) {
+    op.left.clock += skip;
+  }
+  op.clock += skip;
+  op.len -= skip;
+}
+
+// Does every clock in [id, id + len) belong to an insert into `root`, as far as the document
+// and the update itself tell? Clocks known to neither are fine here (they wait as pending).
+struct RefChecker {
+  const DocImpl& d;
+  const DecodedUpdate& u;
+  const std::vector<uint32_t>& doc_client;   // update client index -> doc index or kNoClient
+  const std::vector<RootHandle>& doc_root;   // update root index -> doc handle
+  // Update ops by update client index, sorted by clock.
+  std::vector<std::vector<const RemoteOp*>> by_client;
+
+  RefChecker(const DocImpl& d, const DecodedUpdate& u, const std::vector<uint32_t>& dc,
+             const std::vector<RootHandle>& dr)
+      : d(d), u(u), doc_client(dc), doc_root(dr), by_client(u.clients.size()) {
+    for (const RemoteOp& op : u.ops) by_client[op.client].push_back(&op);
+    for (auto& v : by_client)
+      std::sort(v.begin(), v.end(), [](const RemoteOp* a, const RemoteOp* b) { return a->clock < b->clock; });
+  }
+
+  bool ok(Id id, uint32_t len, RootHandle root) const {
+    uint32_t k = id.clock, end = id.clock + len;
+    uint32_t c = doc_client[id.client];
+    if (c != kNoClient) {
+      const auto& log = d.clients[c].ops;
+      while (k < end && k < d.clients[c].next_clock) {
+        const Op* op = d.op_at(c, k);
+        if (!op || op->kind != OpKind::Insert || op->root != root) return false;
+        k = op->clock + op->len;
+        (void)log;
+      }
+    }
+    const auto& ops = by_client[id.client];
+    while (k < end) {
+      auto it = std::upper_bound(ops.begin(), ops.end(), k,
+                                 [](uint32_t clock, const RemoteOp* op) { return clock < op->clock; });
+      if (it == ops.begin()) return true;
+      const RemoteOp* op = *(it - 1);
+      if (k - op->clock >= op->len) return true;  // unknown: will wait
+      if (op->kind != OpKind::Insert || doc_root[op->root] != root) return false;
+      k = op->clock + op->len;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+Status DocImpl::apply_update(const uint8_t* data, size_t len) {
+  if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
+  DecodedUpdate u;
+  if (Status s = decode_update(data, len, &u); !s) return s;
+
+  // Resolve roots and clients without touching the document yet.
+  std::vector<RootHandle> doc_root(u.roots.size());
+  RootHandle next_root = static_cast<RootHandle>(roots.size());
+  for (size_t i = 0; i < u.roots.size(); ++i) {
+    if (auto h = find_root(u.roots[i].name)) {
+      if (roots[*h].type != u.roots[i].type)
+        return Status::error("bad update: root '" + u.roots[i].name + "' has another type here");
+      doc_root[i] = *h;
+    } else {
+      doc_root[i] = next_root++;
+    }
+  }
+  std::vector<uint32_t> doc_client(u.clients.size(), kNoClient);
+  for (size_t i = 0; i < u.clients.size(); ++i) {
+    auto it = client_ids.find(u.clients[i]);
+    if (it != client_ids.end()) doc_client[i] = it->second;
+  }
+  {
+    RefChecker refs(*this, u, doc_client, doc_root);
+    for (const RemoteOp& op : u.ops) {
+      bool good = true;
+      if (op.kind == OpKind::Insert) {
+        good = (is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
+               (is_none(op.right) || refs.ok(op.right, 1, doc_root[op.root]));
+      } else if (op.kind == OpKind::Delete) {
+        good = refs.ok(op.left, op.len, doc_root[op.root]);
+      }
+      if (!good)
+        return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
+                             std::to_string(op.clock) + " refers to something that is not text in its root");
+    }
+  }
+
+  // Valid: from here on the update is applied.
+  for (size_t i = 0; i < u.roots.size(); ++i)
+    if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
+  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  std::vector<uint32_t> touched;
+  for (RemoteOp& op : u.ops) {
+    op.client = doc_client[op.client];
+    if (op.kind != OpKind::Nop) op.root = doc_root[op.root];
+    if (!is_none(op.left)) op.left.client = doc_client[op.left.client];
+    if (!is_none(op.right)) op.right.client = doc_client[op.right.client];
+    if (op.clock + op.len <= clients[op.client].next_clock) continue;  // already have it
+    auto& q = pending[op.client];
+    auto [it, fresh] = q.try_emplace(op.clock);
+    if (fresh) {
+      ++pending_count;
+      it->second = std::move(op);
+    } else if (op.len > it->second.len) {
+      it->second = std::move(op);
+    }
+    touched.push_back(it->second.client);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  drain(std::move(touched));
+  return {};
+}
+
+void DocImpl::drain(std::vector<uint32_t> start) {
+  std::deque<uint32_t> work(start.begin(), start.end());
+  while (!work.empty()) {
+    uint32_t c = work.front();
+    work.pop_front();
+    auto& q = pending[c];
+    bool advanced = false;
+    while (!q.empty()) {
+      auto it = q.begin();
+      uint32_t have = clients[c].next_clock;
+      if (it->second.clock + it->second.len <= have) {
+        q.erase(it);
+        --pending_count;
+        continue;
+      }
+      if (it->second.clock > have) break;  // a gap: waits for this client's earlier ops
+      trim_front(it->second, have - it->second.clock);
+      uint32_t dep = missing_dependency(*this, it->second);
+      if (dep != kNoClient) {
+        waiting[dep].push_back(c);
+        break;
+      }
+      RemoteOp op = std::move(it->second);
+      q.erase(it);
+      --pending_count;
+      integrate(op);
+      advanced = true;
+    }
+    if (advanced && !waiting[c].empty()) {
+      for (uint32_t w : waiting[c]) work.push_back(w);
+      waiting[c].clear();
+    }
+  }
+}
+
+namespace {
+
+struct Scanned {
+  uint32_t client, clock, len;
+};
+
+// Index of the scanned run holding `id`, or -1.
+int find_scanned(const std::vector<Scanned>& s, Id id) {
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[i].client == id.client && id.clock >= s[i].clock && id.clock - s[i].clock < s[i].len)
+      return static_cast<int>(i);
+  return -1;
+}
+
+}  // namespace
+
+void DocImpl::integrate(RemoteOp& op) {
+  ClientState& author = clients[op.client];
+  // Where a change lands, for observers only (kNoContent when nobody listens).
+  auto observed_position = [&](const TextTree& t, uint32_t leaf, uint32_t idx, RootHandle h,
+                               uint32_t extra) -> uint32_t {
+    return roots[h].observed ? t.position_of(leaf, idx) + extra : kNoContent;
+  };
+  Op logged{op.clock, op.len, op.kind};
+  logged.root = op.root;
+  bool effective = false;
+
+  switch (op.kind) {
+    case OpKind::Insert: {
+      Root* root = root_of(op.root, RootType::Text);
+      if (!root) break;
+      TextTree& t = *root->text;
+      if ((!is_none(op.left) && !t.contains(op.left)) || (!is_none(op.right) && !t.contains(op.right))) break;
+      effective = true;
+      if (!is_none(op.right)) t.split_before(op.right);
+      uint32_t anchor_leaf = TextTree::kNone, anchor_idx = 0;  // insert after this run
+      uint32_t ol = 0, oi = 0;
+      bool more;
+      if (is_none(op.left)) {
+        more = t.first_run(&ol, &oi);
+      } else {
+        t.split_before(Id{op.left.client, op.left.clock + 1});
+        TreePos p = t.locate(op.left);
+        anchor_leaf = ol = p.leaf;
+        anchor_idx = oi = p.idx;
+        more = t.next_run(&ol, &oi);
+      }
+      // YATA: walk the runs between the origins and place the new run among concurrent ones.
+      const ClientId me = author.id;
+      std::vector<Scanned> scanned;
+      size_t conflict_start = 0;
+      while (more) {
+        const Run& o = t.run(ol, oi);
+        if (!is_none(op.right) && o.contains(op.right)) break;
+        scanned.push_back({o.client, o.clock, o.len});
+        bool take = false;
+        if (o.left == op.left) {
+          if (clients[o.client].id < me) take = true;
+          else if (o.right == op.right) break;
+        } else if (!is_none(o.left)) {
+          int j = find_scanned(scanned, o.left);
+          if (j < 0) break;
+          take = static_cast<size_t>(j) < conflict_start;
+        } else {
+          break;
+        }
+        if (take) {
+          anchor_leaf = ol;
+          anchor_idx = oi;
+          conflict_start = scanned.size();
+        }
+        more = t.next_run(&ol, &oi);
+      }
+      uint32_t content = kNoContent;
+      if (op.has_content) {
+        content = static_cast<uint32_t>(arena.size());
+        arena.append(op.text);
+      }
+      uint32_t leaf, idx;
+      if (anchor_leaf != TextTree::kNone) {
+        const Run& a = t.run(anchor_leaf, anchor_idx);
+        if (op.has_content && a.client == op.client && a.clock + a.len == op.clock && !a.deleted &&
+            a.content + a.len == content && a.right == op.right && op.left == a.id_at(a.len - 1)) {
+          uint32_t pos = observed_position(t, anchor_leaf, anchor_idx, op.root, a.len);
+          t.extend_run(anchor_leaf, anchor_idx, op.len);
+          if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
+          txn.changed = true;
+          logged.left = op.left;
+          logged.right = op.right;
+          logged.content = content;
+          break;
+        }
+      }
+      TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
+                                      Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
+      leaf = placed.leaf;
+      idx = placed.idx;
+      if (op.has_content) {
+        uint32_t pos = observed_position(t, leaf, idx, op.root, 0);
+        if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
+      }
+      txn.changed = true;
+      logged.left = op.left;
+      logged.right = op.right;
+      logged.content = content;
+      break;
+    }
+    case OpKind::Delete: {
+      Root* root = root_of(op.root, RootType::Text);
+      if (!root) break;
+      TextTree& t = *root->text;
+      const uint32_t c = op.left.client, end = op.left.clock + op.len;
+      bool all_here = true;
+      for (uint32_t k = op.left.clock; k < end && all_here;) {
+        TreePos p = t.locate(Id{c, k});
+        if (p.leaf == TextTree::kNone) all_here = false;
+        else k = t.run(p.leaf, p.idx).clock + t.run(p.leaf, p.idx).len;
+      }
+      if (!all_here) break;
+      effective = true;
+      for (uint32_t k = op.left.clock; k < end;) {
+        TreePos p = t.locate(Id{c, k});
+        const Run& r = t.run(p.leaf, p.idx);
+        const uint32_t run_end = r.clock + r.len;
+        const uint32_t n = std::min(run_end, end) - k;
+        if (!r.deleted) {
+          if (p.off > 0) t.split_before(Id{c, k});
+          if (k + n < run_end) t.split_before(Id{c, k + n});
+          p = t.locate(Id{c, k});
+          uint32_t pos = observed_position(t, p.leaf, p.idx, op.root, 0);
+          t.mark_deleted(p.leaf, p.idx);
+          if (pos != kNoContent) note_text_delete(op.root, pos, n);
+          txn.changed = true;
+        }
+        k += n;
+      }
+      logged.left = op.left;
+      logged.backward = op.backward;
+      break;
+    }
+    case OpKind::MapSet:
+    case OpKind::MapDelete: {
+      Root& root = roots[op.root];
+      if (root.type != RootType::Map && root.type != RootType::Register) break;
+      effective = true;
+      lamport = std::max(lamport, op.lamport);
+      logged.content = add_string(op.key);
+      if (op.kind == OpKind::MapSet) logged.value = add_string(op.value);
+      logged.lamport = op.lamport;
+      auto [it, fresh] = root.entries.try_emplace(op.key);
+      MapEntry& e = it->second;
+      if (fresh || op.lamport > e.lamport || (op.lamport == e.lamport && author.id > e.client)) {
+        bool was_live = !fresh && !e.deleted;
+        bool del = op.kind == OpKind::MapDelete;
+        e.value = del ? std::string() : std::move(op.value);
+        e.deleted = del;
+        e.lamport = op.lamport;
+        e.client = author.id;
+        if (was_live || !del) note_map_key(op.root, op.key);
+      }
+      txn.changed = true;
+      break;
+    }
+    case OpKind::CounterAdd: {
+      Root* root = root_of(op.root, RootType::Counter);
+      if (!root) break;
+      effective = true;
+      // Wrapping addition keeps replicas equal whatever order the adds arrive in.
+      root->counter = static_cast<int64_t>(static_cast<uint64_t>(root->counter) + static_cast<uint64_t>(op.delta));
+      logged.delta = op.delta;
+      note_counter(op.root);
+      break;
+    }
+    case OpKind::Nop:
+      break;
+  }
+  if (!effective) {  // an op we cannot make sense of still occupies its clocks
+    logged = Op{op.clock, op.len, OpKind::Nop};
+    txn.changed = true;
+  }
+  log_op(op.client, logged);
+  author.next_clock = op.clock + op.len;
+}
+
+}  // namespace roomsync
