@@ -1,0 +1,129 @@
+// Type declarations for roomsync's document API (js/index.js).
+
+/** Whatever the app passes as `origin` to transact()/applyUpdate(); null for plain local edits. */
+export type Origin = unknown;
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** One Quill/Yjs-style delta operation, in UTF-16 code units. */
+export type DeltaOp = { retain: number } | { insert: string } | { delete: number };
+
+export interface Transaction {
+  origin: Origin;
+  /** true for local edits and transact(), false for applyUpdate() */
+  local: boolean;
+}
+
+export interface RootEvent<T> {
+  target: T;
+  origin: Origin;
+  transaction: Transaction;
+}
+export interface TextEvent extends RootEvent<Text> {
+  delta: DeltaOp[];
+}
+export interface MapEvent extends RootEvent<RMap> {
+  keysChanged: Set<string>;
+}
+export type RegisterEvent = RootEvent<Register>;
+export type CounterEvent = RootEvent<Counter>;
+
+export interface CreateDocOptions {
+  /** Integer in [0, 2^53-1]; random by default. Two live replicas must not share one. */
+  clientId?: number;
+  /** An update (e.g. from encodeState()) to load. */
+  state?: Uint8Array;
+}
+
+/** Creates a document; loads the WebAssembly module on first use (then cached). */
+export function createDoc(options?: CreateDocOptions): Promise<Doc>;
+
+/** Loads (once) and returns the underlying Emscripten module. Mostly for tests and tools. */
+export function loadModule(): Promise<unknown>;
+
+export class Doc {
+  /** Use createDoc(); this constructor only works once the module has been loaded. */
+  constructor(clientId?: number);
+  readonly clientId: number;
+
+  /** Roots are created on first use; a name already used by another type throws. */
+  getText(name: string): Text;
+  getMap(name: string): RMap;
+  getRegister(name: string): Register;
+  getCounter(name: string): Counter;
+
+  /**
+   * Runs fn as one transaction; observers and 'update' listeners fire once at the end,
+   * synchronously, with `origin`. Nested calls join the outer transaction.
+   */
+  transact<T>(fn: (doc: Doc) => T, origin?: Origin): T;
+
+  on(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;
+  off(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;
+
+  /** The whole document as an update, loadable into an empty document. */
+  encodeState(): Uint8Array;
+  /** The version vector (client -> next clock), encoded. */
+  stateVector(): Uint8Array;
+  /** Exactly the operations a replica with state vector `stateVector` lacks. */
+  encodeStateSince(stateVector: Uint8Array): Uint8Array;
+  /**
+   * Integrates an update (idempotent, any order). Throws an Error with the core's message on
+   * malformed bytes, leaving the document unchanged.
+   */
+  applyUpdate(update: Uint8Array, origin?: Origin): void;
+  /** Operations received but held back until their causal parents arrive. */
+  readonly pendingOps: number;
+
+  /** Frees the WebAssembly memory of this document; any later call throws. */
+  destroy(): void;
+}
+
+declare abstract class Root<E> {
+  readonly doc: Doc;
+  readonly name: string;
+  observe(listener: (event: E) => void): void;
+  unobserve(listener: (event: E) => void): void;
+}
+
+/** Collaborative text; positions and lengths are UTF-16 code units, like JS strings. */
+export class Text extends Root<TextEvent> {
+  private constructor();
+  insert(pos: number, text: string): void;
+  delete(pos: number, length: number): void;
+  readonly length: number;
+  toString(): string;
+  toJSON(): string;
+}
+
+/** Last-writer-wins map of JSON values. */
+export class RMap extends Root<MapEvent> {
+  private constructor();
+  set<V extends JsonValue>(key: string, value: V): V;
+  get(key: string): JsonValue | undefined;
+  delete(key: string): void;
+  has(key: string): boolean;
+  /** Keys in sorted order. */
+  keys(): string[];
+  entries(): [string, JsonValue][];
+  readonly size: number;
+  toJSON(): { [key: string]: JsonValue };
+}
+export { RMap as Map };
+
+/** A single last-writer-wins JSON value. */
+export class Register extends Root<RegisterEvent> {
+  private constructor();
+  set<V extends JsonValue>(value: V): V;
+  get(): JsonValue | undefined;
+  toJSON(): JsonValue;
+}
+
+/** An integer counter every replica can change (PN-counter). */
+export class Counter extends Root<CounterEvent> {
+  private constructor();
+  increment(n?: number): void;
+  decrement(n?: number): void;
+  readonly value: number;
+  toJSON(): number;
+}
