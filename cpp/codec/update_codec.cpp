@@ -15,7 +15,10 @@ enum Tag : uint8_t {
   kNop = 0, kInsert = 1, kInsertGone = 2, kDeleteFwd = 3, kDeleteBwd = 4,
   kMapSet = 5, kMapDelete = 6, kCounter = 7
 };
-constexpr uint32_t kRootEscape = 31;
+constexpr uint32_t kRootEscape = 15;
+// Tag bit 7: an insert continuing the previous insert of its section (same root and right
+// origin, left origin = the clock before): no root, origins or ids follow.
+constexpr uint8_t kContinues = 0x80;
 
 // Half-open clock ranges per client, sorted and merged: what an update's deletes remove.
 using RangeSet = std::vector<std::pair<uint32_t, uint32_t>>;
@@ -44,6 +47,7 @@ class Encoder {
       ByteWriter section_ops;
       ops_ = &section_ops;
       count_ = 0;
+      last_was_insert_ = false;
       const auto& log = d_.clients[c].ops;
       auto it = std::upper_bound(log.begin(), log.end(), start,
                                  [](uint32_t k, const Op& op) { return k < op.clock; });
@@ -104,6 +108,7 @@ class Encoder {
     ops_->byte(static_cast<uint8_t>(kind | (std::min(r, kRootEscape) << 3)));
     if (r >= kRootEscape) ops_->varint(r - kRootEscape);
     ++count_;
+    last_was_insert_ = false;
   }
 
   void id(Id id, uint32_t op_client, uint32_t op_clock) {
@@ -118,9 +123,19 @@ class Encoder {
   }
 
   void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
-    tag(gone ? kInsertGone : kInsert, op.root);
-    id(k == op.clock ? op.left : Id{c, k - 1}, c, k);
-    id(op.right, c, k);
+    Id left = k == op.clock ? op.left : Id{c, k - 1};
+    uint8_t kind = gone ? kInsertGone : kInsert;
+    if (last_was_insert_ && last_root_ == op.root && last_right_ == op.right && left == Id{c, k - 1}) {
+      ops_->byte(kind | kContinues);
+      ++count_;
+    } else {
+      tag(kind, op.root);
+      id(left, c, k);
+      id(op.right, c, k);
+    }
+    last_was_insert_ = true;
+    last_root_ = op.root;
+    last_right_ = op.right;
     if (gone) {
       ops_->varint(e - k);
     } else {
@@ -158,7 +173,7 @@ class Encoder {
         tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root);
         Id target = op.left;
         if (!op.backward) target.clock += skip;
-        id(target, kNoClient, 0);
+        id(target, c, k);
         ops_->varint(op.len - skip);
         break;
       }
@@ -180,6 +195,7 @@ class Encoder {
       case OpKind::Nop:
         ops_->byte(kNop);
         ++count_;
+        last_was_insert_ = false;
         ops_->varint(op.len - skip);
         break;
     }
@@ -195,6 +211,9 @@ class Encoder {
   ByteWriter* ops_ = nullptr;
   uint32_t count_ = 0;
   std::string text_;
+  bool last_was_insert_ = false;  // for kContinues
+  RootHandle last_root_ = 0;
+  Id last_right_ = kNoId;
 };
 
 Id read_id(ByteReader& r, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
@@ -304,14 +323,24 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
     uint64_t clock = r.bounded("section clock", kMaxClock);
     uint64_t n_ops = r.bounded("op count", r.remaining());
+    const RemoteOp* prev = nullptr;  // previous op of this section
     for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
       RemoteOp op;
       op.client = client;
       op.clock = static_cast<uint32_t>(clock);
       uint8_t t = r.byte("op tag");
       uint8_t kind = t & 7;
-      uint64_t root = t >> 3;
-      if (root == kRootEscape) root += r.varint("root index");
+      uint64_t root = (t >> 3) & 15;
+      if (!r.ok()) break;
+      if (t & kContinues) {
+        if ((kind != kInsert && kind != kInsertGone) || !prev || prev->kind != OpKind::Insert) {
+          r.fail("continuation tag without a preceding insert");
+          break;
+        }
+        root = prev->root;
+      } else if (root == kRootEscape) {
+        root += r.bounded("root index", uint64_t{1} << 32);
+      }
       if (!r.ok()) break;
       if (kind != kNop) {
         if (root >= out->roots.size()) {
@@ -328,8 +357,13 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
         case kInsert:
         case kInsertGone:
           op.kind = OpKind::Insert;
-          op.left = read_id(r, client, op.clock, out->clients.size());
-          op.right = read_id(r, client, op.clock, out->clients.size());
+          if (t & kContinues) {
+            op.left = Id{client, op.clock - 1};
+            op.right = prev->right;
+          } else {
+            op.left = read_id(r, client, op.clock, out->clients.size());
+            op.right = read_id(r, client, op.clock, out->clients.size());
+          }
           if (kind == kInsert) {
             std::string_view s = r.string("insert content");
             if (r.ok() && !wtf8_to_utf16(s, &op.text)) r.fail("insert content is not valid UTF-8");
@@ -343,7 +377,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
         case kDeleteBwd:
           op.kind = OpKind::Delete;
           op.backward = kind == kDeleteBwd;
-          op.left = read_id(r, kNoClient, 0, out->clients.size());
+          op.left = read_id(r, client, op.clock, out->clients.size());
           op.len = static_cast<uint32_t>(r.bounded("delete length", kMaxClock));
           if (r.ok() && (is_none(op.left) || uint64_t{op.left.clock} + op.len > kMaxClock))
             r.fail("delete target out of range");
@@ -382,6 +416,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
         break;
       }
       out->ops.push_back(std::move(op));
+      prev = &out->ops.back();
     }
   }
   if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes");

@@ -4,8 +4,9 @@
 //   clients  := n, n x client_id                 (53-bit ids; ops refer to them by index)
 //   roots    := n, n x (type byte, name string)  (ops refer to roots by index)
 //   sections := n, n x (client index, start clock, op count, ops...)   ops are clock-contiguous
-//   op       := tag byte (kind in the low 3 bits, root index in the high 5; 31 = varint follows)
-//               + payload by kind:
+//   op       := tag byte (kind in bits 0-2, root index in bits 3-6 with 15 = varint follows,
+//               bit 7 = continues the previous insert: same root and right origin, left origin
+//               the clock before, so no root or origins follow) + payload by kind:
 //     insert        left-id right-id wtf8-string        (its length in UTF-16 units = clock span)
 //     insert-gone   left-id right-id length             (already deleted: no content travels)
 //     delete-fwd/bwd target-id length                   (clock + i deletes target + i / + len-1-i)

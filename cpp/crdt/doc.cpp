@@ -240,9 +240,14 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   if (s.empty()) return {};
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, s.size()); !st) return st;
-  if (pos > 0 && pos < t.length() && is_high_surrogate(char_at(d, t, pos - 1)) &&
-      is_low_surrogate(char_at(d, t, pos)))
-    return Status::error("insert position " + std::to_string(pos) + " splits a surrogate pair");
+  TreePos before{TextTree::kNone, 0, 0};
+  if (pos > 0) {
+    before = t.find_visible(pos - 1);
+    const Run& r = t.run(before.leaf, before.idx);
+    if (is_high_surrogate(d.arena[r.content + before.off]) && pos < t.length() &&
+        is_low_surrogate(char_at(d, t, pos)))
+      return Status::error("insert position " + std::to_string(pos) + " splits a surrogate pair");
+  }
   return in_txn(d, [&] {
     const uint32_t len = static_cast<uint32_t>(s.size());
     const uint32_t clock = self.next_clock;
@@ -255,7 +260,7 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
       uint32_t fl, fi;
       if (t.first_run(&fl, &fi)) right = t.run(fl, fi).id_at(0);
     } else {
-      TreePos p = t.find_visible(pos - 1);
+      TreePos p = before;
       const Run& r = t.run(p.leaf, p.idx);
       left = r.id_at(p.off);
       if (p.off + 1 < r.len) {
@@ -300,12 +305,12 @@ Status Doc::text_delete(RootHandle h, uint32_t pos, uint32_t len) {
   len = std::min(len, total - pos);
   if (len == 0) return {};
   // Never leave half a surrogate pair behind: widen the range to whole pairs.
-  if (pos > 0 && is_low_surrogate(char_at(d, t, pos)) && is_high_surrogate(char_at(d, t, pos - 1))) {
+  if (is_low_surrogate(char_at(d, t, pos)) && pos > 0 && is_high_surrogate(char_at(d, t, pos - 1))) {
     --pos;
     ++len;
   }
   uint32_t end = pos + len;
-  if (end < total && is_low_surrogate(char_at(d, t, end)) && is_high_surrogate(char_at(d, t, end - 1)))
+  if (end < total && is_high_surrogate(char_at(d, t, end - 1)) && is_low_surrogate(char_at(d, t, end)))
     ++len;
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, len); !st) return st;

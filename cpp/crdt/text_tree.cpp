@@ -124,17 +124,27 @@ void TextTree::add_width(uint32_t leaf, int64_t delta) {
 
 // --- id index -------------------------------------------------------------------------------
 
-void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf) {
-  if (client == hint_client_ && clock == hint_clock_ && leaf == hint_leaf_) {
+void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved) {
+  if (!moved && client == hint_client_ && clock == hint_clock_ && leaf == hint_leaf_) {
     hint_clock_ = clock + len;
     return;
   }
   uint64_t start = key(client, clock), end = key(client, clock + len);
-  uint32_t after = index_lookup(client, clock + len);
-  // Entries inside the range would shadow the new one.
-  auto it = index_.upper_bound(start);
-  while (it != index_.end() && it->first < end) it = index_.erase(it);
-  if (after != kNone && (it == index_.end() || it->first != end)) index_.emplace_hint(it, end, after);
+  if (moved) {
+    // Existing clocks: keep what follows the range, and drop entries inside it.
+    uint32_t after = index_lookup(client, clock + len);
+    auto it = index_.upper_bound(start);
+    while (it != index_.end() && it->first < end) it = index_.erase(it);
+    if (after != kNone && (it == index_.end() || it->first != end)) index_.emplace_hint(it, end, after);
+  } else if (index_lookup(client, clock) == leaf) {
+    // New clocks continue an entry that already points here.
+    auto next = index_.lower_bound(end);
+    bool last = next == index_.end() || static_cast<uint32_t>(next->first >> 32) != client;
+    hint_client_ = client;
+    hint_clock_ = clock + len;
+    hint_leaf_ = last ? leaf : kNone;
+    return;
+  }
   index_[start] = leaf;
   // The hint is only valid while no entry of this client lies at or after its clock.
   auto next = index_.lower_bound(end);
@@ -217,7 +227,7 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   hint_leaf_ = kNone;
   for (uint32_t i = 0; i < leaves_[right].n; ++i) {
     const Run& run = leaves_[right].runs[i];
-    index_place(run.client, run.clock, run.len, right);
+    index_place(run.client, run.clock, run.len, right, true);
   }
   hint_leaf_ = kNone;
   insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
@@ -266,7 +276,7 @@ TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {
   std::memmove(&l.runs[at + 1], &l.runs[at], (l.n - at) * sizeof(Run));
   l.runs[at] = r;
   ++l.n;
-  index_place(r.client, r.clock, r.len, leaf);
+  index_place(r.client, r.clock, r.len, leaf, false);
   if (!r.deleted) add_width(leaf, r.len);
   return {leaf, at, 0};
 }
@@ -275,7 +285,7 @@ void TextTree::extend_run(uint32_t leaf, uint32_t idx, uint32_t n) {
   Run& r = leaves_[leaf].runs[idx];
   uint32_t clock = r.clock + r.len;
   r.len += n;
-  index_place(r.client, clock, n, leaf);
+  index_place(r.client, clock, n, leaf, false);
   if (!r.deleted) add_width(leaf, n);
 }
 

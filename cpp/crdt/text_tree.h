@@ -110,8 +110,9 @@ class TextTree {
                     uint32_t width);
   void set_parent(uint32_t child, bool is_leaf, uint32_t parent);
   uint32_t parent_of(uint32_t node, bool is_leaf) const;
-  // Records that clocks [clock, clock + len) of `client` now live in `leaf`.
-  void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf);
+  // Records that clocks [clock, clock + len) of `client` now live in `leaf`: clocks new to
+  // the tree (moved == false) or runs that moved between leaves.
+  void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved);
   uint32_t index_lookup(uint32_t client, uint32_t clock) const;
   static uint64_t key(uint32_t client, uint32_t clock) {
     return (uint64_t{client} << 32) | clock;
