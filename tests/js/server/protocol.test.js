@@ -158,7 +158,10 @@ test('refused upgrades: missing/old vsn gets 400, wrong path 404', async () => {
   const status = (path) =>
     new Promise((resolve) => {
       const ws = new WebSocket(srv.url.replace('/socket', '') + path);
-      ws.on('unexpected-response', (req, res) => resolve(res.statusCode));
+      ws.on('unexpected-response', (req, res) => {
+        resolve(res.statusCode);
+        req.destroy();
+      });
       ws.on('open', () => resolve('open'));
       ws.on('error', () => {});
     });
