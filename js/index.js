@@ -42,10 +42,29 @@ async function init() {
   const mod = await loadModule();
   if (M) return;
   M = mod;
-  X = mod.asm;
+  X = rawExports(mod);
   heapU8 = mod.HEAPU8;
   heapU16 = mod.HEAPU16;
   utf16Decoder = typeof TextDecoder === 'function' ? new TextDecoder('utf-16le') : null;
+}
+
+const EXPORTS = [
+  'rs_scratch', 'rs_text_insert', 'rs_text_delete', 'rs_text_length', 'rs_text_content', 'rs_text_out',
+  'rs_encode_state', 'rs_state_vector', 'rs_encode_state_since', 'rs_bytes_out', 'rs_bytes_out_len',
+  'rs_apply_update', 'rs_begin', 'rs_commit', 'rs_take_last_result', 'rs_set_observed',
+  'rs_set_capture_updates', 'rs_events', 'rs_events_len', 'rs_event_text', 'rs_update', 'rs_update_len',
+];
+
+// The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
+// export names unminified (see CMakeLists.txt); should a build minify them anyway, fall back to
+// Emscripten's Module._name wrappers.
+function rawExports(mod) {
+  const out = {};
+  for (const name of EXPORTS) {
+    const fn = mod.asm[name];
+    out[name] = typeof fn === 'function' ? fn : (...args) => mod[`_${name}`](...args);
+  }
+  return out;
 }
 
 // Views over wasm memory. Growing the memory detaches the old buffer (length becomes 0); the

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Measures the wasm build under each optimisation choice: .wasm and .mjs sizes (raw and gzip -9)
+# and the time to replay the automerge-paper trace through the JS API (best of 3).
+# Usage: scripts/wasm-sizes.sh ["-O2 OFF" "-O3 ON" ...]   (level + LTO; default: all 8)
+# Builds go to build-wasm-sizes/ (git-ignored); dist/ is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=("-O2 OFF" "-O3 OFF" "-Os OFF" "-Oz OFF" "-O2 ON" "-O3 ON" "-Os ON" "-Oz ON")
+traces=${ROOMSYNC_TRACES:-../shared/traces}
+printf '%-12s %16s %16s %10s %s\n' config "wasm raw/gz" "mjs raw/gz" "total gz" "automerge-paper replay"
+for cfg in "${configs[@]}"; do
+  read -r opt lto <<<"$cfg"
+  out=build-wasm-sizes/$opt-lto$lto
+  mkdir -p "$out/js"
+  emcmake cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DROOMSYNC_WASM_OPT="$opt" \
+    -DROOMSYNC_WASM_LTO="$lto" -DROOMSYNC_DIST_DIR="$PWD/$out/dist" >/dev/null
+  cmake --build "$out/build" -j "$(nproc)" >/dev/null
+  cp js/index.js js/load-module.js "$out/js/"
+  w=$out/dist/roomsync.wasm m=$out/dist/roomsync.mjs
+  wg=$(gzip -9c "$w" | wc -c) mg=$(gzip -9c "$m" | wc -c)
+  speed="(no traces)"
+  if [ -f "$traces/automerge-paper.json.gz" ]; then
+    speed=$(node --input-type=module -e "
+      import { readFileSync } from 'node:fs'; import { gunzipSync } from 'node:zlib';
+      const { createDoc } = await import('$PWD/$out/js/index.js');
+      const trace = JSON.parse(gunzipSync(readFileSync('$traces/automerge-paper.json.gz')));
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) {
+        const doc = await createDoc({ clientId: 1 }); const t = doc.getText('t');
+        const t0 = performance.now();
+        for (const { patches } of trace.txns) for (const [p, d, s] of patches) { if (d) t.delete(p, d); if (s) t.insert(p, s); }
+        best = Math.min(best, performance.now() - t0); doc.destroy();
+      }
+      console.log(best.toFixed(0) + ' ms');")
+  fi
+  printf '%-12s %16s %16s %10s %s\n' "$opt lto=$lto" "$(stat -c %s "$w")/$wg" "$(stat -c %s "$m")/$mg" $((wg + mg)) "$speed"
+done
