@@ -49,9 +49,7 @@ class Encoder {
       count_ = 0;
       last_was_insert_ = false;
       const auto& log = d_.clients[c].ops;
-      auto it = std::upper_bound(log.begin(), log.end(), start,
-                                 [](uint32_t k, const Op& op) { return k < op.clock; });
-      if (it != log.begin() && (it - 1)->clock + (it - 1)->len > start) --it;
+      auto it = first_op(log, start);
       uint32_t first = std::max(start, it->clock);
       for (; it != log.end(); ++it) write_op(c, *it, std::max(start, it->clock));
       body_.varint(client(c));
@@ -78,11 +76,21 @@ class Encoder {
   }
 
  private:
+  // First op of `log` that has clocks at or after `start`.
+  static std::vector<Op>::const_iterator first_op(const std::vector<Op>& log, uint32_t start) {
+    auto it = std::upper_bound(log.begin(), log.end(), start,
+                               [](uint32_t k, const Op& op) { return k < op.clock; });
+    if (it != log.begin() && (it - 1)->clock + (it - 1)->len > start) --it;
+    return it;
+  }
+
   void collect_deletes(const std::vector<uint32_t>& from) {
     for (uint32_t c = 0; c < d_.clients.size(); ++c) {
       uint32_t start = c < from.size() ? from[c] : 0;
-      for (const Op& op : d_.clients[c].ops) {
-        if (op.kind != OpKind::Delete || op.clock + op.len <= start) continue;
+      const auto& log = d_.clients[c].ops;
+      for (auto it = first_op(log, start); it != log.end(); ++it) {
+        const Op& op = *it;
+        if (op.kind != OpKind::Delete) continue;
         uint32_t skip = op.clock < start ? start - op.clock : 0;
         uint32_t t = op.backward ? op.left.clock : op.left.clock + skip;
         gone_[op.left.client].push_back({t, t + op.len - skip});

@@ -118,6 +118,11 @@ void DocImpl::begin() {
 TransactionResult DocImpl::commit() {
   TransactionResult res;
   if (txn.depth == 0 || --txn.depth > 0) return res;
+  if (!capture_updates && txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
+    res.changed = txn.changed;  // nobody listens: nothing to collect
+    txn.changed = false;
+    return res;
+  }
   res.changed = txn.changed;
   for (auto& [h, delta] : txn.text_deltas) {
     if (delta.size() > kMaxDeltaOps) {  // replace-all is exact and cheaper than a huge delta
@@ -265,8 +270,8 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
       left = r.id_at(p.off);
       if (p.off + 1 < r.len) {
         right = r.id_at(p.off + 1);
-        t.split_before(right);
-        p = t.locate(left);
+        TreePos q = t.split_at({p.leaf, p.idx, p.off + 1});
+        p = {q.leaf, q.idx - 1, 0};  // split_at keeps both halves in one leaf
       } else {
         uint32_t nl = p.leaf, ni = p.idx;
         if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
@@ -305,29 +310,29 @@ Status Doc::text_delete(RootHandle h, uint32_t pos, uint32_t len) {
   len = std::min(len, total - pos);
   if (len == 0) return {};
   // Never leave half a surrogate pair behind: widen the range to whole pairs.
-  if (is_low_surrogate(char_at(d, t, pos)) && pos > 0 && is_high_surrogate(char_at(d, t, pos - 1))) {
+  TreePos first = t.find_visible(pos);
+  const char16_t first_char = d.arena[t.run(first.leaf, first.idx).content + first.off];
+  if (is_low_surrogate(first_char) && pos > 0 && is_high_surrogate(char_at(d, t, pos - 1))) {
     --pos;
     ++len;
+    first = t.find_visible(pos);
   }
   uint32_t end = pos + len;
-  if (end < total && is_high_surrogate(char_at(d, t, end - 1)) && is_low_surrogate(char_at(d, t, end)))
-    ++len;
+  char16_t last_char = len == 1 ? first_char : char_at(d, t, end - 1);
+  if (end < total && is_high_surrogate(last_char) && is_low_surrogate(char_at(d, t, end))) ++len;
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, len); !st) return st;
   return in_txn(d, [&] {
     uint32_t left_to_delete = len;
+    TreePos p = first;
     while (left_to_delete > 0) {
-      TreePos p = t.find_visible(pos);
-      if (p.off > 0) {
-        t.split_before(t.run(p.leaf, p.idx).id_at(p.off));
-        p = t.find_visible(pos);
-      }
+      p = t.split_at(p);
       const Run& r = t.run(p.leaf, p.idx);
       uint32_t n = std::min(r.len, left_to_delete);
       Id target = r.id_at(0);
       if (n < r.len) {
-        t.split_before(r.id_at(n));
-        p = t.locate(target);
+        TreePos rest = t.split_at({p.leaf, p.idx, n});
+        p = {rest.leaf, rest.idx - 1, 0};
       }
       t.mark_deleted(p.leaf, p.idx);
       Op op{self.next_clock, n, OpKind::Delete};
@@ -336,6 +341,7 @@ Status Doc::text_delete(RootHandle h, uint32_t pos, uint32_t len) {
       d.log_op(0, op);
       self.next_clock += n;
       left_to_delete -= n;
+      if (left_to_delete > 0) p = t.find_visible(pos);
     }
     d.note_text_delete(h, pos, len);
     return Status::success();

@@ -36,6 +36,17 @@ uint32_t TextTree::slot_in_parent(uint32_t parent, uint32_t child) const {
 }
 
 TreePos TextTree::find_visible(uint32_t pos) const {
+  // Edits cluster: try the leaf of the previous lookup before descending from the root.
+  if (cache_leaf_ != kNone && pos >= cache_start_) {
+    const Leaf& l = leaves_[cache_leaf_];
+    uint32_t rel = pos - cache_start_;
+    for (uint32_t i = 0; i < l.n; ++i) {
+      uint32_t v = l.runs[i].visible();
+      if (rel < v) return {cache_leaf_, i, rel};
+      rel -= v;
+    }
+  }
+  const uint32_t target = pos;
   uint32_t node = root_;
   for (uint32_t h = height_; h > 0; --h) {
     const Inner& in = inners_[node];
@@ -46,7 +57,11 @@ TreePos TextTree::find_visible(uint32_t pos) const {
   const Leaf& l = leaves_[node];
   for (uint32_t i = 0; i < l.n; ++i) {
     uint32_t v = l.runs[i].visible();
-    if (pos < v) return {node, i, pos};
+    if (pos < v) {
+      cache_leaf_ = node;
+      cache_start_ = target - pos - position_in_leaf(node, i);
+      return {node, i, pos};
+    }
     pos -= v;
   }
   assert(false && "position past the end");
@@ -93,6 +108,12 @@ bool TextTree::next_run(uint32_t* leaf, uint32_t* idx) const {
   return true;
 }
 
+uint32_t TextTree::position_in_leaf(uint32_t leaf, uint32_t idx) const {
+  uint32_t pos = 0;
+  for (uint32_t i = 0; i < idx; ++i) pos += leaves_[leaf].runs[i].visible();
+  return pos;
+}
+
 uint32_t TextTree::position_of(uint32_t leaf, uint32_t idx) const {
   uint32_t pos = 0;
   const Leaf& l = leaves_[leaf];
@@ -109,6 +130,7 @@ uint32_t TextTree::position_of(uint32_t leaf, uint32_t idx) const {
 }
 
 void TextTree::add_width(uint32_t leaf, int64_t delta) {
+  if (leaf != cache_leaf_) cache_leaf_ = kNone;  // positions after `leaf` moved
   total_width_ = static_cast<uint32_t>(total_width_ + delta);
   uint32_t child = leaf;
   uint32_t parent = leaves_[leaf].parent;
@@ -208,6 +230,7 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
 }
 
 uint32_t TextTree::split_leaf(uint32_t leaf) {
+  cache_leaf_ = kNone;
   uint32_t right = static_cast<uint32_t>(leaves_.size());
   leaves_.emplace_back();
   Leaf& l = leaves_[leaf];
@@ -225,9 +248,13 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   if (l.next != kNone) leaves_[l.next].prev = right;
   l.next = right;
   hint_leaf_ = kNone;
-  for (uint32_t i = 0; i < leaves_[right].n; ++i) {
-    const Run& run = leaves_[right].runs[i];
-    index_place(run.client, run.clock, run.len, right, true);
+  // Runs split from one another have consecutive clocks: index each such stretch once.
+  const Leaf& moved = leaves_[right];
+  for (uint32_t i = 0; i < moved.n;) {
+    uint32_t client = moved.runs[i].client, clock = moved.runs[i].clock, end = clock + moved.runs[i].len;
+    for (++i; i < moved.n && moved.runs[i].client == client && moved.runs[i].clock == end; ++i)
+      end += moved.runs[i].len;
+    index_place(client, clock, end - clock, right, true);
   }
   hint_leaf_ = kNone;
   insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
@@ -247,6 +274,11 @@ void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
 void TextTree::split_before(Id id) {
   TreePos p = locate(id);
   if (p.leaf == kNone || p.off == 0) return;
+  split_at(p);
+}
+
+TreePos TextTree::split_at(TreePos p) {
+  if (p.off == 0) return p;
   ensure_room(&p.leaf, &p.idx);
   Leaf& l = leaves_[p.leaf];
   Run& left = l.runs[p.idx];
@@ -259,6 +291,7 @@ void TextTree::split_before(Id id) {
   std::memmove(&l.runs[p.idx + 2], &l.runs[p.idx + 1], (l.n - p.idx - 1) * sizeof(Run));
   l.runs[p.idx + 1] = right;
   ++l.n;
+  return {p.leaf, p.idx + 1, 0};
 }
 
 TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {

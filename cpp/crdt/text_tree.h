@@ -67,6 +67,8 @@ class TextTree {
 
   // Ensure a run starts at `id` (splitting the run containing it).
   void split_before(Id id);
+  // Splits the run at p so that p.off starts a run; returns where that element now is.
+  TreePos split_at(TreePos p);
   // Inserts `r` right after run (leaf, idx), or at the very start when leaf == kNone.
   // Returns where it landed.
   TreePos insert_after(uint32_t leaf, uint32_t idx, const Run& r);
@@ -101,6 +103,7 @@ class TextTree {
 
   bool first_run_empty() const;
   uint32_t leaf_width(uint32_t leaf) const;
+  uint32_t position_in_leaf(uint32_t leaf, uint32_t idx) const;
   uint32_t slot_in_parent(uint32_t parent, uint32_t child) const;
   void add_width(uint32_t leaf, int64_t delta);
   // Makes room in a full leaf; (leaf, idx) is updated to where that run now lives.
@@ -127,6 +130,9 @@ class TextTree {
   uint32_t total_width_ = 0;
   // (client, clock) -> leaf holding that clock; an entry covers clocks up to the next entry.
   std::map<uint64_t, uint32_t> index_;
+  // The leaf of the last position lookup and the visible position where it starts.
+  mutable uint32_t cache_leaf_ = kNone;
+  mutable uint32_t cache_start_ = 0;
   // Typing appends to the same leaf: skip the map while that stays true.
   uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
