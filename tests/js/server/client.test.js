@@ -1,0 +1,150 @@
+// The client API (js/signaling.js) against our server.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { connectSignaling, SignalingError } from '../../../js/signaling.js';
+import { WebSocketServer } from 'ws';
+import { startServer, phxSocket, waitUntil, WebSocket, Socket } from './helpers.js';
+
+const SECRET = 'client-test-secret';
+let srv;
+before(async () => {
+  srv = await startServer({ secret: SECRET, rateLimits: { broadcast: { rate: 1, burst: 1 } } });
+});
+after(() => srv.close());
+
+const token = (user_id, exp = '5m') => new SignJWT({ user_id }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET));
+const fast = { heartbeatIntervalMs: 200, reconnectAfterMs: () => 50, rejoinAfterMs: () => 50 };
+const open = async (user, room = 'c', extra = {}) => connectSignaling({ url: srv.url, room, token: await token(user), timeout: 2000, socketOptions: fast, ...extra });
+
+test('peers, peer-join/peer-leave, presence, signal/onSignal', async () => {
+  const a = await open('ann', 'c1', { meta: { name: 'Ann' } });
+  assert.match(a.peerId, /^[0-9a-f]{16}$/);
+  assert.deepEqual(a.peers(), []);
+  const joins = [];
+  const leaves = [];
+  a.onPeerJoin((id, meta) => joins.push([id, meta.user_id]));
+  a.onPeerLeave((id) => leaves.push(id));
+  const b = await open('ben', 'c1');
+  await waitUntil(() => joins.length === 1, { message: 'peer-join' });
+  assert.deepEqual(joins, [[b.peerId, 'ben']]);
+  await waitUntil(() => b.peers().length === 1);
+  assert.deepEqual(b.peers(), [a.peerId]);
+  assert.equal(b.peerMeta(a.peerId).name, 'Ann');
+  assert.deepEqual(a.presence().map((p) => p.userId).sort(), ['ann', 'ben']);
+
+  const received = [];
+  b.onSignal((m) => received.push(m));
+  await a.signal(b.peerId, { type: 'offer', sdp: 'x' });
+  await waitUntil(() => received.length === 1);
+  assert.deepEqual(received[0], { from: a.peerId, data: { type: 'offer', sdp: 'x' } });
+
+  await b.leave();
+  await waitUntil(() => leaves.length === 1, { message: 'peer-leave' });
+  assert.deepEqual(leaves, [b.peerId]);
+  assert.deepEqual(a.peers(), []);
+  await a.leave();
+  await assert.rejects(a.signal('x', 1), (e) => e instanceof SignalingError && e.code === 'closed');
+});
+
+test('typed errors: unknown_peer, rate_limit, unauthorized (bad and expired token), invalid_room', async () => {
+  const a = await open('cat', 'c2');
+  const b = await open('dan', 'c2');
+  await assert.rejects(a.signal('0123456789abcdef', 1), (e) => e instanceof SignalingError && e.code === 'unknown_peer');
+  await a.broadcast({ n: 1 });
+  await assert.rejects(a.broadcast({ n: 2 }), (e) => e.code === 'rate_limit');
+  await assert.rejects(
+    connectSignaling({ url: srv.url, room: 'c2', token: 'garbage', timeout: 2000, socketOptions: fast }),
+    (e) => e instanceof SignalingError && e.code === 'unauthorized',
+  );
+  await assert.rejects(
+    connectSignaling({ url: srv.url, room: 'c2', token: await token('old', Math.floor(Date.now() / 1000) - 10), timeout: 2000, socketOptions: fast }),
+    (e) => e.code === 'unauthorized',
+  );
+  await assert.rejects(open('eve', 'bad room!'), (e) => e.code === 'invalid_room');
+  await a.leave();
+  await b.leave();
+});
+
+test('a push nobody answers rejects with code timeout', async () => {
+  // A stand-in server that acknowledges joins and heartbeats but never answers pushes.
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  wss.on('connection', (ws) =>
+    ws.on('message', (d) => {
+      const [jr, ref, topic, event] = JSON.parse(d);
+      if (event === 'phx_join') ws.send(JSON.stringify([jr, ref, topic, 'phx_reply', { status: 'ok', response: { peer_id: 'p1', peers: [] } }]));
+      if (event === 'heartbeat') ws.send(JSON.stringify([null, ref, topic, 'phx_reply', { status: 'ok', response: {} }]));
+    }),
+  );
+  await new Promise((r) => wss.once('listening', r));
+  const sig = await connectSignaling({ url: `ws://127.0.0.1:${wss.address().port}/socket`, room: 'slow', timeout: 150, socketOptions: fast });
+  assert.equal(sig.peerId, 'p1');
+  await assert.rejects(sig.signal('p2', 1), (e) => e instanceof SignalingError && e.code === 'timeout');
+  await sig.leave();
+  await new Promise((r) => wss.close(r));
+});
+
+test('relay bytes and broadcast between clients; token via the authToken subprotocol', async () => {
+  const a = await open('fox', 'c3', { tokenTransport: 'header' });
+  const b = await open('gil', 'c3');
+  const got = [];
+  b.on('relay', (m) => got.push(m));
+  const bc = [];
+  b.on('broadcast', (m) => bc.push(m));
+  await a.relay(b.peerId, new Uint8Array([9, 8, 7]));
+  await a.broadcast({ hi: 1 });
+  await waitUntil(() => got.length === 1 && bc.length === 1);
+  assert.equal(got[0].from, a.peerId);
+  assert.deepEqual([...got[0].data], [9, 8, 7]);
+  assert.deepEqual(bc[0], { hi: 1, from: a.peerId });
+  await assert.rejects(a.relay(b.peerId, new Uint8Array(70 * 1024)), (e) => e.code === 'payload_too_large');
+  await a.leave();
+  await b.leave();
+});
+
+test('an app can pass its own phoenix Socket; leave() does not disconnect it', async () => {
+  const socket = phxSocket(srv.url, { params: { token: await token('hal') } });
+  const a = await connectSignaling({ socket, room: 'c4' });
+  const b = await open('ivy', 'c4');
+  await waitUntil(() => a.peers().includes(b.peerId));
+  await a.leave();
+  assert.equal(socket.isConnected(), true);
+  socket.disconnect();
+  await b.leave();
+  assert.ok(Socket && WebSocket);
+});
+
+test('reconnect after a server restart: new peer id, `reconnect` event, peers rebuilt', async () => {
+  const s1 = await startServer();
+  const opts = { url: s1.url, timeout: 2000, socketOptions: fast };
+  const a = await connectSignaling({ ...opts, room: 'rs' });
+  const b = await connectSignaling({ ...opts, room: 'rs' });
+  await waitUntil(() => a.peers().length === 1 && b.peers().length === 1);
+  const reconnects = [];
+  a.on('reconnect', (e) => reconnects.push(e));
+  const disconnects = [];
+  a.on('disconnect', (e) => disconnects.push(e));
+  const oldA = a.peerId;
+  const oldB = b.peerId;
+  await s1.close();
+  const s2 = await startServer({ port: s1.port });
+  try {
+    await waitUntil(() => reconnects.length === 1 && a.peers().length === 1 && a.peers()[0] !== oldB && b.peers()[0] === a.peerId, {
+      timeoutMs: 8000,
+      message: 'rejoin',
+    });
+    assert.equal(reconnects[0].previousPeerId, oldA);
+    assert.equal(reconnects[0].peerId, a.peerId);
+    assert.notEqual(a.peerId, oldA);
+    assert.equal(disconnects[0].code, 1012);
+    assert.deepEqual(a.peers(), [b.peerId]);
+    const got = [];
+    b.onSignal((m) => got.push(m));
+    await a.signal(b.peerId, 'again');
+    await waitUntil(() => got.length === 1);
+  } finally {
+    await a.leave();
+    await b.leave();
+    await s2.close();
+  }
+});
