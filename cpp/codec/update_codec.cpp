@@ -25,18 +25,38 @@ using RangeSet = std::vector<std::pair<uint32_t, uint32_t>>;
 
 void normalize_ranges(RangeSet& r) {
   std::sort(r.begin(), r.end());
-  RangeSet out;
-  for (auto& x : r) {
-    if (!out.empty() && x.first <= out.back().second) out.back().second = std::max(out.back().second, x.second);
-    else out.push_back(x);
+  size_t n = 0;
+  for (const auto& x : r) {
+    if (n > 0 && x.first <= r[n - 1].second) r[n - 1].second = std::max(r[n - 1].second, x.second);
+    else r[n++] = x;
   }
-  r.swap(out);
+  r.resize(n);
 }
 
 class Encoder {
  public:
   explicit Encoder(const DocImpl& d)
-      : d_(d), client_slot_(d.clients.size(), -1), root_slot_(d.roots.size(), -1) {}
+      : d_(d),
+        s_(d.scratch),
+        client_slot_(s_.client_slot),
+        client_table_(s_.client_table),
+        root_slot_(s_.root_slot),
+        root_table_(s_.root_table),
+        text_(s_.text),
+        body_(std::move(s_.body)),
+        section_ops_(std::move(s_.section)) {
+    client_slot_.assign(d.clients.size(), -1);
+    root_slot_.assign(d.roots.size(), -1);
+    client_table_.clear();
+    root_table_.clear();
+    s_.gone.resize(d.clients.size());
+  }
+  ~Encoder() {
+    for (uint32_t c : s_.gone_used) s_.gone[c].clear();
+    s_.gone_used.clear();
+    s_.body = std::move(body_.buffer());
+    s_.section = std::move(section_ops_.buffer());
+  }
 
   std::vector<uint8_t> encode(const std::vector<uint32_t>& from) {
     collect_deletes(from);
@@ -44,8 +64,8 @@ class Encoder {
     for (uint32_t c = 0; c < d_.clients.size(); ++c) {
       uint32_t start = c < from.size() ? from[c] : 0;
       if (d_.clients[c].next_clock <= start) continue;
-      ByteWriter section_ops;
-      ops_ = &section_ops;
+      section_ops_.buffer().clear();
+      ops_ = &section_ops_;
       count_ = 0;
       last_was_insert_ = false;
       const auto& log = d_.clients[c].ops;
@@ -55,11 +75,12 @@ class Encoder {
       body_.varint(client(c));
       body_.varint(first);
       body_.varint(count_);
-      auto& b = section_ops.buffer();
+      auto& b = section_ops_.buffer();
       body_.bytes(b.data(), b.size());
       ++sections;
     }
     ByteWriter out;
+    out.buffer().reserve(body_.buffer().size() + 16 + 10 * client_table_.size() + 16 * root_table_.size());
     out.byte(kUpdateMagic);
     out.byte(kUpdateVersion);
     out.varint(client_table_.size());
@@ -93,10 +114,12 @@ class Encoder {
         if (op.kind != OpKind::Delete) continue;
         uint32_t skip = op.clock < start ? start - op.clock : 0;
         uint32_t t = op.backward ? op.left.clock : op.left.clock + skip;
-        gone_[op.left.client].push_back({t, t + op.len - skip});
+        auto& ranges = s_.gone[op.left.client];
+        if (ranges.empty()) s_.gone_used.push_back(op.left.client);
+        ranges.push_back({t, t + op.len - skip});
       }
     }
-    for (auto& [c, r] : gone_) normalize_ranges(r);
+    for (uint32_t c : s_.gone_used) normalize_ranges(s_.gone[c]);
   }
 
   uint32_t client(uint32_t idx) {
@@ -162,9 +185,8 @@ class Encoder {
           break;
         }
         // Content of elements this update also deletes does not travel.
-        auto g = gone_.find(c);
-        if (g != gone_.end()) {
-          const RangeSet& r = g->second;
+        if (!s_.gone[c].empty()) {
+          const RangeSet& r = s_.gone[c];
           auto it = std::upper_bound(r.begin(), r.end(), std::make_pair(k, UINT32_MAX));
           if (it != r.begin() && (it - 1)->second > k) --it;
           for (; it != r.end() && it->first < end && k < end; ++it) {
@@ -210,15 +232,16 @@ class Encoder {
   }
 
   const DocImpl& d_;
-  std::vector<int32_t> client_slot_;
-  std::vector<ClientId> client_table_;
-  std::vector<int32_t> root_slot_;
-  std::vector<RootHandle> root_table_;
-  std::unordered_map<uint32_t, RangeSet> gone_;
+  EncodeScratch& s_;
+  std::vector<int32_t>& client_slot_;
+  std::vector<ClientId>& client_table_;
+  std::vector<int32_t>& root_slot_;
+  std::vector<RootHandle>& root_table_;
+  std::string& text_;
   ByteWriter body_;
+  ByteWriter section_ops_;
   ByteWriter* ops_ = nullptr;
   uint32_t count_ = 0;
-  std::string text_;
   bool last_was_insert_ = false;  // for kContinues
   RootHandle last_root_ = 0;
   Id last_right_ = kNoId;

@@ -11,6 +11,9 @@ namespace roomsync {
 
 class ByteWriter {
  public:
+  ByteWriter() = default;
+  // Writes into `buf` (cleared), keeping its capacity: for reused scratch buffers.
+  explicit ByteWriter(std::vector<uint8_t>&& buf) : out_(std::move(buf)) { out_.clear(); }
   void byte(uint8_t b) { out_.push_back(b); }
   void varint(uint64_t v) {
     while (v >= 0x80) {

@@ -82,6 +82,18 @@ struct TxnState {
   bool changed = false;
 };
 
+// Buffers the update encoder reuses, so encoding one small transaction allocates only its
+// result (the B4 case: an update per keystroke).
+struct EncodeScratch {
+  std::vector<int32_t> client_slot, root_slot;
+  std::vector<ClientId> client_table;
+  std::vector<RootHandle> root_table;
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> gone;  // per client index
+  std::vector<uint32_t> gone_used;
+  std::vector<uint8_t> body, section;
+  std::string text;
+};
+
 class DocImpl {
  public:
   explicit DocImpl(ClientId id);
@@ -126,6 +138,7 @@ class DocImpl {
   std::vector<std::string> strings;   // map keys and values
   uint64_t lamport = 0;
   TxnState txn;
+  mutable EncodeScratch scratch;
   bool capture_updates = false;
   TransactionResult last_result;
 
