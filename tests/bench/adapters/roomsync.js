@@ -1,0 +1,70 @@
+// roomsync adapter: our WASM engine through the public JS API (js/index.js).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO, isSingleCall } from '../traces.js';
+
+export const name = 'roomsync';
+export const notes = 'text.insert/delete (doc.transact for multi-call txns); B4 = doc.on("update"); encoded = encodeState; load = createDoc({state})';
+export let version = 'unbuilt';
+
+let createDoc = null;
+
+// Why roomsync cannot run yet (null when it can).
+export function unavailable() {
+  const need = ['js/index.js', 'dist/roomsync.mjs', 'dist/roomsync.wasm'];
+  const missing = need.filter((f) => !existsSync(path.join(REPO, f)));
+  return missing.length ? `missing ${missing.join(', ')} (build it first)` : null;
+}
+
+export async function init() {
+  if (createDoc) return;
+  ({ createDoc } = await import(path.join(REPO, 'js', 'index.js')));
+  try {
+    version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
+  } catch { /* keep 'unbuilt' */ }
+  const d = await createDoc(); // instantiate the module once, outside any timing
+  d.destroy();
+}
+
+export async function warm() { (await createDoc()).destroy(); }
+
+export async function applyTrace(trace, { b4 = false } = {}) {
+  const doc = await createDoc();
+  const text = doc.getText('text');
+  const r = { doc, updates: 0, updateBytes: 0 };
+  if (b4) doc.on('update', (u) => { r.updates++; r.updateBytes += u.length; });
+  for (const txn of trace.txns) {
+    if (isSingleCall(txn)) {
+      const [pos, del, ins] = txn[0];
+      if (del > 0) text.delete(pos, del); else text.insert(pos, ins);
+    } else {
+      doc.transact(() => {
+        for (const [pos, del, ins] of txn) {
+          if (del > 0) text.delete(pos, del);
+          if (ins.length > 0) text.insert(pos, ins);
+        }
+      });
+    }
+  }
+  return r;
+}
+
+export function text(doc) { return doc.getText('text').toString(); }
+export function encode(doc) { return doc.encodeState(); }
+export function encodeUpdate(doc) { return doc.encodeState(); }
+
+export async function loadReadEdit(bytes) {
+  const doc = await createDoc({ state: bytes });
+  const t = doc.getText('text');
+  const s = t.toString();
+  t.insert(s.length >> 1, 'x');
+  return { doc, text: s };
+}
+
+export async function applyRemote(bytes) {
+  const doc = await createDoc();
+  doc.applyUpdate(bytes);
+  return { doc, text: doc.getText('text').toString() };
+}
+
+export function destroy(doc) { doc.destroy(); }

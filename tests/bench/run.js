@@ -1,0 +1,445 @@
+#!/usr/bin/env node
+// roomsync benchmark: our WASM engine beside Yjs, Loro, Automerge and json-joy (from npm), in
+// one Node process, on the editing traces in ../shared/traces (or $ROOMSYNC_TRACES).
+//
+//   node tests/bench/run.js [--trace NAME[,NAME]] [--runs N] [--only lib,lib] [--quick]
+//                           [--automerge-all] [--no-memory] [--no-native] [--json FILE]
+//
+// Per trace and library (medians of N runs after one warm-up run; every raw run is in the JSON):
+//   apply      every txn of the trace through the normal per-edit API (insert/delete; a txn of
+//              several calls is one transaction), no update listener
+//   B4         crdt-benchmarks B4: the same, but every txn is its own transaction and emits its
+//              update bytes (as a peer does while someone types); total update bytes reported
+//   encoded    the library's normal full-document encoding, raw and gzip -9
+//   load       load the encoded document, read the whole text, make one edit (Loro loads
+//              lazily, so the first edit is part of the figure for everyone)
+//   update     apply the whole history as one remote update to an empty document, read text
+//   memory     fresh child process per library (node --expose-gc): heapUsed + external after
+//              loading the document, minus the same after importing the library (delta), and
+//              minus a bare Node process (total, i.e. including the library itself)
+// Plus: native figures for the C++ core (build/roomsync_bench --json, if built), and the size
+// of dist/roomsync.wasm + glue, raw and gzip -9. Targets are printed (PASS/MISS), never asserted.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { REPO, listTraces, loadTrace, tracesDir } from './traces.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ALL_LIBS = ['roomsync', 'yjs', 'loro', 'jsonjoy', 'automerge'];
+const TARGET_TRACE = 'automerge-paper';
+const LARGE_TXNS = 100_000; // traces above this get fewer default runs
+
+// ---------------------------------------------------------------------------- arguments
+function parseArgs(argv) {
+  const o = { traces: null, runs: null, only: null, quick: false, automergeAll: false, memory: true, native: true,
+    json: path.join(REPO, 'bench-results', 'bench.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--trace' || a === '--traces') o.traces = [...(o.traces || []), ...val().split(',').filter(Boolean)];
+    else if (a === '--runs') o.runs = Math.max(1, parseInt(val(), 10) || 1);
+    else if (a === '--only') o.only = val().split(',').map((s) => s.trim().toLowerCase().replace('json-joy', 'jsonjoy')).filter(Boolean);
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--automerge-all') o.automergeAll = true;
+    else if (a === '--no-memory') o.memory = false;
+    else if (a === '--no-native') o.native = false;
+    else if (a === '--json') o.json = path.resolve(val());
+    else if (a === '-h' || a === '--help') {
+      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 25).join('\n'));
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (o.only) for (const l of o.only) if (!ALL_LIBS.includes(l)) throw new Error(`--only: unknown library ${l} (${ALL_LIBS.join(', ')})`);
+  return o;
+}
+
+// Re-run under --expose-gc (a forced gc before every timed run keeps one library's garbage out
+// of the next one's timing) with room for Automerge's heap.
+if (typeof globalThis.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+
+// ---------------------------------------------------------------------------- helpers
+const median = (xs) => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const gz9 = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const now = () => performance.now();
+const settle = async () => { globalThis.gc(); await new Promise((r) => setImmediate(r)); globalThis.gc(); };
+
+async function timed(fn) {
+  await settle();
+  const t0 = now();
+  const r = await fn();
+  return [now() - t0, r];
+}
+
+// ---------------------------------------------------------------------------- one library on one trace
+async function benchLib(A, trace, opt, tmpdir) {
+  const heavy = A.heavy && !opt.automergeAll;
+  const perEdit = !heavy || heavy.traces.includes(trace.name);
+  const runs = heavy ? Math.min(opt.runsFor(trace), heavy.runs) : opt.runsFor(trace);
+  const warmup = !opt.quick && !(heavy && heavy.warmup === false);
+  const res = { runs, warmup, ok: true, errors: [], apply: { runs: [] }, b4: { runs: [] }, load: { runs: [] }, update: { runs: [] }, encode: { runs: [] } };
+  if (!perEdit) {
+    res.skipped = `time-bound: per-edit runs only on ${heavy.traces.join(', ')} (use --automerge-all)`;
+    return res;
+  }
+  const check = (what, got) => {
+    if (got !== trace.endContent) {
+      res.ok = false;
+      res.errors.push(`${what}: wrong text (length ${got.length}, expected ${trace.endContent.length})`);
+    }
+  };
+
+  // apply: per-edit API, no listener
+  if (warmup) { const r = await A.applyTrace(trace); check('apply warm-up', A.text(r.doc)); A.destroy(r.doc); }
+  let built = null;
+  for (let i = 0; i < runs; i++) {
+    const [ms, r] = await timed(() => A.applyTrace(trace, { keep: heavy && i === runs - 1 }));
+    res.apply.runs.push(ms);
+    check('apply', A.text(r.doc));
+    if (heavy && i === runs - 1) built = r; else A.destroy(r.doc);
+  }
+
+  // B4: every txn its own transaction emitting its update bytes
+  if (warmup) { const r = await A.applyTrace(trace, { b4: true }); A.destroy(r.doc); }
+  for (let i = 0; i < runs; i++) {
+    const [ms, r] = await timed(() => A.applyTrace(trace, { b4: true }));
+    res.b4.runs.push(ms);
+    res.b4.updates = r.updates;
+    res.b4.updateBytes = r.updateBytes;
+    check('B4', A.text(r.doc));
+    A.destroy(r.doc);
+  }
+
+  // the document used for encoding and loading (not timed)
+  if (!built) built = await A.applyTrace(trace, { keep: true });
+  const doc = built.doc;
+  const loadRuns = heavy ? Math.max(1, Math.min(3, runs + 2)) : Math.max(runs, 5);
+  let bytes = null;
+  for (let i = 0; i < loadRuns; i++) {
+    const [ms, b] = await timed(() => A.encode(doc));
+    res.encode.runs.push(ms);
+    bytes = b;
+  }
+  const update = await A.encodeUpdate(doc);
+  res.encoded = { raw: bytes.length, gzip: gz9(bytes), ...(A.extraSizes ? A.extraSizes(doc) : {}) };
+  res.updateSize = { raw: update.length, gzip: gz9(update) };
+  A.destroy(doc);
+  built = null;
+
+  // load + read + one edit
+  if (warmup) { const r = await A.loadReadEdit(bytes); check('load warm-up', r.text); A.destroy(r.doc); }
+  for (let i = 0; i < loadRuns; i++) {
+    const [ms, r] = await timed(() => A.loadReadEdit(bytes));
+    res.load.runs.push(ms);
+    check('load', r.text);
+    A.destroy(r.doc);
+  }
+
+  // the whole history as one remote update into an empty doc
+  if (warmup) { const r = await A.applyRemote(update); A.destroy(r.doc); }
+  for (let i = 0; i < loadRuns; i++) {
+    const [ms, r] = await timed(() => A.applyRemote(update));
+    res.update.runs.push(ms);
+    check('update', r.text);
+    A.destroy(r.doc);
+  }
+
+  for (const k of ['apply', 'b4', 'load', 'update', 'encode']) res[k].median = median(res[k].runs);
+  if (tmpdir) {
+    res.file = path.join(tmpdir, `${trace.name}.${A.name}.bin`);
+    writeFileSync(res.file, bytes);
+  }
+  return res;
+}
+
+// Memory after load, in a fresh process per library.
+function memoryOf(lib, file) {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', path.join(HERE, 'memchild.js'), lib, file],
+    { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 300_000 });
+  if (r.status !== 0) return { error: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-3).join(' ') };
+  const m = JSON.parse(r.stdout.trim().split('\n').pop());
+  const he = (s) => s.heapUsed + s.external;
+  return {
+    deltaBytes: he(m.after) - he(m.base), // the document alone (library already initialised)
+    totalBytes: he(m.after) - he(m.bare), // the document plus the library itself
+    rssDeltaBytes: m.after.rss - m.base.rss,
+    rssTotalBytes: m.after.rss - m.bare.rss,
+    raw: m,
+  };
+}
+
+// ---------------------------------------------------------------------------- native + wasm
+function findNativeBench() {
+  if (process.env.ROOMSYNC_BENCH_BIN) return process.env.ROOMSYNC_BENCH_BIN;
+  const cands = ['build/roomsync_bench', 'build/tests/bench/roomsync_bench', 'build/bench/roomsync_bench', 'build/native/roomsync_bench'];
+  for (const c of cands) if (existsSync(path.join(REPO, c))) return path.join(REPO, c);
+  // any build*/ directory, two levels deep
+  for (const d of readdirSync(REPO).filter((n) => n.startsWith('build'))) {
+    const stack = [[path.join(REPO, d), 0]];
+    while (stack.length) {
+      const [dir, depth] = stack.pop();
+      let ents = [];
+      try { ents = readdirSync(dir, { withFileTypes: true }); } catch { continue; }
+      for (const e of ents) {
+        const p = path.join(dir, e.name);
+        if (e.isFile() && e.name === 'roomsync_bench') return p;
+        if (e.isDirectory() && depth < 3 && !e.name.startsWith('CMakeFiles') && e.name !== '_deps') stack.push([p, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
+function runNative(traceNames, opt) {
+  const bin = findNativeBench();
+  if (!bin) return { skipped: 'build/roomsync_bench not built (cmake --build build --target roomsync_bench)' };
+  const args = ['--json', '--traces', tracesDir()];
+  for (const t of traceNames) args.push('--trace', t);
+  if (opt.runs) args.push('--runs', String(opt.runs));
+  if (opt.quick) args.push('--runs', '1');
+  const t0 = now();
+  const r = spawnSync(bin, args, { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 900_000 });
+  if (r.status !== 0) return { bin, error: (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').slice(-5).join(' | ') };
+  try {
+    return { bin, wallMs: now() - t0, ...JSON.parse(r.stdout) };
+  } catch (e) {
+    return { bin, error: `bad JSON from ${bin}: ${e.message}` };
+  }
+}
+
+function wasmSizes() {
+  const files = { wasm: 'dist/roomsync.wasm', glue: 'dist/roomsync.mjs', api: 'js/index.js' };
+  const out = {};
+  for (const [k, f] of Object.entries(files)) {
+    const p = path.join(REPO, f);
+    if (!existsSync(p)) { out[k] = { file: f, missing: true }; continue; }
+    const b = readFileSync(p);
+    out[k] = { file: f, raw: b.length, gzip9: gz9(b) };
+  }
+  if (!out.wasm.missing && !out.glue.missing) {
+    out.wasmPlusGlueGzip9 = out.wasm.gzip9 + out.glue.gzip9;
+    if (!out.api.missing) out.wasmPlusGlueAndApiGzip9 = out.wasmPlusGlueGzip9 + out.api.gzip9;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------- printing
+const fmtInt = (n) => (n == null ? '—' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (n) => (n == null ? '—' : n >= 100 ? fmtInt(n) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmtMB = (b) => (b == null ? '—' : (b / 1048576).toFixed(2));
+const ratio = (x, ours) => (x == null || ours == null || ours <= 0 ? '' : ` (${x / ours >= 100 ? Math.round(x / ours) : (x / ours).toFixed(x / ours >= 10 ? 0 : 1)}×)`);
+
+function rowsFor(r) {
+  const get = (lib, f) => { const x = r.libs[lib]; return x && !x.skipped && !x.error ? f(x) : null; };
+  return [
+    ['apply, per-edit API (ms)', (l) => get(l, (x) => x.apply.median), fmtMs, true],
+    ['B4: txn + update bytes each (ms)', (l) => get(l, (x) => x.b4.median), fmtMs, true],
+    ['B4 update bytes, total', (l) => get(l, (x) => x.b4.updateBytes), fmtInt, true],
+    ['encoded size (bytes)', (l) => get(l, (x) => x.encoded.raw), fmtInt, true],
+    ['encoded size, gzip -9 (bytes)', (l) => get(l, (x) => x.encoded.gzip), fmtInt, true],
+    ['load + read text + 1 edit (ms)', (l) => get(l, (x) => x.load.median), fmtMs, true],
+    ['history as one update: bytes', (l) => get(l, (x) => x.updateSize.raw), fmtInt, true],
+    ['history as one update: apply (ms)', (l) => get(l, (x) => x.update.median), fmtMs, true],
+    ['encode (ms)', (l) => get(l, (x) => x.encode.median), fmtMs, true],
+    ['memory after load, Δ heap+ext (MB)', (l) => get(l, (x) => x.memory?.deltaBytes), fmtMB, true],
+    ['memory after load, incl. lib (MB)', (l) => get(l, (x) => x.memory?.totalBytes), fmtMB, true],
+    ['RSS Δ after load (MB)', (l) => get(l, (x) => x.memory?.rssDeltaBytes), fmtMB, false],
+  ];
+}
+
+function printTable(r, libs) {
+  const hdr = ['', ...libs.map((l) => `${l}${r.libs[l]?.version ? '' : ''}`)];
+  const rows = rowsFor(r).map(([label, get, fmt, withRatio]) => {
+    const ours = get('roomsync');
+    return [label, ...libs.map((l) => { const v = get(l); return v == null ? '—' : fmt(v) + (withRatio && l !== 'roomsync' ? ratio(v, ours) : ''); })];
+  });
+  const w = hdr.map((_, i) => Math.max(...[hdr, ...rows].map((row) => String(row[i]).length)));
+  const line = (row) => row.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
+  console.log(line(hdr));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const row of rows) console.log(line(row));
+  for (const l of libs) {
+    const x = r.libs[l];
+    if (!x) continue;
+    if (x.skipped) console.log(`  ${l}: skipped — ${x.skipped}`);
+    if (x.error) console.log(`  ${l}: ERROR — ${x.error}`);
+    if (x.errors?.length) console.log(`  ${l}: WRONG — ${x.errors.slice(0, 3).join('; ')}`);
+    if (x.memory?.error) console.log(`  ${l}: memory probe failed — ${x.memory.error}`);
+  }
+  console.log('  (×) = value / roomsync’s value: above 1 means roomsync is faster / smaller');
+}
+
+function markdownTable(r, libs) {
+  const rows = rowsFor(r);
+  const out = [`| ${r.name} | ${libs.join(' | ')} |`, `|---|${libs.map(() => '---:').join('|')}|`];
+  for (const [label, get, fmt, withRatio] of rows) {
+    const ours = get('roomsync');
+    out.push(`| ${label} | ${libs.map((l) => { const v = get(l); return v == null ? '—' : fmt(v) + (withRatio && l !== 'roomsync' ? ratio(v, ours) : ''); }).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------- targets
+function targets(results, wasm) {
+  const t = [];
+  const r = results.find((x) => x.name === TARGET_TRACE);
+  const L = (lib) => (r && r.libs[lib] && !r.libs[lib].skipped && !r.libs[lib].error ? r.libs[lib] : null);
+  const ours = L('roomsync');
+  const add = (name, pass, detail) => t.push({ name, status: pass == null ? 'N/A' : pass ? 'PASS' : 'MISS', detail });
+  const oursOk = ours && ours.ok;
+  const rt = (a, b) => (a && b ? a / b : null);
+  if (!r) add(`targets need the ${TARGET_TRACE} trace`, null, 'not run');
+  else {
+    const yj = L('yjs'), jj = L('jsonjoy'), lo = L('loro');
+    const aJ = rt(jj?.apply.median, ours?.apply.median), aY = rt(yj?.apply.median, ours?.apply.median);
+    add('apply ≥10× faster than json-joy', oursOk && aJ != null ? aJ >= 10 : null, aJ != null ? `${aJ.toFixed(1)}×` : 'n/a');
+    add('apply ≥50× faster than Yjs', oursOk && aY != null ? aY >= 50 : null, aY != null ? `${aY.toFixed(1)}×` : 'n/a');
+    const bJ = rt(jj?.b4.median, ours?.b4.median);
+    add('B4 ≥4× faster than json-joy', oursOk && bJ != null ? bJ >= 4 : null, bJ != null ? `${bJ.toFixed(1)}×` : 'n/a');
+    const peers = ['yjs', 'loro', 'automerge', 'jsonjoy'].filter((l) => L(l)?.load.median != null);
+    const slower = peers.filter((l) => L(l).load.median <= ours?.load.median);
+    add('load + read + 1 edit faster than every peer', oursOk && peers.length ? slower.length === 0 : null,
+      ours ? `ours ${fmtMs(ours.load.median)} ms; ${peers.map((l) => `${l} ${fmtMs(L(l).load.median)}`).join(', ')}` : 'n/a');
+    add('encoded size ≤ Yjs (raw)', oursOk && yj ? ours.encoded.raw <= yj.encoded.raw : null,
+      ours && yj ? `${fmtInt(ours.encoded.raw)} vs ${fmtInt(yj.encoded.raw)} B (gzip ${fmtInt(ours.encoded.gzip)} vs ${fmtInt(yj.encoded.gzip)})` : 'n/a');
+    const mo = ours?.memory, ml = lo?.memory;
+    add('memory after load ≤ Loro (Δ heap+external)', oursOk && mo?.deltaBytes != null && ml?.deltaBytes != null ? mo.deltaBytes <= ml.deltaBytes : null,
+      mo?.deltaBytes != null && ml?.deltaBytes != null ? `${fmtMB(mo.deltaBytes)} vs ${fmtMB(ml.deltaBytes)} MB` : 'n/a');
+    add('memory after load ≤ Loro (incl. library)', oursOk && mo?.totalBytes != null && ml?.totalBytes != null ? mo.totalBytes <= ml.totalBytes : null,
+      mo?.totalBytes != null && ml?.totalBytes != null ? `${fmtMB(mo.totalBytes)} vs ${fmtMB(ml.totalBytes)} MB` : 'n/a');
+  }
+  const g = wasm.wasmPlusGlueGzip9;
+  add('.wasm + glue < 150 KB gzip -9', g != null ? g < 150 * 1024 : null,
+    g != null ? `${(g / 1024).toFixed(1)} KiB (wasm ${fmtInt(wasm.wasm.gzip9)} + glue ${fmtInt(wasm.glue.gzip9)} B)` +
+      (wasm.wasmPlusGlueAndApiGzip9 ? `; with js/index.js ${(wasm.wasmPlusGlueAndApiGzip9 / 1024).toFixed(1)} KiB` : '') : 'dist/ not built');
+  return t;
+}
+
+// ---------------------------------------------------------------------------- main
+async function main() {
+  const opt = parseArgs(process.argv.slice(2));
+  const t0 = now();
+  const dir = tracesDir();
+  let names = listTraces(dir);
+  if (!names.length) {
+    console.log(`\n!!!!! SKIPPED: no traces found in ${dir} (set ROOMSYNC_TRACES to the folder of *.json.gz traces) !!!!!\n`);
+  }
+  if (opt.traces) {
+    const missing = opt.traces.filter((t) => !names.includes(t));
+    if (missing.length) console.log(`!!!!! SKIPPED traces not found in ${dir}: ${missing.join(', ')} !!!!!`);
+    names = names.filter((n) => opt.traces.includes(n));
+    names.sort((a, b) => opt.traces.indexOf(a) - opt.traces.indexOf(b));
+  } else if (opt.quick) names = names.filter((n) => n === TARGET_TRACE);
+  opt.runsFor = (trace) => opt.runs ?? (opt.quick ? 1 : trace.stats.txns > LARGE_TXNS ? 3 : 5);
+
+  // libraries
+  let libNames = opt.only || ALL_LIBS;
+  if (opt.quick && !opt.only) libNames = libNames.filter((l) => l !== 'automerge');
+  const libs = {};
+  const unavailable = {};
+  for (const l of libNames) {
+    const A = await import(`./adapters/${l}.js`);
+    const why = A.unavailable?.();
+    if (why) { unavailable[l] = why; console.log(`!!!!! SKIPPED ${l}: ${why} !!!!!`); continue; }
+    try { await A.init(); libs[l] = A; } catch (e) { unavailable[l] = e.message; console.log(`!!!!! SKIPPED ${l}: ${e.message} !!!!!`); }
+  }
+  const order = libNames.filter((l) => libs[l]);
+
+  console.log(`roomsync benchmark — ${new Date().toISOString()} — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model?.trim()})`);
+  console.log(`libraries: ${order.map((l) => `${l} ${libs[l].version}`).join(', ')}`);
+  console.log(`traces from ${dir}: ${names.join(', ') || '(none)'}`);
+
+  const tmpdir = opt.memory ? mkdtempSync(path.join(os.tmpdir(), 'roomsync-bench-')) : null;
+  const results = [];
+  try {
+    for (const name of names) {
+      const trace = loadTrace(name, dir);
+      const r = { name, stats: trace.stats, runs: opt.runsFor(trace), libs: {} };
+      console.log(`\n== ${name}: ${fmtInt(trace.stats.txns)} txns, ${fmtInt(trace.stats.calls)} insert/delete calls, final ${fmtInt(trace.stats.finalLength)} chars; median of ${r.runs} run(s)${opt.quick ? '' : ' after a warm-up'}`);
+      for (const l of order) {
+        const A = libs[l];
+        const ts = now();
+        process.stdout.write(`   ${l} … `);
+        try {
+          r.libs[l] = { version: A.version, ...(await benchLib(A, trace, opt, tmpdir)) };
+        } catch (e) {
+          r.libs[l] = { version: A.version, error: String(e?.stack || e).split('\n').slice(0, 3).join(' | ') };
+        }
+        if (opt.memory && r.libs[l].file) r.libs[l].memory = memoryOf(l, r.libs[l].file);
+        if (r.libs[l].file) { rmSync(r.libs[l].file, { force: true }); delete r.libs[l].file; }
+        console.log(`${((now() - ts) / 1000).toFixed(1)} s${r.libs[l].error ? ' (error)' : r.libs[l].skipped ? ' (skipped)' : ''}`);
+      }
+      console.log();
+      printTable(r, order);
+      results.push(r);
+    }
+  } finally {
+    if (tmpdir) rmSync(tmpdir, { recursive: true, force: true });
+  }
+
+  // native core
+  let native = { skipped: '--no-native' };
+  if (opt.native && names.length) {
+    console.log('\n== native C++ core (roomsync_bench)');
+    native = runNative(names, opt);
+    if (native.skipped || native.error) console.log(`!!!!! native ${native.skipped ? 'SKIPPED' : 'FAILED'}: ${native.skipped || native.error} !!!!!`);
+    else printNative(native);
+  }
+
+  // wasm size
+  const wasm = wasmSizes();
+  console.log('\n== bundle size (gzip -9 = zlib level 9)');
+  for (const k of ['wasm', 'glue', 'api']) {
+    const x = wasm[k];
+    console.log(`   ${x.file.padEnd(20)} ${x.missing ? 'missing' : `${fmtInt(x.raw).padStart(10)} B raw  ${fmtInt(x.gzip9).padStart(9)} B gzip -9`}`);
+  }
+  if (wasm.wasmPlusGlueGzip9) console.log(`   .wasm + glue .mjs: ${fmtInt(wasm.wasmPlusGlueGzip9)} B gzip -9 (${(wasm.wasmPlusGlueGzip9 / 1024).toFixed(1)} KiB)`);
+
+  const tg = targets(results, wasm);
+  console.log(`\n== targets (${TARGET_TRACE}, medians, same run) — printed, not asserted`);
+  for (const x of tg) console.log(`   ${x.status.padEnd(4)}  ${x.name}: ${x.detail}`);
+
+  const out = {
+    date: new Date().toISOString(),
+    command: `node tests/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model?.trim(), totalMemBytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    options: { runs: opt.runs, quick: opt.quick, automergeAll: opt.automergeAll, memory: opt.memory },
+    libs: Object.fromEntries(order.map((l) => [l, { version: libs[l].version, notes: libs[l].notes }])),
+    unavailable,
+    traces: results,
+    markdown: results.map((r) => markdownTable(r, order)),
+    native,
+    wasm,
+    targets: tg,
+    wallSeconds: (now() - t0) / 1000,
+  };
+  mkdirSync(path.dirname(opt.json), { recursive: true });
+  writeFileSync(opt.json, JSON.stringify(out, null, 1));
+  console.log(`\nJSON: ${path.relative(process.cwd(), opt.json) || opt.json}   (wall ${out.wallSeconds.toFixed(0)} s)`);
+}
+
+function printNative(n) {
+  const rows = (n.traces || []).map((t) => [t.name, t.ok ? 'ok' : 'WRONG', fmtMs(t.apply?.median), fmtMs(t.b4?.median), fmtInt(t.b4?.update_bytes),
+    fmtInt(t.encoded_bytes), fmtMs(t.encode?.median), fmtMs(t.load?.median), fmtMs(t.apply_update?.median)]);
+  const hdr = ['trace', 'text', 'apply ms', 'B4 ms', 'B4 bytes', 'encoded B', 'encode ms', 'load+read ms', 'one update ms'];
+  const w = hdr.map((_, i) => Math.max(...[hdr, ...rows].map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
+  console.log(line(hdr));
+  for (const r of rows) console.log(line(r));
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,74 @@
+// Trace loading for the benchmark harness.
+// Traces are gzip-compressed JSON files from josephg/editing-traces (see ../shared/traces/README.md):
+//   { endContent, txns: [ { patches: [[pos, del, ins], ...] }, ... ] }
+// Location: $ROOMSYNC_TRACES, else <repo>/../shared/traces.
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export function tracesDir() {
+  return process.env.ROOMSYNC_TRACES
+    ? path.resolve(process.env.ROOMSYNC_TRACES)
+    : path.resolve(REPO, '..', 'shared', 'traces');
+}
+
+// Sequential traces available, automerge-paper first, then by file name.
+export function listTraces(dir = tracesDir()) {
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.json.gz'))
+    .map((f) => f.slice(0, -'.json.gz'.length))
+    .sort();
+  const i = names.indexOf('automerge-paper');
+  if (i > 0) names.unshift(...names.splice(i, 1));
+  return names;
+}
+
+// Loads one trace. Each txn becomes an array of patches [pos, del, ins] (ins '' when none).
+// `calls` counts per-edit API calls (a patch that deletes and inserts is two calls).
+export function loadTrace(name, dir = tracesDir()) {
+  const file = path.join(dir, `${name}.json.gz`);
+  const data = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
+  if (data.kind === 'concurrent') throw new Error(`${name}: concurrent traces are not supported here`);
+  let patches = 0;
+  let calls = 0;
+  let insChars = 0;
+  let delChars = 0;
+  const txns = data.txns.map((t) => {
+    return t.patches.map(([pos, del, ins]) => {
+      patches++;
+      if (del > 0) { calls++; delChars += del; }
+      if (ins && ins.length > 0) { calls++; insChars += ins.length; }
+      return [pos, del, ins || ''];
+    });
+  });
+  return {
+    name,
+    file,
+    gzBytes: readFileSync(file).length,
+    endContent: data.endContent,
+    txns,
+    stats: { txns: txns.length, patches, calls, insChars, delChars, finalLength: data.endContent.length },
+  };
+}
+
+// True when the txn is exactly one per-edit API call (one insert or one delete), so a library
+// can run it without an explicit transaction wrapper (what a typing user does).
+export function isSingleCall(txn) {
+  if (txn.length !== 1) return false;
+  const [, del, ins] = txn[0];
+  return (del > 0) !== (ins.length > 0);
+}
+
+// Installed version of an npm package (read from node_modules; some packages do not export
+// their package.json).
+export function pkgVersion(pkg) {
+  try {
+    return JSON.parse(readFileSync(path.join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
