@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // roomsync command line: `roomsync serve [--port N] [--host H] [--redis URL]`.
 // Environment: PORT, HOST, ROOMSYNC_SECRET (JWT HS256 secret), REDIS_URL, LOG_LEVEL,
-// ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS.
+// ROOMSYNC_RATE_LIMITS (JSON), ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS.
 
 import { parseArgs } from 'node:util';
 import { createServer } from './server/index.js';
@@ -20,6 +20,7 @@ Options:
 Environment:
   ROOMSYNC_SECRET   HS256 secret; when set, a JWT with a user_id claim is required to connect
   LOG_LEVEL         debug | info | warn | error | silent (default info); logs are JSON lines on stderr
+  ROOMSYNC_RATE_LIMITS  JSON per-event limits, e.g. '{"comment":{"rate":1,"burst":1},"signal":false}'
   ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS  tuning (see docs/signaling.md)
 `;
 
@@ -62,8 +63,18 @@ const logger = createLogger();
 const port = num(values.port ?? env.PORT, 'port') ?? 4000;
 if (port > 65535) fail('port must be at most 65535');
 
+let rateLimits;
+if (env.ROOMSYNC_RATE_LIMITS) {
+  try {
+    rateLimits = JSON.parse(env.ROOMSYNC_RATE_LIMITS);
+  } catch (err) {
+    fail(`ROOMSYNC_RATE_LIMITS is not valid JSON: ${err.message}`);
+  }
+}
+
 try {
   const server = await createServer({
+    rateLimits,
     port,
     host: values.host || env.HOST || '127.0.0.1',
     secret: env.ROOMSYNC_SECRET || undefined,
