@@ -16,8 +16,9 @@ enum Tag : uint8_t {
   kMapSet = 5, kMapDelete = 6, kCounter = 7
 };
 constexpr uint32_t kRootEscape = 15;
-// Tag bit 7: an insert continuing the previous insert of its section (same root and right
-// origin, left origin = the clock before): no root, origins or ids follow.
+// Tag bit 7: on an insert, it continues the previous insert of its section (same root and
+// right origin, left origin = the clock before): no root or origins follow. On a delete, its
+// length is 1 and is not written.
 constexpr uint8_t kContinues = 0x80;
 
 // Half-open clock ranges per client, sorted and merged: what an update's deletes remove.
@@ -130,27 +131,36 @@ class Encoder {
     return static_cast<uint32_t>(client_slot_[idx]);
   }
 
-  void tag(uint8_t kind, RootHandle h) {
+  void tag(uint8_t kind, RootHandle h, uint8_t flags = 0) {
     if (root_slot_[h] < 0) {
       root_slot_[h] = static_cast<int32_t>(root_table_.size());
       root_table_.push_back(h);
     }
     uint32_t r = static_cast<uint32_t>(root_slot_[h]);
-    ops_->byte(static_cast<uint8_t>(kind | (std::min(r, kRootEscape) << 3)));
+    ops_->byte(static_cast<uint8_t>(kind | flags | (std::min(r, kRootEscape) << 3)));
     if (r >= kRootEscape) ops_->varint(r - kRootEscape);
     ++count_;
     last_was_insert_ = false;
   }
 
-  void id(Id id, uint32_t op_client, uint32_t op_clock) {
+  // `shift` is added to the code of a non-empty id (the right origin reserves code 1).
+  void id(Id id, uint32_t op_client, uint32_t op_clock, uint64_t shift = 0) {
     if (is_none(id)) {
       ops_->varint(0);
     } else if (id.client == op_client && id.clock < op_clock) {
-      ops_->varint(1 + 2 * uint64_t{op_clock - 1 - id.clock});
+      ops_->varint(shift + 1 + 2 * uint64_t{op_clock - 1 - id.clock});
     } else {
-      ops_->varint(2 + 2 * uint64_t{client(id.client)});
+      ops_->varint(shift + 2 + 2 * uint64_t{client(id.client)});
       ops_->varint(id.clock);
     }
+  }
+
+  // Inserting inside earlier text is common: then the right origin follows the left one.
+  void right_id(Id right, Id left, uint32_t op_client, uint32_t op_clock) {
+    if (!is_none(right) && !is_none(left) && right.client == left.client && right.clock == left.clock + 1)
+      ops_->varint(1);
+    else
+      id(right, op_client, op_clock, 1);
   }
 
   void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
@@ -162,7 +172,7 @@ class Encoder {
     } else {
       tag(kind, op.root);
       id(left, c, k);
-      id(op.right, c, k);
+      right_id(op.right, left, c, k);
     }
     last_was_insert_ = true;
     last_root_ = op.root;
@@ -200,11 +210,12 @@ class Encoder {
         break;
       }
       case OpKind::Delete: {
-        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root);
+        const uint32_t n = op.len - skip;
+        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root, n == 1 ? kContinues : 0);
         Id target = op.left;
         if (!op.backward) target.clock += skip;
         id(target, c, k);
-        ops_->varint(op.len - skip);
+        if (n != 1) ops_->varint(n);
         break;
       }
       case OpKind::MapSet:
@@ -247,8 +258,7 @@ class Encoder {
   Id last_right_ = kNoId;
 };
 
-Id read_id(ByteReader& r, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
-  uint64_t code = r.varint("id");
+Id read_id_code(ByteReader& r, uint64_t code, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
   if (!r.ok() || code == 0) return kNoId;
   if (code & 1) {
     uint64_t back = (code - 1) / 2;
@@ -264,6 +274,20 @@ Id read_id(ByteReader& r, uint32_t op_client, uint32_t op_clock, size_t n_client
     return kNoId;
   }
   return Id{static_cast<uint32_t>(k), static_cast<uint32_t>(r.bounded("id clock", kMaxClock))};
+}
+
+Id read_id(ByteReader& r, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
+  return read_id_code(r, r.varint("id"), op_client, op_clock, n_clients);
+}
+
+Id read_right_id(ByteReader& r, Id left, uint32_t op_client, uint32_t op_clock, size_t n_clients) {
+  uint64_t code = r.varint("right origin");
+  if (code != 1) return read_id_code(r, code == 0 ? 0 : code - 1, op_client, op_clock, n_clients);
+  if (is_none(left) || left.clock >= kMaxClock) {
+    r.fail("right origin follows a missing left origin");
+    return kNoId;
+  }
+  return Id{left.client, left.clock + 1};
 }
 
 bool root_accepts(RootType t, uint8_t kind) {
@@ -363,8 +387,10 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
       uint8_t kind = t & 7;
       uint64_t root = (t >> 3) & 15;
       if (!r.ok()) break;
-      if (t & kContinues) {
-        if ((kind != kInsert && kind != kInsertGone) || !prev || prev->kind != OpKind::Insert) {
+      const bool is_insert = kind == kInsert || kind == kInsertGone;
+      const bool is_delete = kind == kDeleteFwd || kind == kDeleteBwd;
+      if ((t & kContinues) && !is_delete) {
+        if (!is_insert || !prev || prev->kind != OpKind::Insert) {
           r.fail("continuation tag without a preceding insert");
           break;
         }
@@ -393,7 +419,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
             op.right = prev->right;
           } else {
             op.left = read_id(r, client, op.clock, out->clients.size());
-            op.right = read_id(r, client, op.clock, out->clients.size());
+            op.right = read_right_id(r, op.left, client, op.clock, out->clients.size());
           }
           if (kind == kInsert) {
             std::string_view s = r.string("insert content");
@@ -405,14 +431,15 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
           }
           break;
         case kDeleteFwd:
-        case kDeleteBwd:
+        case kDeleteBwd: {
           op.kind = OpKind::Delete;
           op.backward = kind == kDeleteBwd;
           op.left = read_id(r, client, op.clock, out->clients.size());
-          op.len = static_cast<uint32_t>(r.bounded("delete length", kMaxClock));
+          op.len = (t & kContinues) ? 1 : static_cast<uint32_t>(r.bounded("delete length", kMaxClock));
           if (r.ok() && (is_none(op.left) || uint64_t{op.left.clock} + op.len > kMaxClock))
             r.fail("delete target out of range");
           break;
+        }
         case kMapSet:
         case kMapDelete: {
           op.kind = kind == kMapSet ? OpKind::MapSet : OpKind::MapDelete;

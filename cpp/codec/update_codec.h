@@ -5,17 +5,20 @@
 //   roots    := n, n x (type byte, name string)  (ops refer to roots by index)
 //   sections := n, n x (client index, start clock, op count, ops...)   ops are clock-contiguous
 //   op       := tag byte (kind in bits 0-2, root index in bits 3-6 with 15 = varint follows,
-//               bit 7 = continues the previous insert: same root and right origin, left origin
-//               the clock before, so no root or origins follow) + payload by kind:
+//               bit 7 = a flag whose meaning depends on the kind) + payload by kind:
 //     insert        left-id right-id wtf8-string        (its length in UTF-16 units = clock span)
 //     insert-gone   left-id right-id length             (already deleted: no content travels)
-//     delete-fwd/bwd target-id length                   (clock + i deletes target + i / + len-1-i)
+//                   with bit 7: continues the previous insert of the section (same root and
+//                   right origin, left origin = the clock before), so no root or origins follow
+//     delete-fwd/bwd target-id [length]
+//                   (clock + i deletes target + i / + len-1-i; bit 7: length is 1, not written)
 //     map-set       key-string json-string lamport
 //     map-delete    key-string lamport
 //     counter       zigzag delta
 //     nop           length                             (keeps the clocks of an op we dropped)
 //   id       := 0 (none) | odd 1+2d (same client as the op, clock = op clock - 1 - d)
 //               | even 2+2k (client index k) followed by its clock
+//   right-id := 0 (none) | 1 (left origin's clock + 1, same client) | id code + 1
 #pragma once
 
 #include <cstdint>
