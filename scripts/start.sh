@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# npm start: set up, build, then run the signaling server and demo pages (js/cli.js serve).
-# Until the server lands, runs the engine demo (js/demo.js) instead.
+# npm start: set up, build the wasm module, then run the signaling server and the demo pages
+# (js/cli.js serve; arguments pass through, e.g. `npm start -- --port 8080`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh >/dev/null
-if [ -f js/cli.js ]; then
-  exec node js/cli.js serve "$@"
-fi
-exec node js/demo.js "$@"
+scripts/build.sh wasm >/dev/null   # the server and pages need only dist/
+exec node js/cli.js serve "$@"
