@@ -62,10 +62,27 @@ export class RedisBus {
     const opts = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
     this.pub = new Redis(this.url, opts);
     this.sub = new Redis(this.url, { ...opts, enableAutoPipelining: false });
+    let lastError = null;
     for (const [name, c] of [['pub', this.pub], ['sub', this.sub]]) {
-      c.on('error', (err) => this.log.warn('redis error', { conn: name, err: err.message }));
+      c.on('error', (err) => {
+        lastError = err;
+        this.log.warn('redis error', { conn: name, err: err.message });
+      });
     }
-    await Promise.all([this.pub.connect(), this.sub.connect()]);
+    try {
+      await Promise.all([this.pub.connect(), this.sub.connect()]);
+    } catch (err) {
+      this.pub.disconnect();
+      this.sub.disconnect();
+      let where = 'redis';
+      try {
+        const u = new URL(this.url);
+        where = `${u.hostname}:${u.port || 6379}`; // no credentials in messages
+      } catch {
+        /* keep generic */
+      }
+      throw new Error(`cannot connect to Redis at ${where}: ${(lastError || err).message}`);
+    }
     this.sub.on('message', (channel, text) => this.#onRedisMessage(channel, text));
     await this.sub.subscribe(this.key('to', this.nodeId));
     await this.#beat();

@@ -215,13 +215,19 @@ export async function createServer(options = {}) {
   sweeper.unref();
 
   await bus.start();
-  await new Promise((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port, opts.host, () => {
-      httpServer.off('error', reject);
-      resolve();
+  try {
+    await new Promise((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.port, opts.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    clearInterval(sweeper);
+    await bus.close();
+    throw err;
+  }
   const { port } = httpServer.address();
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host;
   const url = `ws://${hostForUrl}:${port}${opts.path}`;
