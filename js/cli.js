@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // roomsync command line: `roomsync serve [--port N] [--host H] [--redis URL]`.
 // Environment: PORT, HOST, ROOMSYNC_SECRET (JWT HS256 secret), REDIS_URL, LOG_LEVEL,
-// ROOMSYNC_RATE_LIMITS (JSON), ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS.
+// ROOMSYNC_RATE_LIMITS (JSON), ROOMSYNC_ALLOWED_ORIGINS, ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_PING_INTERVAL_MS,
+// ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS.
 
 import { parseArgs } from 'node:util';
 import { createServer } from './server/index.js';
@@ -21,7 +22,9 @@ Environment:
   ROOMSYNC_SECRET   HS256 secret; when set, a JWT with a user_id claim is required to connect
   LOG_LEVEL         debug | info | warn | error | silent (default info); logs are JSON lines on stderr
   ROOMSYNC_RATE_LIMITS  JSON per-event limits, e.g. '{"comment":{"rate":1,"burst":1},"signal":false}'
-  ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS  tuning (see docs/signaling.md)
+  ROOMSYNC_ALLOWED_ORIGINS  comma-separated browser origins allowed to connect (default: any)
+  ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_PING_INTERVAL_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS
+                    tuning (see docs/signaling.md)
 `;
 
 function fail(message) {
@@ -80,6 +83,8 @@ try {
     secret: env.ROOMSYNC_SECRET || undefined,
     redisUrl: values.redis || env.REDIS_URL || undefined,
     idleTimeoutMs: num(env.ROOMSYNC_IDLE_TIMEOUT_MS, 'ROOMSYNC_IDLE_TIMEOUT_MS'),
+    pingIntervalMs: num(env.ROOMSYNC_PING_INTERVAL_MS, 'ROOMSYNC_PING_INTERVAL_MS'),
+    allowedOrigins: env.ROOMSYNC_ALLOWED_ORIGINS ? env.ROOMSYNC_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) : undefined,
     redis: {
       ...(env.ROOMSYNC_NODE_TTL_MS ? { nodeTtlMs: num(env.ROOMSYNC_NODE_TTL_MS, 'ROOMSYNC_NODE_TTL_MS') } : {}),
       ...(env.ROOMSYNC_NODE_HEARTBEAT_MS ? { heartbeatMs: num(env.ROOMSYNC_NODE_HEARTBEAT_MS, 'ROOMSYNC_NODE_HEARTBEAT_MS') } : {}),

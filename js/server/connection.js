@@ -34,7 +34,9 @@ export class Connection {
     this.busy = false;
     this.closed = false;
     this.lastSeen = Date.now();
+    this.awaitingPong = false;
 
+    ws.on('pong', () => (this.awaitingPong = false));
     ws.on('message', (data, isBinary) => this.#enqueue(data, isBinary));
     ws.on('close', (code) => this.#cleanup(code));
     ws.on('error', (err) => this.log.debug('socket error', { err: err.message }));
@@ -63,6 +65,18 @@ export class Connection {
   #slowConsumer() {
     this.log.warn('closing slow consumer', { buffered: this.ws.bufferedAmount });
     this.close(1013, 'slow consumer');
+  }
+
+  /** Liveness probe below the Phoenix protocol: returns false if the previous ping went unanswered. */
+  ping() {
+    if (this.awaitingPong) return false;
+    this.awaitingPong = true;
+    try {
+      this.ws.ping();
+    } catch {
+      /* closing */
+    }
+    return true;
   }
 
   /** Closes this connection (only this one). Presence leaves immediately. */

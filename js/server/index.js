@@ -40,6 +40,8 @@ const DEFAULTS = {
   host: '127.0.0.1',
   path: '/socket',
   idleTimeoutMs: 60_000,
+  pingIntervalMs: 15_000,
+  allowedOrigins: null,
   maxFrameBytes: 1024 * 1024,
   maxRelayBytes: 64 * 1024,
   maxMetaBytes: 1024,
@@ -160,6 +162,11 @@ export async function createServer(options = {}) {
       return refuse(socket, 400, 'Bad Request');
     }
     if (closing) return refuse(socket, 503, 'Service Unavailable');
+    const origin = req.headers.origin;
+    if (origin && opts.allowedOrigins && !opts.allowedOrigins.includes('*') && !opts.allowedOrigins.includes(origin)) {
+      log.info('refused connection: origin not allowed', { origin });
+      return refuse(socket, 403, 'Forbidden');
+    }
     identify(req, url)
       .then((identity) => {
         if (!identity) return refuse(socket, 403, 'Forbidden');
@@ -214,6 +221,22 @@ export async function createServer(options = {}) {
   }, sweepEvery);
   sweeper.unref();
 
+  // WebSocket pings find dead TCP connections (no close ever arrives) faster than the idle timeout:
+  // a connection that leaves one ping unanswered for pingIntervalMs is dropped (its presence leaves).
+  const pinger =
+    opts.pingIntervalMs > 0
+      ? setInterval(() => {
+          for (const conn of connections) {
+            if (!conn.ping()) {
+              metrics.idleClosed++;
+              conn.log.info('closing connection: ping unanswered', { interval_ms: opts.pingIntervalMs });
+              conn.close(1001, 'ping timeout');
+            }
+          }
+        }, opts.pingIntervalMs)
+      : null;
+  pinger?.unref();
+
   await bus.start();
   try {
     await new Promise((resolve, reject) => {
@@ -225,6 +248,7 @@ export async function createServer(options = {}) {
     });
   } catch (err) {
     clearInterval(sweeper);
+    clearInterval(pinger);
     await bus.close();
     throw err;
   }
@@ -238,6 +262,7 @@ export async function createServer(options = {}) {
     if (closing) return;
     closing = true;
     clearInterval(sweeper);
+    clearInterval(pinger);
     // 1012 (service restart): phoenix.js reconnects on anything but a clean client-side close.
     for (const conn of [...connections]) conn.close(code, reason);
     await bus.close();

@@ -5,6 +5,13 @@ import { createServer } from '../../../js/server/index.js';
 
 export { Socket, Presence, WebSocket };
 
+// Watchdog: a test file that hangs (a promise that never settles) fails instead of blocking the run.
+const WATCHDOG_MS = Number(process.env.TEST_WATCHDOG_MS || 45_000);
+setTimeout(() => {
+  console.error(`\n*** watchdog: ${process.argv[1]} still running after ${WATCHDOG_MS} ms; failing it ***`);
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
 /** Starts a server on an ephemeral loopback port, quiet, no static dirs unless given. */
 export function startServer(opts = {}) {
   return createServer({ port: 0, host: '127.0.0.1', logger: process.env.TEST_LOG_LEVEL || 'silent', staticDirs: [], ...opts });

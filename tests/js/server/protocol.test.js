@@ -195,3 +195,53 @@ test('the official client stays connected across heartbeats; a silent connection
     await s.close();
   }
 });
+
+test('a connection that stops answering WebSocket pings is dropped and leaves presence', async () => {
+  const s = await startServer({ pingIntervalMs: 100 });
+  try {
+    const watcher = await rawClient(s.url);
+    watcher.send(['1', '1', 'room:ping', 'phx_join', {}]);
+    await watcher.reply('1');
+    // `ws` with autoPong off behaves like a peer whose network vanished.
+    const dead = new WebSocket(`${s.url}/websocket?vsn=2.0.0`, { autoPong: false });
+    await new Promise((r) => dead.once('open', r));
+    let deadPeer;
+    dead.on('message', (d) => {
+      const f = JSON.parse(d);
+      if (f[1] === '1' && f[3] === 'phx_reply') deadPeer = f[4].response.peer_id;
+    });
+    const deadClosed = new Promise((r) => dead.once('close', (code) => r(code)));
+    dead.send(JSON.stringify(['1', '1', 'room:ping', 'phx_join', {}]));
+    await waitUntil(() => deadPeer, { message: 'join reply' });
+    // keep the watcher's own heartbeats going: it answers pings automatically
+    assert.equal(await deadClosed, 1001);
+    await watcher.next((f) => f[3] === 'presence_diff' && Object.values(f[4].leaves).some((p) => p.metas.some((m) => m.peer_id === deadPeer)));
+    assert.equal(watcher.closeInfo, null, 'a client answering pings stays connected');
+    watcher.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test('allowedOrigins refuses other browser origins with 403', async () => {
+  const s = await startServer({ allowedOrigins: ['https://app.example'] });
+  try {
+    const status = (origin) =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`${s.url}/websocket?vsn=2.0.0`, { origin });
+        ws.on('unexpected-response', (req, res) => {
+          resolve(res.statusCode);
+          req.destroy();
+        });
+        ws.on('open', () => {
+          resolve('open');
+          ws.close();
+        });
+        ws.on('error', () => {});
+      });
+    assert.equal(await status('https://evil.example'), 403);
+    assert.equal(await status('https://app.example'), 'open');
+  } finally {
+    await s.close();
+  }
+});
