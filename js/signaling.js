@@ -38,6 +38,13 @@ function toBytes(data) {
   throw new TypeError('relay data must be bytes (Uint8Array, ArrayBuffer, typed array) or a string');
 }
 
+/** Maps a socket error to a SignalingError. Browsers hide the HTTP status; Node's `ws` tells it. */
+function connectError(err, url) {
+  const text = String((err && (err.message || (err.error && err.error.message))) || '');
+  const code = /\b(401|403)\b/.test(text) ? 'unauthorized' : 'connect_failed';
+  return new SignalingError(code, `cannot connect to ${url || 'the socket'}: ${text || 'connection error'}`, err);
+}
+
 /** A joined room. Create it with connectSignaling(). */
 export class Signaling {
   /** @internal */
@@ -232,11 +239,7 @@ export async function connectSignaling(opts = {}) {
       settle(reject, err);
     };
     const timer = setTimeout(() => giveUp(new SignalingError('timeout', `no join reply within ${timeout} ms`)), timeout);
-    const errorRef = socket.onError((err) => {
-      const text = String((err && (err.message || (err.error && err.error.message))) || '');
-      const code = /\b(401|403)\b/.test(text) ? 'unauthorized' : 'connect_failed';
-      giveUp(new SignalingError(code, `cannot connect to ${url || 'socket'}: ${text || 'connection error'}`, err));
-    });
+    const errorRef = socket.onError((err) => giveUp(connectError(err, url)));
 
     channel
       .join(timeout)
@@ -258,6 +261,8 @@ export async function connectSignaling(opts = {}) {
 
   sig._socketRefs.push(
     socket.onClose((event) => sig._emit('disconnect', { code: event && event.code, reason: event && event.reason })),
+    // phoenix.js keeps reconnecting by itself; we only report why it fails (e.g. an expired token).
+    socket.onError((err) => sig._emit('error', connectError(err, url))),
   );
   return sig;
 }

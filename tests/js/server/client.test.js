@@ -148,3 +148,22 @@ test('reconnect after a server restart: new peer id, `reconnect` event, peers re
     await s2.close();
   }
 });
+
+test('after a restart with another secret, reconnect failures are reported as error events (unauthorized)', async () => {
+  const s1 = await startServer({ secret: 'first-secret' });
+  const sign = (secret) => new SignJWT({ user_id: 'kim' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  const sig = await connectSignaling({ url: s1.url, room: 'sec', token: await sign('first-secret'), timeout: 2000, socketOptions: fast });
+  const errors = [];
+  sig.on('error', (e) => errors.push(e));
+  await s1.close();
+  const s2 = await startServer({ port: s1.port, secret: 'second-secret' });
+  try {
+    await waitUntil(() => errors.length > 0, { message: 'an error event' });
+    assert.ok(errors[0] instanceof SignalingError);
+    assert.equal(errors[0].code, 'unauthorized');
+    assert.equal(sig.connected, false);
+  } finally {
+    await sig.leave();
+    await s2.close();
+  }
+});
