@@ -292,9 +292,8 @@ export class Doc {
   // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep) into one event per
   // root: Map<root, event>.
   _decodeEvents(h) {
-    const wordsPtr = X.rs_events(h) >>> 2;
     const count = X.rs_events_len(h);
-    const words = new Uint32Array(M.HEAPU32.buffer, wordsPtr * 4, count).slice();
+    const words = new Uint32Array(M.HEAPU32.buffer, X.rs_events(h), count).slice();
     let textPos = X.rs_event_text(h);
     const out = new Map();
     let i = 0;
@@ -313,23 +312,22 @@ export class Doc {
             textPos += 2 * len;
           } else delta.push({ delete: len });
         }
-        const prev = out.get(root);
-        if (prev === undefined) out.set(root, { target: root, delta });
-        else prev.delta = composeDeltas(prev.delta, delta);
+        // The core sends one delta per root and transaction, composed already.
+        if (root !== undefined) out.set(root, { target: root, delta });
       } else if (tag === EV_MAP) {
         const n = words[i++];
         let event = out.get(root);
-        if (event === undefined) {
+        if (event === undefined && root !== undefined) {
           event = root._type === MAP ? { target: root, keysChanged: new Set() } : { target: root };
           out.set(root, event);
         }
         for (let k = 0; k < n; k++) {
           const len = words[i++];
-          if (event.keysChanged) event.keysChanged.add(readString(textPos, len));
+          if (event?.keysChanged) event.keysChanged.add(readString(textPos, len));
           textPos += 2 * len;
         }
       } else if (tag === EV_COUNTER) {
-        if (!out.has(root)) out.set(root, { target: root });
+        if (root !== undefined && !out.has(root)) out.set(root, { target: root });
       } else {
         throw new Error(`roomsync: unknown event tag ${tag}`);
       }
@@ -410,52 +408,6 @@ export class Doc {
     this._handle = null;
     this._updateListeners = [];
   }
-}
-
-// Composes two text deltas that apply one after the other (used when a transaction reports
-// several events for the same root). Standard Quill-delta composition.
-function composeDeltas(a, b) {
-  const out = [];
-  const push = (op) => {
-    const last = out[out.length - 1];
-    if (last !== undefined) {
-      if (op.insert !== undefined && last.insert !== undefined) { last.insert += op.insert; return; }
-      if (op.retain !== undefined && last.retain !== undefined) { last.retain += op.retain; return; }
-      if (op.delete !== undefined && last.delete !== undefined) { last.delete += op.delete; return; }
-    }
-    out.push({ ...op });
-  };
-  const opLength = (op) => (op.insert !== undefined ? op.insert.length : op.retain ?? op.delete);
-  const take = (op, n) => {
-    if (op.insert !== undefined) return { insert: op.insert.slice(0, n) };
-    if (op.retain !== undefined) return { retain: n };
-    return { delete: n };
-  };
-  const rest = (op, n) => {
-    if (op.insert !== undefined) return { insert: op.insert.slice(n) };
-    if (op.retain !== undefined) return { retain: op.retain - n };
-    return { delete: op.delete - n };
-  };
-  let i = 0;
-  let j = 0;
-  let x = a[0];
-  let y = b[0];
-  while (x !== undefined || y !== undefined) {
-    if (y !== undefined && y.insert !== undefined) { push(y); y = b[++j]; continue; }
-    if (x !== undefined && x.delete !== undefined) { push(x); x = a[++i]; continue; }
-    if (x === undefined) { push(y); y = b[++j]; continue; }
-    if (y === undefined) { push(x); x = a[++i]; continue; }
-    const n = Math.min(opLength(x), opLength(y));
-    const xs = take(x, n);
-    if (y.retain !== undefined) push(xs);
-    else if (xs.retain !== undefined) push({ delete: n }); // delete of original text
-    // else: delete of text inserted in `a`: both vanish
-    x = opLength(x) === n ? a[++i] : rest(x, n);
-    y = opLength(y) === n ? b[++j] : rest(y, n);
-  }
-  const last = out[out.length - 1];
-  if (last !== undefined && last.retain !== undefined) out.pop();
-  return out;
 }
 
 // ---- roots ---------------------------------------------------------------------------------
