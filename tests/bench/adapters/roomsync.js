@@ -10,15 +10,18 @@ export let version = 'unbuilt';
 let createDoc = null;
 
 // Why roomsync cannot run yet (null when it can).
+// $ROOMSYNC_ROOT points at another copy of js/ + dist/ (e.g. a --profiling-funcs build).
+const ROOT = process.env.ROOMSYNC_ROOT ? path.resolve(process.env.ROOMSYNC_ROOT) : REPO;
+
 export function unavailable() {
   const need = ['js/index.js', 'dist/roomsync.mjs', 'dist/roomsync.wasm'];
-  const missing = need.filter((f) => !existsSync(path.join(REPO, f)));
+  const missing = need.filter((f) => !existsSync(path.join(ROOT, f)));
   return missing.length ? `missing ${missing.join(', ')} (build it first)` : null;
 }
 
 export async function init() {
   if (createDoc) return;
-  ({ createDoc } = await import(path.join(REPO, 'js', 'index.js')));
+  ({ createDoc } = await import(path.join(ROOT, 'js', 'index.js')));
   try {
     version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   } catch { /* keep 'unbuilt' */ }
