@@ -429,13 +429,55 @@ async function main() {
   };
   mkdirSync(path.dirname(opt.json), { recursive: true });
   writeFileSync(opt.json, JSON.stringify(out, null, 1));
+  writeFileSync(opt.json.replace(/\.json$/, '') + '.md', markdownReport(out, order));
   console.log(`\nJSON: ${path.relative(process.cwd(), opt.json) || opt.json}   (wall ${out.wallSeconds.toFixed(0)} s)`);
+}
+
+// The whole report as Markdown (bench-results/bench.md), ready for the README's Benchmarks section.
+function markdownReport(out, order) {
+  const L = [];
+  const main = out.traces.find((t) => t.name === TARGET_TRACE) || out.traces[0];
+  L.push(`Measured ${out.date.slice(0, 10)} on ${out.machine.cores} cores (${out.machine.cpu}), Node ${out.machine.node}, ` +
+    `${order.map((l) => `${l} ${out.libs[l].version}`).join(', ')}; command \`${out.command}\`.`);
+  if (main) {
+    L.push('', `**${main.name}** (${fmtInt(main.stats.txns)} edits; medians of ${main.runs} run(s)${out.options.quick ? '' : ' after a warm-up'}; (×) = that library ÷ roomsync):`, '');
+    L.push(markdownTable(main, order));
+  }
+  const others = out.traces.filter((t) => t !== main);
+  if (others.length) {
+    const pick = [['apply, per-edit API (ms)', (x) => x.apply.median, fmtMs], ['B4 (ms)', (x) => x.b4.median, fmtMs],
+      ['load + read + 1 edit (ms)', (x) => x.load.median, fmtMs], ['encoded size (bytes)', (x) => x.encoded.raw, fmtInt]];
+    for (const [label, f, fmt] of pick) {
+      L.push('', `${label}, every trace:`, '', `| trace | ${order.join(' | ')} |`, `|---|${order.map(() => '---:').join('|')}|`);
+      for (const t of out.traces) {
+        L.push(`| ${t.name} | ${order.map((l) => { const x = t.libs[l]; return x && !x.skipped && !x.error && f(x) != null ? fmt(f(x)) + (x.ok === false ? ' (wrong text)' : '') : '—'; }).join(' | ')} |`);
+      }
+    }
+  }
+  const n = out.native;
+  if (n && n.traces && n.traces.length) {
+    L.push('', 'Native C++ core alone (`build/roomsync_bench`, g++ -O2):', '',
+      '| trace | apply (ms) | B4 (ms) | encoded (bytes) | load + read + 1 edit (ms) | one update (ms) | heap after load (MB) |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const t of n.traces) {
+      if (t.error) continue;
+      L.push(`| ${t.name}${t.ok ? '' : ' (wrong text)'} | ${fmtMs(t.apply?.median)} | ${fmtMs(t.b4?.median)} | ${fmtInt(t.encoded_bytes)} | ${fmtMs(t.load?.median)} | ${fmtMs(t.apply_update?.median)} | ${fmtMB(t.heap_after_load_bytes)} |`);
+    }
+  }
+  const w = out.wasm;
+  if (w.wasm && !w.wasm.missing) {
+    L.push('', `Bundle: \`dist/roomsync.wasm\` ${fmtInt(w.wasm.raw)} B raw, ${fmtInt(w.wasm.gzip9)} B gzip -9; ` +
+      `\`dist/roomsync.mjs\` ${fmtInt(w.glue.raw)} B raw, ${fmtInt(w.glue.gzip9)} B gzip -9` +
+      (w.api && !w.api.missing ? `; \`js/index.js\` ${fmtInt(w.api.raw)} B raw, ${fmtInt(w.api.gzip9)} B gzip -9` : '') + '.');
+  }
+  L.push('', `Targets (${TARGET_TRACE}, same run):`, '');
+  for (const x of out.targets) L.push(`- ${x.status} — ${x.name}: ${x.detail}`);
+  return L.join('\n') + '\n';
 }
 
 function printNative(n) {
   const rows = (n.traces || []).map((t) => [t.name, t.ok ? 'ok' : 'WRONG', fmtMs(t.apply?.median), fmtMs(t.b4?.median), fmtInt(t.b4?.update_bytes),
-    fmtInt(t.encoded_bytes), fmtMs(t.encode?.median), fmtMs(t.load?.median), fmtMs(t.apply_update?.median)]);
-  const hdr = ['trace', 'text', 'apply ms', 'B4 ms', 'B4 bytes', 'encoded B', 'encode ms', 'load+read ms', 'one update ms'];
+    fmtInt(t.encoded_bytes), fmtMs(t.encode?.median), fmtMs(t.load?.median), fmtMs(t.apply_update?.median), fmtMB(t.heap_after_load_bytes)]);
+  const hdr = ['trace', 'text', 'apply ms', 'B4 ms', 'B4 bytes', 'encoded B', 'encode ms', 'load+read+edit ms', 'one update ms', 'heap MB'];
   const w = hdr.map((_, i) => Math.max(...[hdr, ...rows].map((r) => String(r[i]).length)));
   const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
   console.log(line(hdr));
