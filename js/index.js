@@ -221,6 +221,13 @@ export class Doc {
       }
       return existing;
     }
+    // One type per name, whether the name came from this replica or from an update. (The
+    // core keys roots by type and name, so replicas that disagree still converge.)
+    const other = this._handle.rootTypes(name) & ~(1 << type);
+    if (other !== 0) {
+      const existing = TYPE_NAMES[31 - Math.clz32(other)];
+      throw new Error(`roomsync: root "${name}" is a ${existing}, not a ${TYPE_NAMES[type]}`);
+    }
     const handle = this._handle.root(type, name);
     if (handle < 0) this._fail();
     const root = new Class(this, handle, name);

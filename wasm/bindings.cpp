@@ -109,6 +109,15 @@ class DocHandle {
     return static_cast<int>(h);
   }
 
+  // Bit (1 << type) is set for every root type that has a root called `name` (local or remote).
+  int rootTypes(const std::string& name) const {
+    int mask = 0;
+    for (const auto& r : doc.roots()) {
+      if (r.name == name) mask |= 1 << static_cast<int>(r.type);
+    }
+    return mask;
+  }
+
   int mapSet(RootHandle m, const std::string& key, const std::string& json) {
     return check(doc.map_set(m, key, json));
   }
@@ -268,6 +277,7 @@ EMSCRIPTEN_BINDINGS(roomsync) {
       .function("clientId", &DocHandle::clientId)
       .function("error", &DocHandle::error)
       .function("root", &DocHandle::root)
+      .function("rootTypes", &DocHandle::rootTypes)
       .function("mapSet", &DocHandle::mapSet)
       .function("mapDelete", &DocHandle::mapDelete)
       .function("mapGet", &DocHandle::mapGet)
