@@ -59,26 +59,44 @@ class Encoder {
     s_.section = std::move(section_ops_.buffer());
   }
 
-  std::vector<uint8_t> encode(const std::vector<uint32_t>& from) {
+  std::vector<uint8_t> encode(const std::vector<uint32_t>& from, bool with_pending) {
     collect_deletes(from);
     uint32_t sections = 0;
     for (uint32_t c = 0; c < d_.clients.size(); ++c) {
       uint32_t start = c < from.size() ? from[c] : 0;
       if (d_.clients[c].next_clock <= start) continue;
-      section_ops_.buffer().clear();
-      ops_ = &section_ops_;
-      count_ = 0;
-      last_was_insert_ = false;
+      begin_section();
       const auto& log = d_.clients[c].ops;
       auto it = first_op(log, start);
       uint32_t first = std::max(start, it->clock);
       for (; it != log.end(); ++it) write_op(c, *it, std::max(start, it->clock));
-      body_.varint(client(c));
-      body_.varint(first);
-      body_.varint(count_);
-      auto& b = section_ops_.buffer();
-      body_.bytes(b.data(), b.size());
+      end_section(c, first);
       ++sections;
+    }
+    // Ops still waiting for their parents travel too, so a saved state loses nothing.
+    for (uint32_t c = 0; with_pending && c < d_.clients.size(); ++c) {
+      uint32_t start = c < from.size() ? from[c] : 0;
+      uint32_t first = 0, next = 0;
+      bool open = false;
+      for (const auto& [clock, op] : d_.pending[c]) {
+        if (op.clock + op.len <= start) continue;
+        if (open && op.clock != next) {
+          end_section(c, first);
+          ++sections;
+          open = false;
+        }
+        if (!open) {
+          begin_section();
+          first = op.clock;
+          open = true;
+        }
+        write_pending(c, op);
+        next = op.clock + op.len;
+      }
+      if (open) {
+        end_section(c, first);
+        ++sections;
+      }
     }
     ByteWriter out;
     out.buffer().reserve(body_.buffer().size() + 16 + 10 * client_table_.size() + 16 * root_table_.size());
@@ -121,6 +139,59 @@ class Encoder {
       }
     }
     for (uint32_t c : s_.gone_used) normalize_ranges(s_.gone[c]);
+  }
+
+  void begin_section() {
+    section_ops_.buffer().clear();
+    ops_ = &section_ops_;
+    count_ = 0;
+    last_was_insert_ = false;
+  }
+
+  void end_section(uint32_t c, uint32_t first) {
+    body_.varint(client(c));
+    body_.varint(first);
+    body_.varint(count_);
+    auto& b = section_ops_.buffer();
+    body_.bytes(b.data(), b.size());
+  }
+
+  void write_pending(uint32_t c, const RemoteOp& op) {
+    switch (op.kind) {
+      case OpKind::Insert:
+        tag(op.has_content ? kInsert : kInsertGone, op.root);
+        id(op.left, c, op.clock);
+        right_id(op.right, op.left, c, op.clock);
+        if (op.has_content) {
+          text_.clear();
+          utf16_to_wtf8(op.text, &text_);
+          ops_->string(text_);
+        } else {
+          ops_->varint(op.len);
+        }
+        break;
+      case OpKind::Delete:
+        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root, op.len == 1 ? kContinues : 0);
+        id(op.left, c, op.clock);
+        if (op.len != 1) ops_->varint(op.len);
+        break;
+      case OpKind::MapSet:
+      case OpKind::MapDelete:
+        tag(op.kind == OpKind::MapSet ? kMapSet : kMapDelete, op.root);
+        ops_->string(op.key);
+        if (op.kind == OpKind::MapSet) ops_->string(op.value);
+        ops_->varint(op.lamport);
+        break;
+      case OpKind::CounterAdd:
+        tag(kCounter, op.root);
+        ops_->zigzag(op.delta);
+        break;
+      case OpKind::Nop:
+        ops_->byte(kNop);
+        ++count_;
+        ops_->varint(op.len);
+        break;
+    }
   }
 
   uint32_t client(uint32_t idx) {
@@ -306,8 +377,8 @@ bool valid_text(std::string_view s) {
 
 }  // namespace
 
-std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks) const {
-  return Encoder(*this).encode(clocks);
+std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
+  return Encoder(*this).encode(clocks, with_pending);
 }
 
 std::vector<uint8_t> DocImpl::encode_state_vector() const {
@@ -358,7 +429,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     out->clients.push_back(id);
   }
   uint64_t n_roots = r.bounded("root count", r.remaining());
-  std::unordered_set<std::string> names;
+  std::unordered_set<std::string> names;  // type byte + name
   for (uint64_t i = 0; i < n_roots && r.ok(); ++i) {
     uint8_t type = r.byte("root type");
     std::string_view name = r.string("root name");
@@ -366,7 +437,8 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     if (type < 1 || type > 4) r.fail("unknown root type " + std::to_string(type));
     else if (name.size() > 1024) r.fail("root name longer than 1024 bytes");
     else if (!valid_text(name)) r.fail("root name is not valid UTF-8");
-    else if (!names.insert(std::string(name)).second) r.fail("root '" + std::string(name) + "' declared twice");
+    else if (!names.insert(static_cast<char>(type) + std::string(name)).second)
+      r.fail("root '" + std::string(name) + "' declared twice");
     out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   }
   uint64_t n_sections = r.bounded("section count", r.remaining());
@@ -446,7 +518,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
           op.len = 1;
           op.key = std::string(r.string("map key"));
           if (kind == kMapSet) op.value = std::string(r.string("map value"));
-          op.lamport = r.bounded("lamport", uint64_t{1} << 62);
+          op.lamport = r.bounded("lamport", kMaxLamport);
           if (!r.ok()) break;
           if (!valid_text(op.key)) r.fail("map key is not valid UTF-8");
           else if (kind == kMapSet && !nlohmann::json::accept(op.value)) r.fail("map value is not valid JSON");

@@ -39,8 +39,16 @@ Root* DocImpl::root_of(RootHandle h, RootType t) {
   return &roots[h];
 }
 
-std::optional<RootHandle> DocImpl::find_root(std::string_view name) const {
-  auto it = root_names.find(std::string(name));
+namespace {
+std::string root_key(RootType type, std::string_view name) {
+  std::string k(1, static_cast<char>(type));
+  k.append(name);
+  return k;
+}
+}  // namespace
+
+std::optional<RootHandle> DocImpl::find_root(RootType type, std::string_view name) const {
+  auto it = root_names.find(root_key(type, name));
   if (it == root_names.end()) return std::nullopt;
   return it->second;
 }
@@ -52,7 +60,7 @@ RootHandle DocImpl::add_root(RootType type, std::string_view name) {
   r.name = std::string(name);
   if (type == RootType::Text) r.text = std::make_unique<TextTree>(&arena);
   roots.push_back(std::move(r));
-  root_names.emplace(std::string(name), h);
+  root_names.emplace(root_key(type, name), h);
   return h;
 }
 
@@ -142,7 +150,7 @@ TransactionResult DocImpl::commit() {
   if (capture_updates && txn.changed) {
     std::vector<uint32_t> before = txn.clocks_before;
     before.resize(clients.size(), 0);
-    res.update = encode_since(before);
+    res.update = encode_since(before, false);
   }
   txn.text_deltas.clear();
   txn.text_len_before.clear();
@@ -215,9 +223,7 @@ ClientId Doc::client_id() const { return impl_->clients[0].id; }
 
 Status Doc::root(RootType type, std::string_view name, RootHandle* out) {
   if (name.size() > kMaxRootName) return Status::error("root name longer than 1024 bytes");
-  if (auto h = impl_->find_root(name)) {
-    if (impl_->roots[*h].type != type)
-      return Status::error("root '" + std::string(name) + "' already exists with another type");
+  if (auto h = impl_->find_root(type, name)) {
     *out = *h;
     return {};
   }
@@ -379,7 +385,9 @@ Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_vie
     op.root = h;
     op.content = d.add_string(key);
     if (!del) op.value = d.add_string(json);
-    op.lamport = ++d.lamport;
+    // At the bound (only a hostile peer gets there) writes tie and the client id decides.
+    d.lamport = std::min(d.lamport + 1, kMaxLamport);
+    op.lamport = d.lamport;
     d.log_op(0, op);
     self.next_clock += 1;
     MapEntry& e = root.entries[k];
@@ -474,13 +482,13 @@ int64_t Doc::counter_value(RootHandle h) const {
 
 // --- Sync -----------------------------------------------------------------------------------
 
-std::vector<uint8_t> Doc::encode_state() const { return impl_->encode_since({}); }
+std::vector<uint8_t> Doc::encode_state() const { return impl_->encode_since({}, true); }
 std::vector<uint8_t> Doc::state_vector() const { return impl_->encode_state_vector(); }
 
 Status Doc::encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const {
   std::vector<uint32_t> clocks;
   if (Status s = impl_->decode_state_vector(sv, len, &clocks); !s) return s;
-  *out = impl_->encode_since(clocks);
+  *out = impl_->encode_since(clocks, true);
   return {};
 }
 

@@ -69,7 +69,8 @@ class Doc {
 
   ClientId client_id() const;
 
-  // Roots are created on first use; asking for an existing name with another type fails.
+  // Roots are created on first use and named by type and name together: a Text "x" and a
+  // Map "x" are two roots, so replicas that pick one name for two types still converge.
   Status root(RootType type, std::string_view name, RootHandle* out);
 
   // --- transactions -------------------------------------------------------------------
@@ -105,9 +106,10 @@ class Doc {
   int64_t counter_value(RootHandle counter) const;
 
   // --- Sync -------------------------------------------------------------------------------
-  std::vector<uint8_t> encode_state() const;   // everything, loadable into an empty doc
+  // Everything, loadable into an empty doc, including ops still waiting for their parents.
+  std::vector<uint8_t> encode_state() const;
   std::vector<uint8_t> state_vector() const;   // version vector: client -> next clock
-  // Exactly the ops a peer with state vector `sv` lacks.
+  // Exactly the ops a peer with state vector `sv` lacks (plus any ops held back here).
   Status encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const;
   // Idempotent and commutative. Ops whose causal parents are missing are held and applied
   // when the parents arrive. A malformed update changes nothing and returns an error.

@@ -102,7 +102,9 @@ class DocImpl {
   uint32_t client_index(ClientId id);  // registers when new
   const Root* root_of(RootHandle h, RootType t) const;
   Root* root_of(RootHandle h, RootType t);
-  std::optional<RootHandle> find_root(std::string_view name) const;
+  // Roots are named by type and name together, so two replicas that pick the same name for
+  // different types concurrently still converge (they simply get two roots).
+  std::optional<RootHandle> find_root(RootType type, std::string_view name) const;
   RootHandle add_root(RootType type, std::string_view name);
   uint32_t add_string(std::string_view s);
   // The op of `client` covering `clock`, or nullptr.
@@ -126,14 +128,15 @@ class DocImpl {
   void drain(std::vector<uint32_t> work);
 
   // --- encoding (codec/update_codec.cpp)
-  std::vector<uint8_t> encode_since(const std::vector<uint32_t>& clocks) const;
+  // Ops after `clocks` (per client index); with_pending adds ops waiting for parents.
+  std::vector<uint8_t> encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const;
   std::vector<uint8_t> encode_state_vector() const;
   Status decode_state_vector(const uint8_t* data, size_t len, std::vector<uint32_t>* clocks) const;
 
   std::vector<ClientState> clients;  // index 0 is this replica
   std::unordered_map<ClientId, uint32_t> client_ids;
   std::vector<Root> roots;
-  std::unordered_map<std::string, RootHandle> root_names;
+  std::unordered_map<std::string, RootHandle> root_names;  // key: type byte + name
   std::u16string arena;               // all inserted text, append-only
   std::vector<std::string> strings;   // map keys and values
   uint64_t lamport = 0;

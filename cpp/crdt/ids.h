@@ -20,5 +20,8 @@ inline bool is_none(Id id) { return id.client == kNoClient; }
 
 // Clocks stay far below 2^32 so clock + len never overflows in checked code paths.
 constexpr uint32_t kMaxClock = 0x7fffffffu;
+// Lamport timestamps of map writes never exceed this, so a peer's op at the bound cannot make
+// this replica write ops that others reject.
+constexpr uint64_t kMaxLamport = uint64_t{1} << 53;
 
 }  // namespace roomsync

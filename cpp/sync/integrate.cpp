@@ -90,9 +90,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   std::vector<RootHandle> doc_root(u.roots.size());
   RootHandle next_root = static_cast<RootHandle>(roots.size());
   for (size_t i = 0; i < u.roots.size(); ++i) {
-    if (auto h = find_root(u.roots[i].name)) {
-      if (roots[*h].type != u.roots[i].type)
-        return Status::error("bad update: root '" + u.roots[i].name + "' has another type here");
+    if (auto h = find_root(u.roots[i].type, u.roots[i].name)) {
       doc_root[i] = *h;
     } else {
       doc_root[i] = next_root++;
@@ -106,12 +104,19 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   {
     RefChecker refs(*this, u, doc_client, doc_root);
     for (const RemoteOp& op : u.ops) {
+      // Only what will be applied is checked: clocks this document has are skipped later,
+      // so delivering an accepted update again is accepted again.
+      uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;
+      if (op.clock + op.len <= known) continue;
+      uint32_t skip = known > op.clock ? known - op.clock : 0;
       bool good = true;
       if (op.kind == OpKind::Insert) {
-        good = (is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
+        good = (skip > 0 || is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
                (is_none(op.right) || refs.ok(op.right, 1, doc_root[op.root]));
       } else if (op.kind == OpKind::Delete) {
-        good = refs.ok(op.left, op.len, doc_root[op.root]);
+        Id target = op.left;
+        if (!op.backward) target.clock += skip;
+        good = refs.ok(target, op.len - skip, doc_root[op.root]);
       }
       if (!good)
         return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
