@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Load benchmark for the roomsync signaling server (js/server).
 //
-//   node tests/bench/signaling-load.js [--max 15000] [--room-size 10] [--steps 1000,2000,5000,10000,15000]
+//   node tests/bench/signaling-load.js [--max 19000] [--room-size 10] [--steps 1000,2000,5000,10000,15000,19000]
+//                                      [--workers 2] [--senders 1000] [--window 8] [--throughput-s 4]
 //
 // Spawns `roomsync serve` in a child process (so its memory is measured alone), opens raw `ws`
 // clients from this process in steps, each joining `room:bench-<k>` (rooms of --room-size peers),
 // and reports per step: join latency p50/p99 (phx_join sent -> phx_reply received), server RSS and
-// RSS per connection. At the last step it measures routed `signal` messages/second and binary
-// `relay` messages/second (delivered to the target peer, counted at the receivers).
+// RSS per connection. At the last step, with every client still connected, --senders of them send
+// to a neighbour in their room; it reports routed `signal` and binary `relay` messages/second
+// (delivered to the target peer, counted at the receivers) and the server's CPU use meanwhile.
 // Loopback only. Stops early when p99 join latency exceeds --max-p99-ms or the time budget runs out.
 // Writes bench-results/signaling-load.json.
 
@@ -22,13 +24,14 @@ import WebSocket from 'ws';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
   options: {
-    max: { type: 'string', default: '15000' },
-    steps: { type: 'string', default: '1000,2000,5000,10000,15000' },
+    max: { type: 'string', default: '19000' },
+    steps: { type: 'string', default: '1000,2000,5000,10000,15000,19000' },
     'room-size': { type: 'string', default: '10' },
     'max-p99-ms': { type: 'string', default: '2000' },
     'budget-s': { type: 'string', default: '100' },
     'throughput-s': { type: 'string', default: '4' },
     window: { type: 'string', default: '8' },
+    senders: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '100' },
     workers: { type: 'string', default: '2' },
     worker: { type: 'boolean', default: false },
@@ -44,6 +47,7 @@ const MAX_P99 = Number(args['max-p99-ms']);
 const WINDOW = Number(args.window);
 const CONCURRENCY = Number(args.concurrency);
 const WORKERS = Math.max(1, Number(args.workers));
+const SENDERS = Number(args.senders);
 
 function fdLimit() {
   try {
@@ -60,6 +64,10 @@ const STEPS = args.steps.split(',').map(Number).filter((n) => n > 0 && n <= MAX_
 if (!STEPS.includes(MAX_CLIENTS) && Number(args.max) > MAX_CLIENTS) STEPS.push(MAX_CLIENTS);
 
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
+const cpuSecondsOf = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+};
 const rssOf = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -182,9 +190,10 @@ async function throughput(clients, kind, seconds) {
   const rooms = new Map();
   for (const c of clients) (rooms.get(c.room) || rooms.set(c.room, []).get(c.room)).push(c);
   const pairs = [];
+  const maxPairs = Math.ceil(SENDERS / WORKERS);
   for (const members of rooms.values()) {
     if (members.length < 2) continue;
-    members.forEach((c, i) => pairs.push([c, members[(i + 1) % members.length]]));
+    members.forEach((c, i) => pairs.length < maxPairs && pairs.push([c, members[(i + 1) % members.length]]));
   }
   const count = () => clients.reduce((n, c) => n + (kind === 'signal' ? c.signals : c.relays), 0);
   const payload = kind === 'relay' ? Buffer.alloc(1024, 7) : null;
@@ -283,7 +292,7 @@ async function main() {
   let stoppedBecause = null;
   console.log(`roomsync signaling load benchmark — ${os.cpus().length} × ${os.cpus()[0].model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log(`server ${server.url} (pid ${server.proc.pid}), rooms of ${ROOM_SIZE}, ${WORKERS} load-generator processes on the same machine, ${CONCURRENCY} joins in flight, fd limit ${FD_LIMIT}`);
-  console.log(`server RSS at start: ${(baseRss / 2 ** 20).toFixed(1)} MiB\n`);
+  console.log(`server RSS at start: ${(baseRss / 2 ** 20).toFixed(1)} MiB; 1-min load average before the run: ${os.loadavg()[0].toFixed(1)} (anything else running skews latency)\n`);
 
   for (const target of STEPS) {
     if (Date.now() - T0 > BUDGET_MS) {
@@ -328,16 +337,23 @@ async function main() {
   }
 
   const secs = Number(args['throughput-s']);
-  console.log(`\nrouting throughput with ${clientCount} clients connected (each sender keeps ${WINDOW} pushes in flight, ${secs} s each):`);
+  console.log(`\nrouting throughput with ${clientCount} clients connected, ${Math.min(SENDERS, clientCount)} of them sending to a neighbour in their room (${WINDOW} pushes in flight each, ${secs} s per run):`);
   const tp = [];
   for (const kind of ['signal', 'relay']) {
+    const cpu0 = cpuSecondsOf(server.proc.pid);
+    const wall0 = performance.now();
     const parts = await Promise.all(workers.map((w) => w.ask({ cmd: 'throughput', kind, seconds: secs })));
+    const serverCpuPct = Math.round((100 * (cpuSecondsOf(server.proc.pid) - cpu0)) / ((performance.now() - wall0) / 1000));
     const r = parts.reduce(
       (a, { result: b }) => ({ ...a, senders: a.senders + b.senders, delivered: a.delivered + b.delivered, perSecond: a.perSecond + b.perSecond, errors: a.errors + b.errors }),
       { kind, senders: 0, delivered: 0, perSecond: 0, errors: 0, window: WINDOW, seconds: secs },
     );
+    r.serverCpuPercent = serverCpuPct;
     tp.push(r);
-    console.log(`  ${kind.padEnd(6)} ${String(r.perSecond).padStart(7)} msg/s delivered to the target peer (${r.senders} senders, ${r.errors} error replies${kind === 'relay' ? ', 1 KiB binary payloads' : ', ~100-byte ICE candidate JSON'})`);
+    console.log(
+      `  ${kind.padEnd(6)} ${String(r.perSecond).padStart(7)} msg/s delivered to the target peer (${r.senders} senders, ${r.errors} error replies, ` +
+        `${kind === 'relay' ? '1 KiB binary payloads' : '~100-byte ICE candidate JSON'}; server process CPU ${serverCpuPct}% of one core)`,
+    );
   }
   const health = await (await fetch(`${server.http}/healthz`)).json();
   const phoenix = {
@@ -355,7 +371,8 @@ async function main() {
   const out = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0].model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, fdLimit: FD_LIMIT },
-    config: { roomSize: ROOM_SIZE, steps: STEPS, concurrency: CONCURRENCY, workers: WORKERS, window: WINDOW, throughputSeconds: secs },
+    config: { roomSize: ROOM_SIZE, steps: STEPS, concurrency: CONCURRENCY, workers: WORKERS, window: WINDOW, senders: SENDERS, throughputSeconds: secs },
+    loadAverage: os.loadavg(),
     serverCounters: health,
     baseRssMiB: +(baseRss / 2 ** 20).toFixed(1),
     steps: results,
