@@ -33,6 +33,7 @@ let M = null; // Emscripten module
 let X = null; // raw wasm exports
 let heapU8 = null;
 let heapU16 = null;
+let heapU32 = null;
 let scratchPtr = 0;
 let scratchBytes = 0;
 let utf16Decoder = null;
@@ -45,6 +46,7 @@ async function init() {
   X = rawExports(mod);
   heapU8 = mod.HEAPU8;
   heapU16 = mod.HEAPU16;
+  heapU32 = mod.HEAPU32;
   utf16Decoder = typeof TextDecoder === 'function' ? new TextDecoder('utf-16le') : null;
 }
 
@@ -76,6 +78,16 @@ function u8() {
 function u16() {
   if (heapU16.length === 0) heapU16 = M.HEAPU16;
   return heapU16;
+}
+function u32() {
+  if (heapU32.length === 0) heapU32 = M.HEAPU32;
+  return heapU32;
+}
+
+// Calls every listener; one added or removed meanwhile takes effect from the next event.
+function callAll(listeners, a, b) {
+  if (listeners.length === 1) listeners[0](a, b);
+  else for (const cb of listeners.slice()) cb(a, b);
 }
 
 // Returns a pointer to at least `bytes` bytes of scratch space in wasm memory.
@@ -117,6 +129,11 @@ function readString(ptr, len) {
   if (len === 0) return '';
   const start = ptr >>> 1;
   const heap = u16();
+  if (len <= 4) { // typing: skip the subarray
+    let s = String.fromCharCode(heap[start]);
+    for (let i = 1; i < len; i++) s += String.fromCharCode(heap[start + i]);
+    return s;
+  }
   if (len < DECODER_MIN || utf16Decoder === null) {
     if (len <= CHUNK) return String.fromCharCode.apply(null, heap.subarray(start, start + len));
     return readChunks(heap, start, len);
@@ -276,65 +293,59 @@ export class Doc {
   _dispatch(flags, origin, local) {
     const h = this._h;
     // Copy everything out of wasm memory first: listeners may edit the document.
-    let events = null;
-    if (flags & HAS_EVENTS) events = this._decodeEvents(h);
+    const events = (flags & HAS_EVENTS) ? this._decodeEvents(h) : null;
     let update = null;
     if ((flags & HAS_UPDATE) && this._updateListeners.length > 0) {
       const ptr = X.rs_update(h);
       update = u8().slice(ptr, ptr + X.rs_update_len(h));
     }
-    const transaction = { origin, local };
     if (events !== null) {
-      for (const [root, event] of events) {
+      const transaction = { origin, local };
+      for (const event of events) {
         event.origin = origin;
         event.transaction = transaction;
-        for (const cb of root._observers.slice()) cb(event);
+        callAll(event.target._observers, event);
       }
     }
-    if (update !== null) {
-      for (const cb of this._updateListeners.slice()) cb(update, origin);
-    }
+    if (update !== null) callAll(this._updateListeners, update, origin);
   }
 
-  // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep) into one event per
-  // root: Map<root, event>.
+  // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep): the core sends at
+  // most one event per root and transaction, text deltas composed already.
   _decodeEvents(h) {
     const count = X.rs_events_len(h);
-    const words = new Uint32Array(M.HEAPU32.buffer, X.rs_events(h), count).slice();
+    const words = u32();
+    let i = X.rs_events(h) >>> 2;
+    const end = i + count;
     let textPos = X.rs_event_text(h);
-    const out = new Map();
-    let i = 0;
-    while (i < count) {
+    const out = [];
+    while (i < end) {
       const tag = words[i++];
-      const root = this._byHandle[words[i++]];
+      const root = this._byHandle[words[i++]]; // undefined: a root JS never handed out
+      const n = tag === EV_COUNTER ? 0 : words[i++];
       if (tag === EV_TEXT) {
-        const n = words[i++];
-        const delta = [];
+        const delta = new Array(n);
         for (let k = 0; k < n; k++) {
           const kind = words[i++];
           const len = words[i++];
-          if (kind === OP_RETAIN) delta.push({ retain: len });
+          if (kind === OP_RETAIN) delta[k] = { retain: len };
           else if (kind === OP_INSERT) {
-            delta.push({ insert: readString(textPos, len) });
+            delta[k] = { insert: readString(textPos, len) };
             textPos += 2 * len;
-          } else delta.push({ delete: len });
+          } else delta[k] = { delete: len };
         }
-        // The core sends one delta per root and transaction, composed already.
-        if (root !== undefined) out.set(root, { target: root, delta });
+        if (root !== undefined) out.push({ target: root, delta, origin: null, transaction: null });
       } else if (tag === EV_MAP) {
-        const n = words[i++];
-        let event = out.get(root);
-        if (event === undefined && root !== undefined) {
-          event = root._type === MAP ? { target: root, keysChanged: new Set() } : { target: root };
-          out.set(root, event);
-        }
+        const keys = root !== undefined && root._type === MAP ? new Set() : null;
         for (let k = 0; k < n; k++) {
           const len = words[i++];
-          if (event?.keysChanged) event.keysChanged.add(readString(textPos, len));
+          if (keys !== null) keys.add(readString(textPos, len));
           textPos += 2 * len;
         }
+        if (keys !== null) out.push({ target: root, keysChanged: keys, origin: null, transaction: null });
+        else if (root !== undefined) out.push({ target: root, origin: null, transaction: null });
       } else if (tag === EV_COUNTER) {
-        if (root !== undefined && !out.has(root)) out.set(root, { target: root });
+        if (root !== undefined) out.push({ target: root, origin: null, transaction: null });
       } else {
         throw new Error(`roomsync: unknown event tag ${tag}`);
       }
