@@ -6,7 +6,7 @@ import { EVENTS, ProtocolError, decodeBinary, decodeText, decodeRelayEnvelope, e
 
 const ROOM_NAME = /^[A-Za-z0-9_.:@+-]{1,128}$/;
 const PEER_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const RESERVED_META = new Set(['phx_ref', 'phx_ref_prev', 'peer_id', 'user_id', 'online_at']);
+const RESERVED_META = new Set(['phx_ref', 'phx_ref_prev', 'peer_id', 'user_id', 'online_at', '__proto__', 'constructor', 'prototype']);
 const APP_EVENTS = new Set(['signal', 'broadcast', 'relay', 'comment']);
 
 export function newPeerId() {
