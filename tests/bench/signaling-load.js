@@ -287,6 +287,26 @@ async function main() {
   const baseRss = rssOf(server.proc.pid);
   const workers = spawnWorkers(server.url);
   await Promise.all(workers.map((w) => w.next()));
+  // Baseline: sequential connect + join on the idle server (no queueing), then disconnect.
+  const base = { connectMs: [], joinMs: [] };
+  for (let i = 0; i < 200; i++) {
+    const c = new Client(server.url, `baseline-${Math.floor(i / ROOM_SIZE)}`);
+    const t = performance.now();
+    await c.open();
+    base.connectMs.push(performance.now() - t);
+    base.joinMs.push(await c.join());
+    c.ws.close();
+  }
+  base.connectMs.sort((a, b) => a - b);
+  base.joinMs.sort((a, b) => a - b);
+  const baseline = {
+    sequentialClients: 200,
+    connectP50ms: +pct(base.connectMs, 50).toFixed(2),
+    connectP99ms: +pct(base.connectMs, 99).toFixed(2),
+    joinP50ms: +pct(base.joinMs, 50).toFixed(2),
+    joinP99ms: +pct(base.joinMs, 99).toFixed(2),
+  };
+  await sleep(300);
   const results = [];
   let clientCount = 0;
   let stoppedBecause = null;
@@ -294,6 +314,10 @@ async function main() {
   console.log(`server ${server.url} (pid ${server.proc.pid}), rooms of ${ROOM_SIZE}, ${WORKERS} load-generator processes on the same machine, ${CONCURRENCY} joins in flight, fd limit ${FD_LIMIT}`);
   console.log(`server RSS at start: ${(baseRss / 2 ** 20).toFixed(1)} MiB; 1-min load average before the run: ${os.loadavg()[0].toFixed(1)} (anything else running skews latency)\n`);
 
+  console.log(
+    `idle-server baseline, 200 sequential clients: connect p50 ${baseline.connectP50ms} ms p99 ${baseline.connectP99ms} ms, ` +
+      `join p50 ${baseline.joinP50ms} ms p99 ${baseline.joinP99ms} ms\n`,
+  );
   for (const target of STEPS) {
     if (Date.now() - T0 > BUDGET_MS) {
       stoppedBecause = 'time budget';
@@ -367,6 +391,13 @@ async function main() {
   console.log(`  Source: ${phoenix.source}.`);
   console.log(`Here: one Node server process sharing ${os.cpus().length} cores with ${WORKERS} load-generator processes, rooms of ${ROOM_SIZE} with presence.`);
   if (stoppedBecause) console.log(`stopped early: ${stoppedBecause}`);
+  if (clientCount > 14000) {
+    console.log(
+      'Note: beyond ~14,000 connections from one source address to one server port, Linux connect() spends\n' +
+        'milliseconds searching the ephemeral port range (32768-60999; the same-parity half is tried first), in the\n' +
+        'load generators, in kernel time. Steps above ~14k measure that, not the server.',
+    );
+  }
 
   const out = {
     date: new Date().toISOString(),
@@ -375,6 +406,7 @@ async function main() {
     loadAverage: os.loadavg(),
     serverCounters: health,
     baseRssMiB: +(baseRss / 2 ** 20).toFixed(1),
+    baseline,
     steps: results,
     throughput: tp,
     stoppedBecause,
