@@ -245,3 +245,54 @@ test('allowedOrigins refuses other browser origins with 403', async () => {
     await s.close();
   }
 });
+
+test('fuzz: thousands of random frames never crash the server or disturb others', async () => {
+  // Seeded PRNG (mulberry32) so a failure is reproducible.
+  let seed = 0x5eed1234;
+  const rnd = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
+  const values = () => [null, '1', '2', 3, -1, 1e308, true, [], {}, { to: 'x' }, 'room:fz', 'phoenix', '', '\u0000', 'x'.repeat(300), { data: { nested: [1, { a: null }] } }];
+  const events = ['phx_join', 'phx_leave', 'heartbeat', 'signal', 'broadcast', 'relay', 'comment', 'presence_diff', 'phx_reply', '', 'x'];
+  const topics = ['room:fz', 'room:', 'phoenix', 'room:fz:sub', '', 'lobby', 'room:' + 'a'.repeat(200)];
+  const frame = () => {
+    switch (Math.floor(rnd() * 4)) {
+      case 0: // well-shaped arrays with random content
+        return JSON.stringify([pick(values()), String(Math.floor(rnd() * 50)), pick(topics), pick(events), pick(values())]);
+      case 1: // random arrays
+        return JSON.stringify(Array.from({ length: Math.floor(rnd() * 7) }, () => pick(values())));
+      case 2: // random binary, sometimes with a plausible push header
+        return Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 40) }, (_, i) => (i === 0 && rnd() < 0.5 ? 0 : Math.floor(rnd() * 256))));
+      default: // truncated JSON
+        return JSON.stringify([null, '1', 'room:fz', 'signal', { to: 'a', data: 1 }]).slice(0, Math.floor(rnd() * 40));
+    }
+  };
+  const bystander = phxSocket(srv.url);
+  const { channel } = await join(bystander, 'room:fz');
+  let bystanderClosed = 0;
+  bystander.onClose(() => bystanderClosed++);
+  const errorsBefore = srv.metrics.internalErrors;
+  let sent = 0;
+  for (let conn = 0; conn < 40; conn++) {
+    const c = await rawClient(srv.url);
+    c.send(['j', 'j', 'room:fz', 'phx_join', {}]);
+    for (let i = 0; i < 60 && c.closeInfo === null; i++, sent++) {
+      const f = frame();
+      if (typeof f === 'string') c.send(f);
+      else c.sendBinary(f);
+    }
+    c.send([null, 'hb', 'phoenix', 'heartbeat', {}]);
+    // Either it answers the heartbeat or it closed the connection; both are fine.
+    await Promise.race([c.reply('hb'), c.closed]);
+    c.ws.terminate();
+  }
+  assert.ok(sent > 1000, `sent ${sent} frames`);
+  assert.equal(srv.metrics.internalErrors, errorsBefore, 'no handler threw');
+  assert.equal((await push(channel, 'broadcast', { ok: 1 })).status, 'ok');
+  assert.equal(bystanderClosed, 0);
+  bystander.disconnect();
+});
