@@ -84,7 +84,7 @@ export interface SignalingEvents {
   comment: (payload: Record<string, unknown> & { from: string; user_id: string }) => void;
   relay: (msg: RelayMessage) => void;
   error: (err: SignalingError) => void;
-  /** Rejoined after a connection loss; the peer id changes with every join. */
+  /** Rejoined after a connection loss; peerId equals previousPeerId when the server let us keep it. */
   reconnect: (info: { peerId: string; previousPeerId: string | null }) => void;
   disconnect: (info: { code?: number; reason?: string }) => void;
   /** The peer list after every presence sync. */
@@ -106,6 +106,8 @@ export interface ConnectSignalingOptions {
   params?: Record<string, unknown> | (() => Record<string, unknown>);
   /** App fields added to this peer's presence meta (max 1 KiB JSON; reserved keys are ignored). */
   meta?: Record<string, unknown>;
+  /** Ask the server to keep this peer's id when rejoining after a reconnect (default true). */
+  keepPeerId?: boolean;
   /** Join and push timeout in ms (default 10000). */
   timeout?: number;
   /** WebSocket implementation; default: global WebSocket, else the `ws` package (Node < 22). */
@@ -121,7 +123,7 @@ export class Signaling {
   readonly channel: PhoenixChannel;
   readonly room: string;
   readonly topic: string;
-  /** This connection's peer id in the room; changes after a reconnect. */
+  /** This connection's peer id in the room; kept across reconnects when possible (see keepPeerId). */
   readonly peerId: string;
   readonly connected: boolean;
   /** Ids of the other peers in the room. */

@@ -183,7 +183,7 @@ export class Signaling {
  * @param {object} opts see js/signaling.d.ts
  */
 export async function connectSignaling(opts = {}) {
-  const { url, room, token, params = {}, meta, tokenTransport = 'params', timeout = 10000, socketOptions = {} } = opts;
+  const { url, room, token, params = {}, meta, tokenTransport = 'params', timeout = 10000, socketOptions = {}, keepPeerId = true } = opts;
   if (typeof room !== 'string' || room.length === 0) throw new TypeError('connectSignaling: `room` is required');
   if (!opts.socket && !url) throw new TypeError('connectSignaling: pass `url` or an existing phoenix `socket`');
 
@@ -206,10 +206,16 @@ export async function connectSignaling(opts = {}) {
     });
   }
 
-  const channel = socket.channel(`room:${room}`, () => (meta ? { meta } : {}));
+  // Join params are re-evaluated at every rejoin: ask to keep our peer id (the server grants it
+  // unless another peer holds it), so a signaling blip does not look like a new peer to the room.
+  let sig = null;
+  const channel = socket.channel(`room:${room}`, () => ({
+    ...(meta ? { meta } : {}),
+    ...(keepPeerId && sig && sig.peerId ? { resume: sig.peerId } : {}),
+  }));
   // Presence must exist before the join so the first presence_state is not missed.
   const presence = new Presence(channel);
-  const sig = new Signaling({ socket, channel, presence, ownsSocket, room, timeout });
+  sig = new Signaling({ socket, channel, presence, ownsSocket, room, timeout });
   presence.onSync(() => sig._sync());
 
   channel.on('signal', (p) => sig._emit('signal', { from: p.from, data: p.data }));

@@ -67,6 +67,14 @@ export class Connection {
     this.close(1013, 'slow consumer');
   }
 
+  /** Another connection of the same user took this member's peer id over: close the channel. */
+  evict(member) {
+    if (this.channels.get(member.topic) !== member) return;
+    this.channels.delete(member.topic);
+    this.sendText(encode(member.joinRef, member.joinRef, member.topic, EVENTS.close, {}));
+    this.log.info('channel taken over by a resumed join', { topic: member.topic, peer: member.peerId });
+  }
+
   /** Liveness probe below the Phoenix protocol: returns false if the previous ping went unanswered. */
   ping() {
     if (this.awaitingPong) return false;
@@ -233,9 +241,10 @@ export class Connection {
     meta.phx_ref = this.ctx.newRef();
     const member = { peerId, userId: this.userId, meta, conn: this, joinRef, topic, room: null };
 
+    const resume = typeof msg.payload.resume === 'string' && PEER_ID.test(msg.payload.resume) ? msg.payload.resume : null;
     let joined;
     try {
-      joined = await this.ctx.rooms.join(room, member);
+      joined = await this.ctx.rooms.join(room, member, resume);
     } catch (err) {
       if (this.closed) return;
       this.log.error('join failed', { room, err: err.message });
@@ -244,10 +253,10 @@ export class Connection {
     if (this.closed) return this.ctx.rooms.leave(member);
     this.channels.set(topic, member);
     this.ctx.metrics.joins++;
-    this.#reply(joinRef, ref, topic, 'ok', { peer_id: peerId, peers: joined.peers });
+    this.#reply(joinRef, ref, topic, 'ok', { peer_id: member.peerId, peers: joined.peers });
     if (current) this.sendText(encode(current.joinRef, current.joinRef, topic, EVENTS.close, {}));
     joined.after();
-    this.log.debug('joined', { topic, peer: peerId });
+    this.log.debug('joined', { topic, peer: member.peerId, resumed: member.peerId === resume });
   }
 
   // ---------------------------------------------------------------- application events

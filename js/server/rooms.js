@@ -61,8 +61,13 @@ export class Rooms {
     return room;
   }
 
-  /** Adds a member; resolves { peers } (the other peer ids) once its presence is tracked. */
-  async join(roomName, member) {
+  /**
+   * Adds a member; resolves { peers } (the other peer ids) once its presence is tracked.
+   * `resume` asks to keep a previous peer id: granted when no peer of the room (on any process)
+   * has it, or when it belongs to a local member of the same user — a connection the server has
+   * not yet noticed is dead — which is then replaced (its channel gets phx_close) in one diff.
+   */
+  async join(roomName, member, resume = null) {
     const room = this.#room(roomName);
     room.pending++;
     try {
@@ -75,10 +80,28 @@ export class Rooms {
       this.#maybeDrop(room);
       throw new Error('connection closed during join');
     }
+    let replaced = null;
+    if (resume && resume !== member.peerId) {
+      const entry = room.tracker.get(resume);
+      const old = room.local.get(resume);
+      if (!entry || (old && old.userId === member.userId && old.conn !== member.conn)) {
+        member.peerId = resume;
+        member.meta.peer_id = resume;
+        if (old) {
+          replaced = old;
+          room.local.delete(old.peerId);
+          old.room = null;
+          room.tracker.remove(old.peerId);
+          this.bus.announceLeave(room.name, old.userId, old.meta);
+          old.conn.evict(old);
+        }
+      }
+    }
     const peers = room.tracker.peerIds();
     room.local.set(member.peerId, member);
     member.room = room;
-    const diff = room.tracker.add(member.userId, member.meta, this.bus.nodeId);
+    let diff = room.tracker.add(member.userId, member.meta, this.bus.nodeId);
+    if (diff && replaced) diff.leaves = { [replaced.userId]: { metas: [replaced.meta] } };
     this.bus.announceJoin(room.name, member.userId, member.meta);
     // Phoenix order: the join reply first (sent by the caller), then presence_state, then the diff.
     return {

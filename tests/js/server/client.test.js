@@ -114,9 +114,9 @@ test('an app can pass its own phoenix Socket; leave() does not disconnect it', a
   assert.ok(Socket && WebSocket);
 });
 
-test('reconnect after a server restart: new peer id, `reconnect` event, peers rebuilt', async () => {
+for (const keepPeerId of [true, false]) test(`reconnect after a server restart (keepPeerId ${keepPeerId}): ${keepPeerId ? 'same' : 'new'} peer id, \`reconnect\` event, peers rebuilt`, async () => {
   const s1 = await startServer();
-  const opts = { url: s1.url, timeout: 2000, socketOptions: fast };
+  const opts = { url: s1.url, timeout: 2000, socketOptions: fast, keepPeerId };
   const a = await connectSignaling({ ...opts, room: 'rs' });
   const b = await connectSignaling({ ...opts, room: 'rs' });
   await waitUntil(() => a.peers().length === 1 && b.peers().length === 1);
@@ -129,13 +129,19 @@ test('reconnect after a server restart: new peer id, `reconnect` event, peers re
   await s1.close();
   const s2 = await startServer({ port: s1.port });
   try {
-    await waitUntil(() => reconnects.length === 1 && a.peers().length === 1 && a.peers()[0] !== oldB && b.peers()[0] === a.peerId, {
+    await waitUntil(() => reconnects.length === 1 && a.peers().length === 1 && b.peers().length === 1 && b.peers()[0] === a.peerId && a.peers()[0] === b.peerId, {
       timeoutMs: 8000,
       message: 'rejoin',
     });
     assert.equal(reconnects[0].previousPeerId, oldA);
     assert.equal(reconnects[0].peerId, a.peerId);
-    assert.notEqual(a.peerId, oldA);
+    if (keepPeerId) {
+      assert.equal(a.peerId, oldA, 'peer id kept across the restart');
+      assert.equal(b.peerId, oldB);
+    } else {
+      assert.notEqual(a.peerId, oldA);
+      assert.notEqual(b.peerId, oldB);
+    }
     assert.equal(disconnects[0].code, 1012);
     assert.deepEqual(a.peers(), [b.peerId]);
     const got = [];

@@ -296,3 +296,44 @@ test('fuzz: thousands of random frames never crash the server or disturb others'
   assert.equal(bystanderClosed, 0);
   bystander.disconnect();
 });
+
+test('resume: a join may keep a previous peer id unless another user holds it; same user takes it over', async () => {
+  const q = (user) => ({ query: `user_id=${user}&vsn=2.0.0` });
+  const watcher = await rawClient(srv.url, q('w'));
+  watcher.send(['1', '1', 'room:rs', 'phx_join', {}]);
+  const watcherId = (await watcher.reply('1'))[4].response.peer_id;
+
+  // unknown id (e.g. after a server restart): granted
+  const a = await rawClient(srv.url, q('ann'));
+  a.send(['1', '1', 'room:rs', 'phx_join', { resume: 'aaaaaaaaaaaaaaaa' }]);
+  assert.equal((await a.reply('1'))[4].response.peer_id, 'aaaaaaaaaaaaaaaa');
+
+  // held by another user: refused silently, a fresh id instead
+  const mallory = await rawClient(srv.url, q('mal'));
+  mallory.send(['1', '1', 'room:rs', 'phx_join', { resume: 'aaaaaaaaaaaaaaaa' }]);
+  const malId = (await mallory.reply('1'))[4].response.peer_id;
+  assert.notEqual(malId, 'aaaaaaaaaaaaaaaa');
+  mallory.send(['1', '2', 'room:rs', 'phx_join', { resume: watcherId }]);
+  assert.notEqual((await mallory.reply('2'))[4].response.peer_id, watcherId);
+  // invalid ids are ignored
+  mallory.send(['1', '3', 'room:rs', 'phx_join', { resume: 'not valid!' }]);
+  assert.match((await mallory.reply('3'))[4].response.peer_id, /^[0-9a-f]{16}$/);
+
+  // same user from a new connection (the old one not yet known dead): takes over, old channel closed
+  const diffsBefore = watcher.frames.length;
+  const a2 = await rawClient(srv.url, q('ann'));
+  a2.send(['5', '5', 'room:rs', 'phx_join', { resume: 'aaaaaaaaaaaaaaaa' }]);
+  const r2 = await a2.reply('5');
+  assert.equal(r2[4].response.peer_id, 'aaaaaaaaaaaaaaaa');
+  assert.ok(!r2[4].response.peers.includes('aaaaaaaaaaaaaaaa'));
+  assert.deepEqual(await a.next((f) => f[3] === 'phx_close'), ['1', '1', 'room:rs', 'phx_close', {}]);
+  const diff = await watcher.next((f, i) => f[3] === 'presence_diff' && watcher.frames.indexOf(f) >= diffsBefore && f[4].joins.ann);
+  assert.equal(diff[4].joins.ann.metas[0].peer_id, 'aaaaaaaaaaaaaaaa');
+  assert.equal(diff[4].leaves.ann.metas[0].peer_id, 'aaaaaaaaaaaaaaaa', 'one diff: old meta leaves, new meta joins');
+  assert.notEqual(diff[4].leaves.ann.metas[0].phx_ref, diff[4].joins.ann.metas[0].phx_ref);
+  // signals to the id reach the new connection
+  watcher.send(['1', '9', 'room:rs', 'signal', { to: 'aaaaaaaaaaaaaaaa', data: 'hi' }]);
+  assert.equal((await watcher.reply('9'))[4].status, 'ok');
+  assert.equal((await a2.next((f) => f[3] === 'signal'))[4].data, 'hi');
+  for (const c of [watcher, a, a2, mallory]) c.close();
+});
