@@ -1,0 +1,207 @@
+// libFuzzer target for the CRDT logic itself (not the decoder): the input is a script of local
+// edits on 2-4 replicas and of update deliveries between them in any order, with duplicates.
+// Invariants: every local edit behaves as doc.h says (surrogate pairs, widening, clamping);
+// every update a replica produced applies everywhere; text events describe each change
+// exactly; after everything is delivered all replicas are identical with nothing pending, and
+// their text is valid UTF-16.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crdt/doc.h"
+
+using namespace roomsync;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+[[noreturn]] void fail(const char* what, const std::string& detail = "") {
+  std::fprintf(stderr, "\nroomsync ops fuzz invariant violated: %s %s\n", what, detail.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+class Input {
+ public:
+  Input(const uint8_t* d, size_t n) : d_(d), n_(n) {}
+  bool more() const { return i_ < n_; }
+  uint8_t byte() { return i_ < n_ ? d_[i_++] : 0; }
+  uint32_t u16() { return byte() | (uint32_t{byte()} << 8); }
+
+ private:
+  const uint8_t* d_;
+  size_t n_, i_ = 0;
+};
+
+bool is_high(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+bool is_low(char16_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
+bool inside_pair(const std::u16string& s, size_t p) { return p > 0 && p < s.size() && is_high(s[p - 1]) && is_low(s[p]); }
+bool valid_utf16(const std::u16string& s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (is_high(s[i])) {
+      if (i + 1 >= s.size() || !is_low(s[i + 1])) return false;
+      ++i;
+    } else if (is_low(s[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool apply_delta(std::u16string& s, const std::vector<TextDeltaOp>& delta) {
+  size_t pos = 0;
+  for (const auto& op : delta) {
+    if (op.kind == TextDeltaOp::Retain) {
+      if (pos + op.length > s.size()) return false;
+      pos += op.length;
+    } else if (op.kind == TextDeltaOp::Insert) {
+      if (op.length != op.text.size()) return false;
+      s.insert(pos, op.text);
+      pos += op.text.size();
+    } else {
+      if (pos + op.length > s.size()) return false;
+      s.erase(pos, op.length);
+    }
+  }
+  return true;
+}
+
+struct Replica {
+  std::unique_ptr<Doc> doc;
+  RootHandle text = 0, map = 0, ctr = 0;
+  std::u16string seen;  // text as told by events
+};
+
+std::string view(const Replica& r) {
+  std::string s = utf16_to_utf8(r.doc->text_content(r.text)) + "\n";
+  for (const auto& k : r.doc->map_keys(r.map)) s += k + "=" + r.doc->map_get(r.map, k).value_or("?") + ";";
+  s += "\n" + std::to_string(r.doc->counter_value(r.ctr));
+  return s;
+}
+
+const char16_t* const kTexts[] = {u"a", u"b", u"xy", u"\U0001F600", u"q\U0001F44D\U0001F3FDr", u"hello world ",
+                                  u"\u00e9", u"\n", u"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"};
+
+void after_change(Replica& r, const TransactionResult& res, const char* what) {
+  for (const auto& e : res.text_events)
+    if (e.root == r.text && !apply_delta(r.seen, e.delta)) fail("text delta does not fit the text after", what);
+  if (r.seen != r.doc->text_content(r.text)) fail("text events do not describe the change after", what);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Input in(data, size);
+  const size_t n = 2 + in.byte() % 3;
+  std::vector<Replica> reps(n);
+  for (size_t i = 0; i < n; ++i) {
+    Replica& r = reps[i];
+    r.doc = std::make_unique<Doc>(100 + i * 37);
+    r.doc->set_capture_updates(true);
+    if (!r.doc->root(RootType::Text, "t", &r.text) || !r.doc->root(RootType::Map, "m", &r.map) ||
+        !r.doc->root(RootType::Counter, "c", &r.ctr))
+      fail("root creation");
+    r.doc->set_observed(r.text, true);
+  }
+  std::vector<Bytes> log;
+  int64_t counter_total = 0;
+  int steps = 0;
+  while (in.more() && steps++ < 400) {
+    const uint8_t cmd = in.byte() % 8;
+    Replica& r = reps[in.byte() % n];
+    Doc& d = *r.doc;
+    if (cmd <= 2) {
+      const std::u16string before = d.text_content(r.text);
+      const uint32_t pos = in.u16() % (before.size() + 2);  // sometimes one past the end
+      const std::u16string s = kTexts[in.byte() % (sizeof kTexts / sizeof kTexts[0])];
+      Status st = d.text_insert(r.text, pos, s);
+      const bool valid = pos <= before.size() && !inside_pair(before, pos);
+      if (st.ok != valid) fail("text_insert accepted/rejected wrongly", std::to_string(pos) + " of " + std::to_string(before.size()) + ": " + st.message);
+      std::u16string expect = before;
+      if (valid) expect.insert(pos, s);
+      else if (st.message.empty()) fail("rejected text_insert without a message");
+      if (d.text_content(r.text) != expect) fail("text_insert result differs from the model");
+      if (st.ok) {
+        TransactionResult res = d.take_last_result();
+        after_change(r, res, "local insert");
+        if (res.update.empty()) fail("local insert captured no update");
+        log.push_back(std::move(res.update));
+      }
+    } else if (cmd == 3) {
+      const std::u16string before = d.text_content(r.text);
+      const uint32_t pos = in.u16() % (before.size() + 1);
+      const uint32_t len = in.byte() % 24;
+      Status st = d.text_delete(r.text, pos, len);
+      if (!st.ok) fail("text_delete failed", st.message);
+      size_t a = pos, b = std::min<size_t>(before.size(), size_t{pos} + len);
+      if (b > a) {  // an empty range deletes nothing, even inside a pair
+        if (inside_pair(before, a)) --a;
+        if (inside_pair(before, b)) ++b;
+      }
+      std::u16string expect = before;
+      expect.erase(a, b - a);
+      if (d.text_content(r.text) != expect) fail("text_delete result differs from the model");
+      TransactionResult res = d.take_last_result();
+      after_change(r, res, "local delete");
+      if (!res.update.empty()) log.push_back(std::move(res.update));
+      else if (b > a) fail("effective delete captured no update");
+    } else if (cmd == 4) {
+      const std::string key(1, static_cast<char>('a' + in.byte() % 4));
+      const uint8_t v = in.byte();
+      Status st = v % 5 == 0 ? d.map_delete(r.map, key) : d.map_set(r.map, key, std::to_string(v));
+      if (!st.ok) fail("map op failed", st.message);
+      TransactionResult res = d.take_last_result();
+      after_change(r, res, "map op");
+      if (!res.update.empty()) log.push_back(std::move(res.update));
+    } else if (cmd == 5) {
+      const int64_t delta = static_cast<int8_t>(in.byte());
+      if (!d.counter_add(r.ctr, delta).ok) fail("counter_add failed");
+      counter_total += delta;
+      TransactionResult res = d.take_last_result();
+      if (!res.update.empty()) log.push_back(std::move(res.update));
+    } else if (cmd == 6) {
+      if (log.empty()) continue;
+      const Bytes& u = log[in.u16() % log.size()];
+      Status st = d.apply_update(u.data(), u.size());
+      if (!st.ok) fail("a replica's own update was rejected", st.message);
+      after_change(r, d.take_last_result(), "delivering an update");
+    } else {
+      Replica& src = reps[in.byte() % n];
+      const Bytes sv = d.state_vector();
+      Bytes delta;
+      Status st = in.byte() % 4 == 0 ? Status::success() : src.doc->encode_state_since(sv.data(), sv.size(), &delta);
+      if (!st.ok) fail("encode_state_since rejected a real state vector", st.message);
+      if (delta.empty()) delta = src.doc->encode_state();
+      st = d.apply_update(delta.data(), delta.size());
+      if (!st.ok) fail("a sync update was rejected", st.message);
+      after_change(r, d.take_last_result(), "a sync");
+    }
+  }
+  // Deliver everything everywhere.
+  for (Replica& r : reps) {
+    for (const Bytes& u : log) {
+      Status st = r.doc->apply_update(u.data(), u.size());
+      if (!st.ok) fail("final delivery rejected", st.message);
+      after_change(r, r.doc->take_last_result(), "final delivery");
+    }
+    if (r.doc->pending_ops() != 0) fail("ops still pending after everything was delivered");
+    if (!valid_utf16(r.doc->text_content(r.text))) fail("text is not valid UTF-16 (a surrogate pair was split)");
+  }
+  const std::string v0 = view(reps[0]);
+  for (size_t i = 1; i < n; ++i)
+    if (view(reps[i]) != v0) fail("replicas diverged", "\n" + v0 + "\n---\n" + view(reps[i]));
+  if (reps[0].doc->counter_value(reps[0].ctr) != counter_total) fail("counter total is wrong");
+  Doc fresh(9);
+  const Bytes state = reps[0].doc->encode_state();
+  if (!fresh.apply_update(state.data(), state.size()).ok) fail("final state does not load");
+  Replica fr;
+  fr.doc = std::make_unique<Doc>(std::move(fresh));
+  fr.doc->root(RootType::Text, "t", &fr.text);
+  fr.doc->root(RootType::Map, "m", &fr.map);
+  fr.doc->root(RootType::Counter, "c", &fr.ctr);
+  if (view(fr) != v0) fail("final state loads to different content");
+  return 0;
+}
