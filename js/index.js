@@ -160,6 +160,10 @@ function checkString(value, what) {
   if (typeof value !== 'string') throw new TypeError(`roomsync: ${what} must be a string`);
 }
 
+function typeClash(name, existing, wanted) {
+  return new Error(`roomsync: root "${name}" is a ${TYPE_NAMES[existing]}, not a ${TYPE_NAMES[wanted]}`);
+}
+
 function toJsonText(value) {
   const json = JSON.stringify(value);
   if (json === undefined) throw new TypeError('roomsync: value must be JSON-serializable');
@@ -215,7 +219,6 @@ export class Doc {
     this._observedRoots = 0;
     this._listening = false; // any observer or update listener: collect transaction results
     this._txDepth = 0;
-    this._txOrigin = null;
     if (finalizer) finalizer.register(this, this._handle, this);
   }
 
@@ -231,25 +234,20 @@ export class Doc {
   _root(type, name, Class) {
     this._live();
     checkString(name, 'root name');
-    const existing = this._roots.get(name);
-    if (existing !== undefined) {
-      if (existing._type !== type) {
-        throw new Error(`roomsync: root "${name}" is a ${TYPE_NAMES[existing._type]}, not a ${TYPE_NAMES[type]}`);
-      }
-      return existing;
+    let root = this._roots.get(name);
+    if (root === undefined) {
+      // One type per name, whether the name came from this replica or from an update. (The
+      // core keys roots by type and name, so replicas that disagree still converge.)
+      const other = this._handle.rootTypes(name) & ~(1 << type);
+      if (other !== 0) throw typeClash(name, 31 - Math.clz32(other), type);
+      const handle = this._handle.root(type, name);
+      if (handle < 0) this._fail();
+      root = new Class(this, handle, name);
+      this._roots.set(name, root);
+      this._byHandle[handle] = root;
+    } else if (root._type !== type) {
+      throw typeClash(name, root._type, type);
     }
-    // One type per name, whether the name came from this replica or from an update. (The
-    // core keys roots by type and name, so replicas that disagree still converge.)
-    const other = this._handle.rootTypes(name) & ~(1 << type);
-    if (other !== 0) {
-      const existing = TYPE_NAMES[31 - Math.clz32(other)];
-      throw new Error(`roomsync: root "${name}" is a ${existing}, not a ${TYPE_NAMES[type]}`);
-    }
-    const handle = this._handle.root(type, name);
-    if (handle < 0) this._fail();
-    const root = new Class(this, handle, name);
-    this._roots.set(name, root);
-    this._byHandle[handle] = root;
     return root;
   }
 
@@ -270,13 +268,11 @@ export class Doc {
     const h = this._live();
     if (this._txDepth > 0) return fn(this);
     this._txDepth = 1;
-    this._txOrigin = origin;
     X.rs_begin(h);
     try {
       return fn(this);
     } finally {
       this._txDepth = 0;
-      this._txOrigin = null;
       if (this._h !== 0) {
         const flags = X.rs_commit(h);
         if (this._listening) this._dispatch(flags, origin, true);

@@ -14,9 +14,10 @@ for cfg in "${configs[@]}"; do
   read -r opt lto <<<"$cfg"
   out=build-wasm-sizes/$opt-lto$lto
   mkdir -p "$out/js"
-  emcmake cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DROOMSYNC_WASM_OPT="$opt" \
-    -DROOMSYNC_WASM_LTO="$lto" -DROOMSYNC_DIST_DIR="$PWD/$out/dist" >/dev/null
-  cmake --build "$out/build" -j "$(nproc)" >/dev/null
+  { emcmake cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DROOMSYNC_WASM_OPT="$opt" \
+      -DROOMSYNC_WASM_LTO="$lto" -DROOMSYNC_DIST_DIR="$PWD/$out/dist" &&
+    cmake --build "$out/build" -j "$(nproc)"; } >"$out/build.log" 2>&1 \
+    || { tail -n 30 "$out/build.log"; echo "wasm-sizes.sh: $cfg failed (log: $out/build.log)" >&2; exit 1; }
   cp js/index.js js/load-module.js "$out/js/"
   w=$out/dist/roomsync.wasm m=$out/dist/roomsync.mjs
   wg=$(gzip -9c "$w" | wc -c) mg=$(gzip -9c "$m" | wc -c)
