@@ -494,8 +494,8 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
             op.right = read_right_id(r, op.left, client, op.clock, out->clients.size());
           }
           if (kind == kInsert) {
-            std::string_view s = r.string("insert content");
-            if (r.ok() && !wtf8_to_utf16(s, &op.text)) r.fail("insert content is not valid UTF-8");
+            std::string_view content = r.string("insert content");
+            if (r.ok() && !wtf8_to_utf16(content, &op.text)) r.fail("insert content is not valid UTF-8");
             op.len = static_cast<uint32_t>(op.text.size());
             op.has_content = true;
           } else {

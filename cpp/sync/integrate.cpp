@@ -45,9 +45,9 @@ struct RefChecker {
   // Update ops by update client index, sorted by clock.
   std::vector<std::vector<const RemoteOp*>> by_client;
 
-  RefChecker(const DocImpl& d, const DecodedUpdate& u, const std::vector<uint32_t>& dc,
+  RefChecker(const DocImpl& doc, const DecodedUpdate& update, const std::vector<uint32_t>& dc,
              const std::vector<RootHandle>& dr)
-      : d(d), u(u), doc_client(dc), doc_root(dr), by_client(u.clients.size()) {
+      : d(doc), u(update), doc_client(dc), doc_root(dr), by_client(update.clients.size()) {
     for (const RemoteOp& op : u.ops) by_client[op.client].push_back(&op);
     for (auto& v : by_client)
       std::sort(v.begin(), v.end(), [](const RemoteOp* a, const RemoteOp* b) { return a->clock < b->clock; });
@@ -57,12 +57,10 @@ struct RefChecker {
     uint32_t k = id.clock, end = id.clock + len;
     uint32_t c = doc_client[id.client];
     if (c != kNoClient) {
-      const auto& log = d.clients[c].ops;
       while (k < end && k < d.clients[c].next_clock) {
         const Op* op = d.op_at(c, k);
         if (!op || op->kind != OpKind::Insert || op->root != root) return false;
         k = op->clock + op->len;
-        (void)log;
       }
     }
     const auto& ops = by_client[id.client];
