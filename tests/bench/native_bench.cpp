@@ -12,7 +12,8 @@
 //   encode  encode_state() of the final document (size and time)
 //   load    apply_update(encoded) into an empty doc + read the text + one insert
 //   update  apply_update(encoded) into an empty doc + read the text
-//   heap    malloc'd bytes held by the loaded document (glibc mallinfo2)
+//   heap    bytes held by the loaded document, and the peak during the load (counted by the
+//           replaced global operator new/delete below)
 // --phase apply|b4|encode|load|update restricts the timed work (e.g. under callgrind:
 //   valgrind --tool=callgrind build/roomsync_bench --trace automerge-paper --runs 1 --no-warmup --phase apply)
 // --json prints one JSON object (read by tests/bench/run.js) instead of the table.
@@ -23,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <malloc.h>
+#include <new>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,6 +33,33 @@
 #include <zlib.h>
 
 #include "crdt/doc.h"
+
+// Heap accounting: every C++ allocation goes through these (the core uses no raw malloc).
+// GCC cannot see that the replaced new/delete pair malloc/free, hence the pragma.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+namespace heapcount {
+size_t live = 0;
+size_t peak = 0;
+}  // namespace heapcount
+
+void* operator new(size_t n) {
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  heapcount::live += malloc_usable_size(p);
+  if (heapcount::live > heapcount::peak) heapcount::peak = heapcount::live;
+  return p;
+}
+void operator delete(void* p) noexcept {
+  if (!p) return;
+  heapcount::live -= malloc_usable_size(p);
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept { operator delete(p); }
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, size_t) noexcept { operator delete(p); }
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -150,7 +179,6 @@ struct Series {
   json to_json() const { return {{"runs", runs}, {"median", median(runs)}}; }
 };
 
-size_t heap_in_use() { return mallinfo2().uordblks; }
 
 std::string fmt_ms(double v) {
   char b[32];
@@ -211,8 +239,8 @@ int main(int argc, char** argv) {
 
   json out = {{"tool", "roomsync_bench"}, {"traces_dir", dir.string()}, {"traces", json::array()}};
   if (!as_json)
-    std::printf("%-20s %5s %10s %10s %11s %10s %10s %12s %13s %10s\n", "trace", "text", "apply ms", "B4 ms", "B4 bytes",
-                "encoded B", "encode ms", "load+read ms", "one update ms", "heap KiB");
+    std::printf("%-20s %5s %10s %10s %11s %10s %10s %12s %13s %10s %10s\n", "trace", "text", "apply ms", "B4 ms", "B4 bytes",
+                "encoded B", "encode ms", "load+read ms", "one update ms", "heap KiB", "peak KiB");
   for (const std::string& name : names) {
     Trace t;
     std::string err;
@@ -257,8 +285,9 @@ int main(int argc, char** argv) {
         encode.runs.push_back(ms_since(t0));
       }
     }
-    auto load_once = [&](bool edit, size_t* heap) {
-      size_t h0 = heap ? heap_in_use() : 0;
+    auto load_once = [&](bool edit, size_t* heap, size_t* peak) {
+      size_t h0 = heapcount::live;
+      heapcount::peak = h0;
       auto t0 = Clock::now();
       auto d = std::make_unique<Doc>(2);
       bool r = d->apply_update(bytes.data(), bytes.size()).ok;
@@ -269,18 +298,19 @@ int main(int argc, char** argv) {
       double ms = ms_since(t0);
       ok &= r && s == t.end;
       std::u16string().swap(s);  // count the document, not the copy of its text
-      if (heap) *heap = heap_in_use() - h0;
+      if (heap) *heap = heapcount::live - h0;
+      if (peak) *peak = heapcount::peak - h0;
       return ms;
     };
-    size_t heap = 0;
+    size_t heap = 0, peak = 0;
     if (want("load")) {
-      if (warmup) load_once(true, nullptr);
-      for (int i = 0; i < more; i++) load.runs.push_back(load_once(true, nullptr));
-      load_once(false, &heap);
+      if (warmup) load_once(true, nullptr, nullptr);
+      for (int i = 0; i < more; i++) load.runs.push_back(load_once(true, nullptr, nullptr));
+      load_once(false, &heap, &peak);
     }
     if (want("update")) {
-      if (warmup) load_once(false, nullptr);
-      for (int i = 0; i < more; i++) update.runs.push_back(load_once(false, nullptr));
+      if (warmup) load_once(false, nullptr, nullptr);
+      for (int i = 0; i < more; i++) update.runs.push_back(load_once(false, nullptr, nullptr));
     }
     json jt = {{"name", name},
                {"ok", ok},
@@ -293,13 +323,14 @@ int main(int argc, char** argv) {
                {"encode", encode.to_json()},
                {"load", load.to_json()},
                {"apply_update", update.to_json()},
-               {"heap_after_load_bytes", heap}};
+               {"heap_after_load_bytes", heap},
+               {"heap_peak_during_load_bytes", peak}};
     out["traces"].push_back(jt);
     if (!as_json) {
-      std::printf("%-20s %5s %10s %10s %11zu %10zu %10s %12s %13s %10.0f\n", name.c_str(), ok ? "ok" : "WRONG",
+      std::printf("%-20s %5s %10s %10s %11zu %10zu %10s %12s %13s %10.0f %10.0f\n", name.c_str(), ok ? "ok" : "WRONG",
                   fmt_ms(median(apply.runs)).c_str(), fmt_ms(median(b4.runs)).c_str(), b4r.update_bytes, bytes.size(),
                   fmt_ms(median(encode.runs)).c_str(), fmt_ms(median(load.runs)).c_str(),
-                  fmt_ms(median(update.runs)).c_str(), heap / 1024.0);
+                  fmt_ms(median(update.runs)).c_str(), heap / 1024.0, peak / 1024.0);
       std::fflush(stdout);
     }
   }

@@ -457,10 +457,10 @@ function markdownReport(out, order) {
   const n = out.native;
   if (n && n.traces && n.traces.length) {
     L.push('', 'Native C++ core alone (`build/roomsync_bench`, g++ -O2):', '',
-      '| trace | apply (ms) | B4 (ms) | encoded (bytes) | load + read + 1 edit (ms) | one update (ms) | heap after load (MB) |', '|---|---:|---:|---:|---:|---:|---:|');
+      '| trace | apply (ms) | B4 (ms) | encoded (bytes) | load + read + 1 edit (ms) | one update (ms) | heap after load (MB) | peak heap during load (MB) |', '|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const t of n.traces) {
       if (t.error) continue;
-      L.push(`| ${t.name}${t.ok ? '' : ' (wrong text)'} | ${fmtMs(t.apply?.median)} | ${fmtMs(t.b4?.median)} | ${fmtInt(t.encoded_bytes)} | ${fmtMs(t.load?.median)} | ${fmtMs(t.apply_update?.median)} | ${fmtMB(t.heap_after_load_bytes)} |`);
+      L.push(`| ${t.name}${t.ok ? '' : ' (wrong text)'} | ${fmtMs(t.apply?.median)} | ${fmtMs(t.b4?.median)} | ${fmtInt(t.encoded_bytes)} | ${fmtMs(t.load?.median)} | ${fmtMs(t.apply_update?.median)} | ${fmtMB(t.heap_after_load_bytes)} | ${fmtMB(t.heap_peak_during_load_bytes)} |`);
     }
   }
   const w = out.wasm;
@@ -476,8 +476,8 @@ function markdownReport(out, order) {
 
 function printNative(n) {
   const rows = (n.traces || []).map((t) => [t.name, t.ok ? 'ok' : 'WRONG', fmtMs(t.apply?.median), fmtMs(t.b4?.median), fmtInt(t.b4?.update_bytes),
-    fmtInt(t.encoded_bytes), fmtMs(t.encode?.median), fmtMs(t.load?.median), fmtMs(t.apply_update?.median), fmtMB(t.heap_after_load_bytes)]);
-  const hdr = ['trace', 'text', 'apply ms', 'B4 ms', 'B4 bytes', 'encoded B', 'encode ms', 'load+read+edit ms', 'one update ms', 'heap MB'];
+    fmtInt(t.encoded_bytes), fmtMs(t.encode?.median), fmtMs(t.load?.median), fmtMs(t.apply_update?.median), fmtMB(t.heap_after_load_bytes), fmtMB(t.heap_peak_during_load_bytes)]);
+  const hdr = ['trace', 'text', 'apply ms', 'B4 ms', 'B4 bytes', 'encoded B', 'encode ms', 'load+read+edit ms', 'one update ms', 'heap MB', 'peak MB'];
   const w = hdr.map((_, i) => Math.max(...[hdr, ...rows].map((r) => String(r[i]).length)));
   const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
   console.log(line(hdr));
