@@ -197,14 +197,24 @@ export class Connection {
   async #join(msg) {
     const { topic, ref } = msg;
     const joinRef = msg.joinRef ?? ref;
-    const fail = (reason, jr = joinRef) => this.#reply(jr, ref, topic, 'error', { reason });
+    // Phoenix semantics: a repeated join replaces the old channel whatever becomes of the new one;
+    // the old join gets phx_close after the new join's reply.
+    const current = this.channels.get(topic);
+    if (current) {
+      this.channels.delete(topic);
+      this.ctx.rooms.leave(current);
+    }
+    const closeReplaced = () => current && this.sendText(encode(current.joinRef, current.joinRef, topic, EVENTS.close, {}));
+    const fail = (reason, jr = joinRef) => {
+      this.#reply(jr, ref, topic, 'error', { reason });
+      closeReplaced();
+    };
     if (!topic.startsWith('room:')) return fail('unmatched topic', null);
     const room = topic.slice(5);
     if (!ROOM_NAME.test(room)) return fail('invalid_room');
     if (msg.binary) return fail('invalid_payload');
 
-    const old = this.channels.get(topic);
-    if (!old && this.channels.size >= this.ctx.opts.maxChannels) return fail('too many channels joined');
+    if (!current && this.channels.size >= this.ctx.opts.maxChannels) return fail('too many channels joined');
     if (!this.ctx.limiter.take(this.userId, EVENTS.join)) {
       this.ctx.metrics.rateLimited++;
       return fail('rate_limit');
@@ -229,13 +239,6 @@ export class Connection {
       }
     }
 
-    // Phoenix semantics: a repeated join replaces the old channel; the old join gets phx_close.
-    const current = this.channels.get(topic);
-    if (current) {
-      this.channels.delete(topic);
-      this.ctx.rooms.leave(current);
-    }
-
     const peerId = newPeerId();
     const meta = { ...stripReserved(metaIn), peer_id: peerId, user_id: this.userId, online_at: Date.now() };
     meta.phx_ref = this.ctx.newRef();
@@ -254,7 +257,7 @@ export class Connection {
     this.channels.set(topic, member);
     this.ctx.metrics.joins++;
     this.#reply(joinRef, ref, topic, 'ok', { peer_id: member.peerId, peers: joined.peers });
-    if (current) this.sendText(encode(current.joinRef, current.joinRef, topic, EVENTS.close, {}));
+    closeReplaced();
     joined.after();
     this.log.debug('joined', { topic, peer: member.peerId, resumed: member.peerId === resume });
   }

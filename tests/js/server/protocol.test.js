@@ -337,3 +337,15 @@ test('resume: a join may keep a previous peer id unless another user holds it; s
   assert.equal((await a2.next((f) => f[3] === 'signal'))[4].data, 'hi');
   for (const c of [watcher, a, a2, mallory]) c.close();
 });
+
+test('a repeated join that fails still shuts the old join down (error reply, then phx_close)', async () => {
+  const c = await rawClient(srv.url);
+  c.send(['1', '1', 'room:rf', 'phx_join', {}]);
+  await c.reply('1');
+  c.send(['2', '2', 'room:rf', 'phx_join', { meta: 'not an object' }]);
+  assert.equal((await c.reply('2'))[4].response.reason, 'invalid_meta');
+  assert.deepEqual(await c.next((f) => f[3] === 'phx_close'), ['1', '1', 'room:rf', 'phx_close', {}]);
+  c.send(['1', '3', 'room:rf', 'broadcast', {}]);
+  assert.equal((await c.reply('3'))[4].response.reason, 'unmatched topic');
+  c.close();
+});
