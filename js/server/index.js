@@ -19,11 +19,12 @@ import { createStaticHandler } from './static.js';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The static mounts used when `staticDirs` is not given: www/ at /, dist/ at /dist/, the phoenix ESM build at /vendor/phoenix/. */
+/** The static mounts used when `staticDirs` is not given: www/ at /, dist/ at /dist/, js/ at /js/, the phoenix ESM build at /vendor/phoenix/. */
 export function defaultStaticDirs() {
   const mounts = [
     { prefix: '/', dir: path.join(PACKAGE_ROOT, 'www') },
     { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist') },
+    { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js') },  // the browser modules of the package
   ];
   try {
     const require = createRequire(import.meta.url);
