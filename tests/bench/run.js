@@ -85,85 +85,131 @@ async function timed(fn) {
   return [now() - t0, r];
 }
 
-// ---------------------------------------------------------------------------- one library on one trace
-async function benchLib(A, trace, opt, tmpdir) {
-  const heavy = A.heavy && !opt.automergeAll;
-  const perEdit = !heavy || heavy.traces.includes(trace.name);
-  const runs = heavy ? Math.min(opt.runsFor(trace), heavy.runs) : opt.runsFor(trace);
-  const warmup = !opt.quick && !(heavy && heavy.warmup === false);
-  const res = { runs, warmup, ok: true, errors: [], apply: { runs: [] }, b4: { runs: [] }, load: { runs: [] }, update: { runs: [] }, encode: { runs: [] } };
-  if (!perEdit) {
-    res.skipped = `time-bound: per-edit runs only on ${heavy.traces.join(', ')} (use --automerge-all)`;
-    return res;
+// ---------------------------------------------------------------------------- one trace, every library
+// Runs are interleaved round-robin across the libraries (run 1 of each, then run 2 of each, …)
+// so that load from elsewhere on a shared machine hits every library alike.
+async function benchTrace(libs, order, trace, opt, tmpdir) {
+  const S = {};
+  for (const l of order) {
+    const A = libs[l];
+    const heavy = opt.automergeAll ? null : A.heavy || null;
+    const perEdit = !heavy || heavy.traces.includes(trace.name);
+    const runs = heavy ? Math.min(opt.runsFor(trace), heavy.runs) : opt.runsFor(trace);
+    const warmup = !opt.quick && !(heavy && heavy.warmup === false);
+    const loadRuns = heavy ? Math.max(1, Math.min(3, runs + 2)) : Math.max(runs, 5);
+    const res = { version: A.version, runs, loadRuns, warmup, ok: true, errors: [],
+      apply: { runs: [] }, b4: { runs: [] }, load: { runs: [] }, update: { runs: [] }, encode: { runs: [] }, seconds: 0 };
+    if (!perEdit) res.skipped = `time-bound: per-edit runs only on ${heavy.traces.join(', ')} (use --automerge-all)`;
+    S[l] = { A, heavy, res, built: null, bytes: null, update: null };
   }
-  const check = (what, got) => {
+  const live = () => order.filter((l) => !S[l].res.skipped && !S[l].res.error);
+  const check = (l, what, got) => {
     if (got !== trace.endContent) {
-      res.ok = false;
-      res.errors.push(`${what}: wrong text (length ${got.length}, expected ${trace.endContent.length})`);
+      S[l].res.ok = false;
+      if (S[l].res.errors.length < 5) S[l].res.errors.push(`${what}: wrong text (length ${got.length}, expected ${trace.endContent.length})`);
     }
   };
+  // Runs step(l, i) for every live library, round-robin, i < count(l); a throw marks that library.
+  const rounds = async (count, step) => {
+    const n = Math.max(0, ...live().map(count));
+    for (let i = 0; i < n; i++) {
+      for (const l of live()) {
+        if (i >= count(l)) continue;
+        const t0 = now();
+        try { await step(l, i); } catch (e) { S[l].res.error = String(e?.stack || e).split('\n').slice(0, 3).join(' | '); }
+        S[l].res.seconds += (now() - t0) / 1000;
+      }
+    }
+  };
+  const warm = (l) => (S[l].res.warmup ? 1 : 0);
+  const progress = (what) => process.stdout.write(`${what} `);
 
   // apply: per-edit API, no listener
-  if (warmup) { const r = await A.applyTrace(trace); check('apply warm-up', A.text(r.doc)); A.destroy(r.doc); }
-  let built = null;
-  for (let i = 0; i < runs; i++) {
-    const [ms, r] = await timed(() => A.applyTrace(trace, { keep: heavy && i === runs - 1 }));
+  progress('apply');
+  await rounds(warm, async (l) => { const { A } = S[l]; const r = await A.applyTrace(trace); check(l, 'apply warm-up', A.text(r.doc)); A.destroy(r.doc); });
+  await rounds((l) => S[l].res.runs, async (l, i) => {
+    const { A, heavy, res } = S[l];
+    const keep = !!heavy && i === res.runs - 1; // a heavy library reuses its last run's document
+    const [ms, r] = await timed(() => A.applyTrace(trace, { keep }));
     res.apply.runs.push(ms);
-    check('apply', A.text(r.doc));
-    if (heavy && i === runs - 1) built = r; else A.destroy(r.doc);
-  }
+    check(l, 'apply', A.text(r.doc));
+    if (keep) S[l].built = r; else A.destroy(r.doc);
+  });
 
   // B4: every txn its own transaction emitting its update bytes
-  if (warmup) { const r = await A.applyTrace(trace, { b4: true }); A.destroy(r.doc); }
-  for (let i = 0; i < runs; i++) {
+  progress('B4');
+  await rounds(warm, async (l) => { const { A } = S[l]; const r = await A.applyTrace(trace, { b4: true }); A.destroy(r.doc); });
+  await rounds((l) => S[l].res.runs, async (l) => {
+    const { A, res } = S[l];
     const [ms, r] = await timed(() => A.applyTrace(trace, { b4: true }));
     res.b4.runs.push(ms);
     res.b4.updates = r.updates;
     res.b4.updateBytes = r.updateBytes;
-    check('B4', A.text(r.doc));
+    check(l, 'B4', A.text(r.doc));
     A.destroy(r.doc);
-  }
+  });
 
-  // the document used for encoding and loading (not timed)
-  if (!built) built = await A.applyTrace(trace, { keep: true });
-  const doc = built.doc;
-  const loadRuns = heavy ? Math.max(1, Math.min(3, runs + 2)) : Math.max(runs, 5);
-  let bytes = null;
-  for (let i = 0; i < loadRuns; i++) {
-    const [ms, b] = await timed(() => A.encode(doc));
+  // the documents used for encoding and loading (built untimed), encode timings and sizes
+  progress('encode');
+  await rounds(() => 1, async (l) => { if (!S[l].built) S[l].built = await S[l].A.applyTrace(trace, { keep: true }); });
+  await rounds((l) => S[l].res.loadRuns, async (l) => {
+    const { A, res, built } = S[l];
+    const [ms, b] = await timed(() => A.encode(built.doc));
     res.encode.runs.push(ms);
-    bytes = b;
-  }
-  const update = await A.encodeUpdate(doc);
-  res.encoded = { raw: bytes.length, gzip: gz9(bytes), ...(A.extraSizes ? A.extraSizes(doc) : {}) };
-  res.updateSize = { raw: update.length, gzip: gz9(update) };
-  A.destroy(doc);
-  built = null;
+    S[l].bytes = b;
+  });
+  await rounds(() => 1, async (l) => {
+    const x = S[l];
+    x.update = await x.A.encodeUpdate(x.built.doc);
+    x.res.encoded = { raw: x.bytes.length, gzip: gz9(x.bytes), ...(x.A.extraSizes ? x.A.extraSizes(x.built.doc) : {}) };
+    x.res.updateSize = { raw: x.update.length, gzip: gz9(x.update) };
+    x.A.destroy(x.built.doc);
+    x.built = null;
+  });
 
   // load + read + one edit
-  if (warmup) { const r = await A.loadReadEdit(bytes); check('load warm-up', r.text); A.destroy(r.doc); }
-  for (let i = 0; i < loadRuns; i++) {
-    const [ms, r] = await timed(() => A.loadReadEdit(bytes));
+  progress('load');
+  await rounds(warm, async (l) => { const { A } = S[l]; const r = await A.loadReadEdit(S[l].bytes); check(l, 'load warm-up', r.text); A.destroy(r.doc); });
+  await rounds((l) => S[l].res.loadRuns, async (l) => {
+    const { A, res } = S[l];
+    const [ms, r] = await timed(() => A.loadReadEdit(S[l].bytes));
     res.load.runs.push(ms);
-    check('load', r.text);
+    check(l, 'load', r.text);
     A.destroy(r.doc);
-  }
+  });
 
   // the whole history as one remote update into an empty doc
-  if (warmup) { const r = await A.applyRemote(update); A.destroy(r.doc); }
-  for (let i = 0; i < loadRuns; i++) {
-    const [ms, r] = await timed(() => A.applyRemote(update));
+  progress('update');
+  await rounds(warm, async (l) => { const { A } = S[l]; const r = await A.applyRemote(S[l].update); A.destroy(r.doc); });
+  await rounds((l) => S[l].res.loadRuns, async (l) => {
+    const { A, res } = S[l];
+    const [ms, r] = await timed(() => A.applyRemote(S[l].update));
     res.update.runs.push(ms);
-    check('update', r.text);
+    check(l, 'update', r.text);
     A.destroy(r.doc);
-  }
+  });
 
-  for (const k of ['apply', 'b4', 'load', 'update', 'encode']) res[k].median = median(res[k].runs);
+  // memory after load, one fresh process per library
   if (tmpdir) {
-    res.file = path.join(tmpdir, `${trace.name}.${A.name}.bin`);
-    writeFileSync(res.file, bytes);
+    progress('memory');
+    for (const l of live()) {
+      const file = path.join(tmpdir, `${trace.name}.${l}.bin`);
+      writeFileSync(file, S[l].bytes);
+      const t0 = now();
+      S[l].res.memory = memoryOf(l, file);
+      S[l].res.seconds += (now() - t0) / 1000;
+      rmSync(file, { force: true });
+    }
   }
-  return res;
+  console.log();
+
+  const out = {};
+  for (const l of order) {
+    const { res } = S[l];
+    for (const k of ['apply', 'b4', 'load', 'update', 'encode']) res[k].median = median(res[k].runs);
+    out[l] = res;
+  }
+  return out;
 }
 
 // Memory after load, in a fresh process per library.
@@ -347,7 +393,7 @@ async function main() {
   opt.runsFor = (trace) => opt.runs ?? (opt.quick ? 1 : trace.stats.txns > LARGE_TXNS ? 3 : 5);
 
   // libraries
-  let libNames = opt.only || ALL_LIBS;
+  let libNames = opt.only ? ALL_LIBS.filter((l) => opt.only.includes(l)) : ALL_LIBS;
   if (opt.quick && !opt.only) libNames = libNames.filter((l) => l !== 'automerge');
   const libs = {};
   const unavailable = {};
@@ -370,19 +416,9 @@ async function main() {
       const trace = loadTrace(name, dir);
       const r = { name, stats: trace.stats, runs: opt.runsFor(trace), libs: {} };
       console.log(`\n== ${name}: ${fmtInt(trace.stats.txns)} txns, ${fmtInt(trace.stats.calls)} insert/delete calls, final ${fmtInt(trace.stats.finalLength)} chars; median of ${r.runs} run(s)${opt.quick ? '' : ' after a warm-up'}`);
-      for (const l of order) {
-        const A = libs[l];
-        const ts = now();
-        process.stdout.write(`   ${l} … `);
-        try {
-          r.libs[l] = { version: A.version, ...(await benchLib(A, trace, opt, tmpdir)) };
-        } catch (e) {
-          r.libs[l] = { version: A.version, error: String(e?.stack || e).split('\n').slice(0, 3).join(' | ') };
-        }
-        if (opt.memory && r.libs[l].file) r.libs[l].memory = memoryOf(l, r.libs[l].file);
-        if (r.libs[l].file) { rmSync(r.libs[l].file, { force: true }); delete r.libs[l].file; }
-        console.log(`${((now() - ts) / 1000).toFixed(1)} s${r.libs[l].error ? ' (error)' : r.libs[l].skipped ? ' (skipped)' : ''}`);
-      }
+      process.stdout.write('   ');
+      r.libs = await benchTrace(libs, order, trace, opt, tmpdir);
+      console.log(`   seconds: ${order.map((l) => `${l} ${r.libs[l].seconds.toFixed(1)}`).join(', ')}`);
       console.log();
       printTable(r, order);
       results.push(r);
