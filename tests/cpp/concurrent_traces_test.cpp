@@ -29,8 +29,9 @@ TEST_CASE("concurrent traces: per-agent replay at the parents' version merges to
   if (!require_traces_dir("concurrent", &dir)) return;
   const auto files = list_gz_files(dir);
   REQUIRE(!files.empty());
+  std::printf("\n(* = observed: the text events are replayed on a string and checked too)");
   std::printf("\n%-16s %7s %6s %6s | %9s %9s %9s %9s %9s\n", "concurrent trace", "txns", "agents", "merges",
-              "replay ms", "synced", "merge ms", "reverse", "shuffled");
+              "replay ms", "synced", "merge ms", "reverse*", "shuffled*");
   for (const std::string& path : files) {
     Trace tr;
     std::string err;
@@ -151,15 +152,26 @@ TEST_CASE("concurrent traces: per-agent replay at the parents' version merges to
     CHECK(merged.text_content(text_of(merged)) == tr.end_content);
 
     // Every transaction's update delivered in reverse order: all but the first wait for parents.
+    // The document is observed: the text events of every apply, replayed on a plain string,
+    // must give the same text (the last apply releases everything held back at once).
     Doc reverse(4343);
     RootHandle rt = text_of(reverse);
+    reverse.set_observed(rt, true);
+    std::u16string told;
+    size_t bad_deltas = 0;
     t0 = std::chrono::steady_clock::now();
     size_t failed = 0;
-    for (size_t i = n; i-- > 0;) failed += !apply_upd(reverse, upd[i]).ok;
+    for (size_t i = n; i-- > 0;) {
+      failed += !apply_upd(reverse, upd[i]).ok;
+      for (const auto& e : reverse.take_last_result().text_events)
+        if (e.root == rt) bad_deltas += !apply_delta(told, e.delta);
+    }
     const double reverse_ms = ms_since(t0);
     CHECK(failed == 0);
+    CHECK(bad_deltas == 0);
     CHECK(reverse.pending_ops() == 0);
     CHECK(reverse.text_content(rt) == tr.end_content);
+    CHECK(told == tr.end_content);
 
     // And in a seeded random order.
     std::vector<size_t> order(n);
@@ -167,13 +179,23 @@ TEST_CASE("concurrent traces: per-agent replay at the parents' version merges to
     std::mt19937_64 rng(0xC0FFEE);
     std::shuffle(order.begin(), order.end(), rng);
     Doc shuffled(4444);
+    RootHandle st_root = text_of(shuffled);
+    shuffled.set_observed(st_root, true);
+    told.clear();
+    bad_deltas = 0;
     t0 = std::chrono::steady_clock::now();
     failed = 0;
-    for (size_t k = 0; k < n; ++k) failed += !apply_upd(shuffled, upd[order[k]]).ok;
+    for (size_t k = 0; k < n; ++k) {
+      failed += !apply_upd(shuffled, upd[order[k]]).ok;
+      for (const auto& e : shuffled.take_last_result().text_events)
+        if (e.root == st_root) bad_deltas += !apply_delta(told, e.delta);
+    }
     const double shuffled_ms = ms_since(t0);
     CHECK(failed == 0);
+    CHECK(bad_deltas == 0);
     CHECK(shuffled.pending_ops() == 0);
-    CHECK(shuffled.text_content(text_of(shuffled)) == tr.end_content);
+    CHECK(shuffled.text_content(st_root) == tr.end_content);
+    CHECK(told == tr.end_content);
 
     std::printf("%-16s %7zu %6u %6zu | %9.1f %9zu %9.1f %9.1f %9.1f\n", tr.name.c_str(), n, agents, merges,
                 replay_ms, synced_updates, merge_ms, reverse_ms, shuffled_ms);

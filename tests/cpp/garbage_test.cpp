@@ -243,6 +243,38 @@ TEST_CASE("garbage: every single-byte corruption applies validly or changes noth
   CHECK(rejected > 0);
 }
 
+TEST_CASE("garbage: single-byte corruptions of a full multi-client state", "[garbage]") {
+  // The same rule for a bigger input: a whole document state (several clients, every root type,
+  // deleted runs) loaded into a document that already has other content.
+  const Bytes base = base_state();
+  Doc src(0x4242);
+  REQUIRE(apply_upd(src, base).ok);
+  REQUIRE(apply_upd(src, sample_update(base)).ok);
+  RootHandle t = text_of(src);
+  for (int i = 0; i < 30; ++i) REQUIRE(src.text_insert(t, static_cast<uint32_t>(i), U("k")).ok);
+  REQUIRE(src.text_delete(t, 5, 10).ok);
+  const Bytes full = src.encode_state();
+  Doc other(0x4343);
+  RootHandle to = text_of(other);
+  REQUIRE(other.text_insert(to, 0, U("unrelated content")).ok);
+  const Bytes other_state = other.encode_state();
+  Target tg(other_state);
+  size_t applied = 0, rejected = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    for (uint8_t x : {uint8_t(0x01), uint8_t(0x40), uint8_t(0x80), uint8_t(0xff)}) {
+      CAPTURE(i, x);
+      Bytes in = full;
+      in[i] ^= x;
+      bool dirty = false;
+      if (check_apply(tg, in, &dirty)) ++applied; else ++rejected;
+      if (dirty) tg = Target(other_state);
+    }
+  }
+  std::printf("garbage single-byte corruptions of a %zu-byte state: %zu rejected, %zu applied\n", full.size(),
+              rejected, applied);
+  CHECK(rejected > 0);
+}
+
 TEST_CASE("garbage: huge declared lengths fail fast without allocating", "[garbage]") {
   const Bytes base = base_state();
   const Bytes good = sample_update(base);
