@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # Measures the wasm build under each optimisation choice: .wasm and .mjs sizes (raw and gzip -9)
 # and the time to replay the automerge-paper trace through the JS API (best of 3).
-# Usage: scripts/wasm-sizes.sh ["-O2 OFF" "-O3 ON" ...]   (level + LTO; default: all 8)
+# Usage: scripts/wasm-sizes.sh ["-O2" "-O3 -flto" ...]   (default: -O2/-O3/-Os/-Oz, each with and without -flto)
 # Builds go to build-wasm-sizes/ (git-ignored); dist/ is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=("-O2 OFF" "-O3 OFF" "-Os OFF" "-Oz OFF" "-O2 ON" "-O3 ON" "-Os ON" "-Oz ON")
+[ ${#configs[@]} -gt 0 ] || configs=(-O2 -O3 -Os -Oz "-O2 -flto" "-O3 -flto" "-Os -flto" "-Oz -flto")
 traces=${ROOMSYNC_TRACES:-../shared/traces}
 printf '%-12s %16s %16s %10s %s\n' config "wasm raw/gz" "mjs raw/gz" "total gz" "automerge-paper replay"
 for cfg in "${configs[@]}"; do
-  read -r opt lto <<<"$cfg"
-  out=build-wasm-sizes/$opt-lto$lto
+  out=build-wasm-sizes/${cfg// /}
   mkdir -p "$out/js"
-  { emcmake cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DROOMSYNC_WASM_OPT="$opt" \
-      -DROOMSYNC_WASM_LTO="$lto" -DROOMSYNC_DIST_DIR="$PWD/$out/dist" &&
+  { emcmake cmake -S . -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DROOMSYNC_WASM_FLAGS="$cfg" \
+      -DROOMSYNC_DIST_DIR="$PWD/$out/dist" &&
     cmake --build "$out/build" -j "$(nproc)"; } >"$out/build.log" 2>&1 \
     || { tail -n 30 "$out/build.log"; echo "wasm-sizes.sh: $cfg failed (log: $out/build.log)" >&2; exit 1; }
   cp js/index.js js/load-module.js "$out/js/"
@@ -36,5 +35,5 @@ for cfg in "${configs[@]}"; do
       }
       console.log(best.toFixed(0) + ' ms');")
   fi
-  printf '%-12s %16s %16s %10s %s\n' "$opt lto=$lto" "$(stat -c %s "$w")/$wg" "$(stat -c %s "$m")/$mg" $((wg + mg)) "$speed"
+  printf '%-12s %16s %16s %10s %s\n' "$cfg" "$(stat -c %s "$w")/$wg" "$(stat -c %s "$m")/$mg" $((wg + mg)) "$speed"
 done
