@@ -160,6 +160,14 @@ function checkString(value, what) {
   if (typeof value !== 'string') throw new TypeError(`roomsync: ${what} must be a string`);
 }
 
+// Keys and root names cross as UTF-8, which cannot carry a lone surrogate: refuse one rather
+// than let it turn into another character.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+function checkName(value, what) {
+  checkString(value, what);
+  if (LONE_SURROGATE.test(value)) throw new TypeError(`roomsync: ${what} contains a lone surrogate`);
+}
+
 function typeClash(name, existing, wanted) {
   return new Error(`roomsync: root "${name}" is a ${TYPE_NAMES[existing]}, not a ${TYPE_NAMES[wanted]}`);
 }
@@ -233,7 +241,7 @@ export class Doc {
 
   _root(type, name, Class) {
     this._live();
-    checkString(name, 'root name');
+    checkName(name, 'root name');
     let root = this._roots.get(name);
     if (root === undefined) {
       // One type per name, whether the name came from this replica or from an update. (The
@@ -494,7 +502,7 @@ export class RMap extends Root {
   set(key, value) {
     const doc = this.doc;
     const h = doc._live();
-    checkString(key, 'key');
+    checkName(key, 'key');
     if (doc._handle.mapSet(this._handle, key, toJsonText(value)) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
     return value;
@@ -502,7 +510,7 @@ export class RMap extends Root {
 
   get(key) {
     this.doc._live();
-    checkString(key, 'key');
+    checkName(key, 'key');
     const json = this.doc._handle.mapGet(this._handle, key);
     return json === undefined ? undefined : JSON.parse(json);
   }
@@ -510,14 +518,14 @@ export class RMap extends Root {
   delete(key) {
     const doc = this.doc;
     const h = doc._live();
-    checkString(key, 'key');
+    checkName(key, 'key');
     if (doc._handle.mapDelete(this._handle, key) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
   }
 
   has(key) {
     this.doc._live();
-    checkString(key, 'key');
+    checkName(key, 'key');
     return this.doc._handle.mapHas(this._handle, key);
   }
 

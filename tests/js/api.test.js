@@ -156,6 +156,11 @@ describe('Text', () => {
     t.insert(0, long);
     assert.equal(t.length, long.length);
     assert.equal(t.toString(), long);
+    const lone = await createDoc(); // lone surrogates survive too, short and long
+    lone.getText('t').insert(0, 'a\ud800b');
+    assert.equal(lone.getText('t').toString(), 'a\ud800b');
+    lone.getText('t').insert(3, 'y'.repeat(100) + '\udc00');
+    assert.equal(lone.getText('t').toString(), 'a\ud800b' + 'y'.repeat(100) + '\udc00');
     const ascii = 'x'.repeat(100_000);
     t.insert(7, ascii);
     assert.equal(t.toString(), long.slice(0, 7) + ascii + long.slice(7));
@@ -241,6 +246,10 @@ describe('Map', () => {
     assert.throws(() => m.set('u', undefined), TypeError);
     assert.throws(() => m.set('f', () => 1), TypeError);
     assert.throws(() => m.set(1, 'x'), TypeError);
+    assert.throws(() => m.set('lone \ud800', 1), /lone surrogate/);
+    assert.throws(() => doc.getMap('lone \udc00'), /lone surrogate/);
+    m.set('pair 😀', 1); // a well-formed pair is fine
+    assert.equal(m.get('pair 😀'), 1);
   });
 
   test('observe: keysChanged, origins, transact batching', async () => {
