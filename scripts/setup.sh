@@ -31,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     command -v sudo >/dev/null || { log "need root (or sudo) to install: ${missing[*]}"; exit 1; }
     sudo="sudo"
   fi
-  log "installing ${missing[*]} (apt-get; a fresh machine downloads about 1 GB)"
+  log "installing ${missing[*]} (apt-get; on a fresh machine this takes minutes: Emscripten alone is ~800 MB)"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq >/dev/null
   # --no-install-recommends: every tool above works with its hard dependencies alone.
@@ -40,6 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- npm dependencies --------------------------------------------------------------------
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  log "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)); install it first"
+  exit 1
+fi
+
 # node_modules is stale when the lock file (package.json without one) changed since the last install.
 stamp=node_modules/.roomsync-setup-stamp
 lock=package-lock.json
@@ -48,7 +54,9 @@ want=$(sha1sum "$lock" | cut -d' ' -f1)
 if [ ! -d node_modules ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   if [ -f package-lock.json ]; then
     log "npm ci"
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    # One retry: a flaky download or a cache clash with a concurrent npm should not fail CI.
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null \
+      || { log "npm ci failed; retrying once"; npm ci --no-audit --no-fund --loglevel=error >/dev/null; }
   else
     log "npm install"
     npm install --no-audit --no-fund --loglevel=error >/dev/null
