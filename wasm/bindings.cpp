@@ -32,14 +32,14 @@ using roomsync::TransactionResult;
 
 namespace {
 
-// Event stream layout (uint32 words), decoded by js/index.js (decodeEvents):
+// Event stream layout (uint32 words), decoded by js/index.js (Doc._decodeEvents):
 //   text event:    kEvText,    root, nOps, then nOps × (kind, length)
 //                  (inserted text of every Insert op follows in event_text, in order)
 //   map event:     kEvMap,     root, nKeys, then nKeys × length (keys as UTF-16 in event_text)
 //   counter event: kEvCounter, root
 enum : uint32_t { kEvText = 1, kEvMap = 2, kEvCounter = 3 };
 
-// Result flags of a transaction, returned by rs_commit / rs_take_last_result / rs_apply_update.
+// Result flags of a transaction, returned by rs_commit and rs_take_last_result.
 enum : int { kChanged = 1, kHasUpdate = 2, kHasEvents = 4 };
 
 class DocHandle {
