@@ -8,7 +8,7 @@
 #   FUZZ_BUILD_DIR   build directory (default build-fuzz)
 #   FUZZ_JOBS        parallel fuzzing processes (default 1)
 #   FUZZ_ARGS        extra libFuzzer flags
-#   ROOMSYNC_FUZZ_SKIP  checks to leave out while a known bug is open (reapply,local-edit)
+#   ROOMSYNC_FUZZ_SKIP  checks to leave out while a known bug is open (reapply,local-edit,roundtrip-pending)
 #
 # The corpus (kept between runs) is $FUZZ_BUILD_DIR/corpus-<target>; for `update` it is seeded
 # from valid updates that the target itself writes. Crashes land in

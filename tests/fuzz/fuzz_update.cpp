@@ -25,7 +25,8 @@ using Bytes = std::vector<uint8_t>;
 namespace {
 
 // Checks named in $ROOMSYNC_FUZZ_SKIP (comma-separated) are not enforced, so a run can go on
-// looking for other bugs while a known one is open: reapply, local-edit.
+// looking for other bugs while a known one is open: reapply, local-edit, roundtrip-pending
+// (a state that fails to load while the document holds pending ops).
 bool skipped(const char* check) {
   static const std::string skip = [] {
     const char* e = std::getenv("ROOMSYNC_FUZZ_SKIP");
@@ -174,8 +175,11 @@ void check_apply(Doc& d, const uint8_t* data, size_t size, const char* which) {
   const Bytes after = d.encode_state();
   Doc f(0xf00d);
   Status st2 = f.apply_update(after.data(), after.size());
-  if (!st2.ok) fail("encode_state after a successful apply does not load:", std::string(which) + ": " + st2.message);
-  if (sorted_view(f) != v) fail("encode_state round trip changed the content on", which);
+  const bool excused = d.pending_ops() > 0 && skipped("roundtrip-pending");
+  if (!st2.ok && !excused)
+    fail("encode_state after a successful apply does not load:", std::string(which) + ": " + st2.message);
+  if (st2.ok && sorted_view(f) != v) fail("encode_state round trip changed the content on", which);
+  if (!st2.ok) return;
   if (!skipped("reapply")) {
     const size_t pending = d.pending_ops();
     Status st3 = d.apply_update(data, size);
