@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n=== %s\n' "$*"; }
 start=$SECONDS
+step() { printf '\n=== %s   [%d s]\n' "$*" $((SECONDS - start)); }
 
 step "setup"
 scripts/setup.sh
