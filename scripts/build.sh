@@ -16,7 +16,7 @@ export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 # re-runs itself when CMakeLists.txt or the globbed source lists change.
 configure() {  # configure <dir> <cmake command...>
   local dir=$1; shift
-  if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -q "^CMAKE_BUILD_TYPE:STRING=$type\$" "$dir/CMakeCache.txt"; then
+  if [ ! -f "$dir/Makefile" ] || ! grep -q "^CMAKE_BUILD_TYPE:STRING=$type\$" "$dir/CMakeCache.txt" 2>/dev/null; then
     "$@" -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" >"$dir.configure.log" 2>&1 \
       || { cat "$dir.configure.log"; echo "build.sh: configuring $dir failed" >&2; exit 1; }
   fi
