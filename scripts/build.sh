@@ -17,8 +17,9 @@ export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 configure() {  # configure <dir> <cmake command...>
   local dir=$1; shift
   if [ ! -f "$dir/Makefile" ] || ! grep -q "^CMAKE_BUILD_TYPE:STRING=$type\$" "$dir/CMakeCache.txt" 2>/dev/null; then
-    "$@" -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" >"$dir.configure.log" 2>&1 \
-      || { cat "$dir.configure.log"; echo "build.sh: configuring $dir failed" >&2; exit 1; }
+    mkdir -p "$dir"
+    "$@" -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" >"$dir/configure.log" 2>&1 \
+      || { cat "$dir/configure.log"; echo "build.sh: configuring $dir failed" >&2; exit 1; }
   fi
 }
 
