@@ -530,6 +530,23 @@ describe('destroy', () => {
     assert.throws(() => doc.pendingOps, /destroyed/);
   });
 
+  test('wasm memory growth between calls keeps every view valid', async () => {
+    const doc = await createDoc();
+    const t = doc.getText('t');
+    t.insert(0, 'start');
+    const events = [];
+    t.observe((e) => events.push(e.delta));
+    const big = 'ab'.repeat(6_000_000); // 24 MB of UTF-16: beyond the initial 16 MB heap
+    t.insert(5, big);
+    t.insert(0, 'x');
+    assert.equal(t.length, big.length + 6);
+    assert.ok(t.toString() === 'xstart' + big);
+    assert.equal(events.length, 2);
+    assert.equal(events[0][1].insert.length, big.length);
+    assert.deepEqual(events[1], [{ insert: 'x' }]);
+    doc.destroy();
+  });
+
   test('many documents created and destroyed do not exhaust memory', async () => {
     for (let i = 0; i < 2000; i++) {
       const doc = await createDoc();
