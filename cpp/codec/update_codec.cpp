@@ -75,11 +75,15 @@ class Encoder {
     }
     // Ops still waiting for their parents travel too, so a saved state loses nothing.
     for (uint32_t c = 0; with_pending && c < d_.clients.size(); ++c) {
-      uint32_t start = c < from.size() ? from[c] : 0;
+      // Sections of one client must not overlap: skip what the log or an earlier op covers.
+      uint32_t floor = std::max(c < from.size() ? from[c] : 0, d_.clients[c].next_clock);
       uint32_t first = 0, next = 0;
       bool open = false;
-      for (const auto& [clock, op] : d_.pending[c]) {
-        if (op.clock + op.len <= start) continue;
+      for (const auto& [clock, pending_op] : d_.pending[c]) {
+        if (pending_op.clock + pending_op.len <= floor) continue;
+        RemoteOp op = pending_op;
+        trim_front(op, floor > op.clock ? floor - op.clock : 0);
+        floor = op.clock + op.len;
         if (open && op.clock != next) {
           end_section(c, first);
           ++sections;
@@ -375,6 +379,33 @@ bool valid_text(std::string_view s) {
   return wtf8_to_utf16(s, &scratch);
 }
 
+// An op can only refer to clocks before its own, and one client's ops in an update never
+// overlap: otherwise ops could wait for themselves forever.
+Status check_causality(const DecodedUpdate& u) {
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans(u.clients.size());
+  for (const RemoteOp& op : u.ops) {
+    spans[op.client].push_back({op.clock, op.clock + op.len});
+    auto refers_ahead = [&](Id id, uint32_t len) {
+      return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
+    };
+    bool bad = op.kind == OpKind::Insert ? refers_ahead(op.left, 1) || refers_ahead(op.right, 1)
+             : op.kind == OpKind::Delete ? refers_ahead(op.left, op.len)
+             : false;
+    if (bad)
+      return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
+                           std::to_string(op.clock) + " refers to its own or later clocks");
+  }
+  for (size_t c = 0; c < spans.size(); ++c) {
+    auto& v = spans[c];
+    std::sort(v.begin(), v.end());
+    for (size_t i = 1; i < v.size(); ++i)
+      if (v[i].first < v[i - 1].second)
+        return Status::error("bad update: ops of client " + std::to_string(u.clients[c]) + " overlap at clock " +
+                             std::to_string(v[i].first));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
@@ -551,7 +582,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
   }
   if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes");
   if (!r.ok()) return Status::error("bad update: " + r.error());
-  return {};
+  return check_causality(*out);
 }
 
 }  // namespace roomsync

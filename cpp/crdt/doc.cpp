@@ -390,12 +390,18 @@ Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_vie
     op.lamport = d.lamport;
     d.log_op(0, op);
     self.next_clock += 1;
-    MapEntry& e = root.entries[k];
-    e.value = del ? std::string() : std::string(json);
-    e.deleted = del;
-    e.lamport = op.lamport;
-    e.client = self.id;
-    d.note_map_key(h, k);
+    auto [it, fresh] = root.entries.try_emplace(k);
+    MapEntry& e = it->second;
+    // Same rule as for remote writes: only at the lamport cap can a local write lose.
+    if (fresh || op.lamport > e.lamport || (op.lamport == e.lamport && self.id > e.client)) {
+      e.value = del ? std::string() : std::string(json);
+      e.deleted = del;
+      e.lamport = op.lamport;
+      e.client = self.id;
+      d.note_map_key(h, k);
+    } else {
+      d.txn.changed = true;
+    }
     return Status::success();
   });
 }

@@ -49,6 +49,19 @@ struct RemoteOp {
   int64_t delta = 0;
 };
 
+// Drops the first `skip` clocks of `op` (the receiver has them already).
+inline void trim_front(RemoteOp& op, uint32_t skip) {
+  if (skip == 0) return;
+  if (op.kind == OpKind::Insert) {
+    op.left = Id{op.client, op.clock + skip - 1};
+    if (op.has_content) op.text.erase(0, skip);
+  } else if (op.kind == OpKind::Delete && !op.backward) {
+    op.left.clock += skip;
+  }
+  op.clock += skip;
+  op.len -= skip;
+}
+
 struct ClientState {
   ClientId id;
   uint32_t next_clock = 0;

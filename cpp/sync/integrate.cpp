@@ -22,19 +22,6 @@ uint32_t missing_dependency(const DocImpl& d, const RemoteOp& op) {
   return kNoClient;
 }
 
-// Drops the first `skip` clocks of `op` (already integrated from another update).
-void trim_front(RemoteOp& op, uint32_t skip) {
-  if (skip == 0) return;
-  if (op.kind == OpKind::Insert) {
-    op.left = Id{op.client, op.clock + skip - 1};
-    if (op.has_content) op.text.erase(0, skip);
-  } else if (op.kind == OpKind::Delete && !op.backward) {
-    op.left.clock += skip;
-  }
-  op.clock += skip;
-  op.len -= skip;
-}
-
 // Does every clock in [id, id + len) belong to an insert into `root`, as far as the document
 // and the update itself tell? Clocks known to neither are fine here (they wait as pending).
 struct RefChecker {

@@ -147,3 +147,49 @@ TEST_CASE("regression: encode_state leaves out ops still waiting for their paren
   CHECK(reloaded.pending_ops() == 0);
   CHECK(reloaded.text_content(text_of(reloaded)) == U("first second"));
 }
+
+TEST_CASE("regression: overlapping pending ops must not make encode_state unloadable",
+          "[regression][pending]") {
+  // Two updates that overlap in clocks both wait for the same missing parent; encode_state
+  // must still write each clock once (the decoder refuses overlapping ops of one client).
+  Doc w(5);
+  RootHandle t = text_of(w);
+  w.set_capture_updates(true);
+  REQUIRE(w.text_insert(t, 0, U("0123456789")).ok);
+  const Bytes u1 = w.take_last_result().update;
+  const Bytes sv1 = w.state_vector();
+  REQUIRE(w.text_insert(t, 10, U("abcdefghij")).ok);
+  REQUIRE(w.text_insert(t, 20, U("klmnopqrst")).ok);
+  const Bytes u3 = w.take_last_result().update;  // clocks 20..29
+  const Bytes u23 = since(w, sv1);                  // clocks 10..29
+
+  Doc relay(6);
+  REQUIRE(apply_upd(relay, u3).ok);
+  REQUIRE(apply_upd(relay, u23).ok);
+  REQUIRE(relay.pending_ops() == 2);
+  Doc reloaded(7);
+  Status st = apply_upd(reloaded, relay.encode_state());
+  INFO(st.message);
+  REQUIRE(st.ok);
+  REQUIRE(apply_upd(reloaded, u1).ok);
+  CHECK(reloaded.pending_ops() == 0);
+  CHECK(reloaded.text_content(text_of(reloaded)) == w.text_content(t));
+}
+
+TEST_CASE("regression: an op referring to its own clocks is refused", "[regression][garbage]") {
+  // Found by the fuzzer: a delete whose targets reached its own clocks waited for itself forever.
+  Doc w(5);
+  RootHandle t = text_of(w);
+  REQUIRE(w.text_insert(t, 0, U("abc")).ok);
+  Bytes u = w.encode_state();
+  // Hand-made: client 5 inserts 'x' at clock 0 with its left origin at clock 0 (itself).
+  Bytes bad = {'R', 1, 1, 5, 1, 1, 4, 't', 'e', 'x', 't', 1, 0, 0, 1, 1 /* insert, root 0 */,
+               2 /* client 0 */, 0 /* clock 0 */, 0 /* no right */, 1, 'x'};
+  Doc d(9);
+  const Bytes before = d.encode_state();
+  Status st = apply_upd(d, bad);
+  CHECK_FALSE(st.ok);
+  CHECK(st.message.find("own or later clocks") != std::string::npos);
+  CHECK(d.encode_state() == before);
+  CHECK(apply_upd(d, u).ok);
+}
