@@ -29,10 +29,10 @@ export function text(doc) { return doc.text; }
 export function encode(doc) { return A.save(doc); }
 export function encodeUpdate(doc) { return A.save(doc); }
 
-export function loadReadEdit(bytes) {
+export function loadReadEdit(bytes, edit = true) {
   let doc = A.load(bytes);
   const s = doc.text;
-  doc = A.change(doc, (d) => A.splice(d, ['text'], s.length >> 1, 0, 'x'));
+  if (edit) doc = A.change(doc, (d) => A.splice(d, ['text'], s.length >> 1, 0, 'x'));
   return { doc, text: s };
 }
 

@@ -48,12 +48,14 @@ export function encodeUpdate(doc) {
   return out.toBinary();
 }
 
-export function loadReadEdit(bytes) {
+export function loadReadEdit(bytes, edit = true) {
   const model = Model.load(bytes, Model.sid());
   const str = model.api.str(['text']);
   const s = str.view();
-  str.ins(s.length >> 1, 'x');
-  model.api.flush();
+  if (edit) {
+    str.ins(s.length >> 1, 'x');
+    model.api.flush();
+  }
   return { doc: { model }, text: s };
 }
 

@@ -30,12 +30,14 @@ export function encode(doc) { return doc.export({ mode: 'snapshot' }); }
 export function extraSizes(doc) { return { update: doc.export({ mode: 'update' }).length }; }
 export function encodeUpdate(doc) { return doc.export({ mode: 'update' }); }
 
-export function loadReadEdit(bytes) {
+export function loadReadEdit(bytes, edit = true) {
   const doc = LoroDoc.fromSnapshot(bytes);
   const t = doc.getText('text');
   const s = t.toString();
-  t.insert(s.length >> 1, 'x');
-  doc.commit();
+  if (edit) {
+    t.insert(s.length >> 1, 'x');
+    doc.commit();
+  }
   return { doc, text: s };
 }
 

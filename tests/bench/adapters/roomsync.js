@@ -56,11 +56,11 @@ export function text(doc) { return doc.getText('text').toString(); }
 export function encode(doc) { return doc.encodeState(); }
 export function encodeUpdate(doc) { return doc.encodeState(); }
 
-export async function loadReadEdit(bytes) {
+export async function loadReadEdit(bytes, edit = true) {
   const doc = await createDoc({ state: bytes });
   const t = doc.getText('text');
   const s = t.toString();
-  t.insert(s.length >> 1, 'x');
+  if (edit) t.insert(s.length >> 1, 'x');
   return { doc, text: s };
 }
 
