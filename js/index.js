@@ -55,6 +55,8 @@ const EXPORTS = [
   'rs_encode_state', 'rs_state_vector', 'rs_encode_state_since', 'rs_bytes_out', 'rs_bytes_out_len',
   'rs_apply_update', 'rs_begin', 'rs_commit', 'rs_take_last_result', 'rs_set_observed',
   'rs_set_capture_updates', 'rs_events', 'rs_events_len', 'rs_event_text', 'rs_update', 'rs_update_len',
+  'rs_map_set', 'rs_map_delete', 'rs_map_get', 'rs_map_has', 'rs_register_set', 'rs_register_get',
+  'rs_counter_add', 'rs_counter_value',
 ];
 
 // The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
@@ -109,6 +111,25 @@ function writeString(str) {
   const base = ptr >>> 1;
   for (let i = 0; i < n; i++) heap[base + i] = str.charCodeAt(i);
   return ptr;
+}
+
+// Writes two strings one after the other into scratch space; returns the pointer of each.
+let secondPtr = 0;
+function writeStrings(a, b) {
+  const na = a.length;
+  const nb = b.length;
+  const ptr = scratch(2 * (na + nb));
+  const heap = u16();
+  const base = ptr >>> 1;
+  for (let i = 0; i < na; i++) heap[base + i] = a.charCodeAt(i);
+  for (let i = 0; i < nb; i++) heap[base + na + i] = b.charCodeAt(i);
+  secondPtr = ptr + 2 * na;
+  return ptr;
+}
+
+// A JSON text the last call left at rs_text_out (length from the call; -1: none).
+function readJson(h, len) {
+  return len < 0 ? undefined : JSON.parse(readString(X.rs_text_out(h), len));
 }
 
 function writeBytes(bytes) {
@@ -503,30 +524,31 @@ export class RMap extends Root {
     const doc = this.doc;
     const h = doc._live();
     checkName(key, 'key');
-    if (doc._handle.mapSet(this._handle, key, toJsonText(value)) !== 0) doc._fail();
+    const json = toJsonText(value);
+    const ptr = writeStrings(key, json);
+    if (X.rs_map_set(h, this._handle, ptr, key.length, secondPtr, json.length) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
     return value;
   }
 
   get(key) {
-    this.doc._live();
+    const h = this.doc._live();
     checkName(key, 'key');
-    const json = this.doc._handle.mapGet(this._handle, key);
-    return json === undefined ? undefined : JSON.parse(json);
+    return readJson(h, X.rs_map_get(h, this._handle, writeString(key), key.length));
   }
 
   delete(key) {
     const doc = this.doc;
     const h = doc._live();
     checkName(key, 'key');
-    if (doc._handle.mapDelete(this._handle, key) !== 0) doc._fail();
+    if (X.rs_map_delete(h, this._handle, writeString(key), key.length) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
   }
 
   has(key) {
-    this.doc._live();
+    const h = this.doc._live();
     checkName(key, 'key');
-    return this.doc._handle.mapHas(this._handle, key);
+    return X.rs_map_has(h, this._handle, writeString(key), key.length) === 1;
   }
 
   /** Keys in sorted order. */
@@ -552,15 +574,15 @@ export class Register extends Root {
   set(value) {
     const doc = this.doc;
     const h = doc._live();
-    if (doc._handle.registerSet(this._handle, toJsonText(value)) !== 0) doc._fail();
+    const json = toJsonText(value);
+    if (X.rs_register_set(h, this._handle, writeString(json), json.length) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
     return value;
   }
 
   get() {
-    this.doc._live();
-    const json = this.doc._handle.registerGet(this._handle);
-    return json === undefined ? undefined : JSON.parse(json);
+    const h = this.doc._live();
+    return readJson(h, X.rs_register_get(h, this._handle));
   }
 
   toJSON() { return this.get() ?? null; }
@@ -578,13 +600,12 @@ export class Counter extends Root {
     const h = doc._live();
     if (!Number.isSafeInteger(n)) throw new RangeError(`roomsync: counter steps must be safe integers, got ${n}`);
     if (n === 0) return;
-    if (doc._handle.counterAdd(this._handle, n) !== 0) doc._fail();
+    if (X.rs_counter_add(h, this._handle, n) !== 0) doc._fail();
     doc._afterEdit(h, null, true);
   }
 
   get value() {
-    this.doc._live();
-    return this.doc._handle.counterValue(this._handle);
+    return X.rs_counter_value(this.doc._live(), this._handle);
   }
 
   toJSON() { return this.value; }

@@ -7,8 +7,9 @@
 //    values into a scratch buffer in wasm memory (rs_scratch) and passes (pointer, length).
 //    Results (strings, bytes, events) stay in buffers the handle owns; JS reads them through
 //    typed-array views and copies them out before the next call.
-//  * Everything else (roots, maps, registers, counters, errors) goes through the embind class
-//    DocHandle: those calls carry strings and are not on typing-speed paths.
+//    Maps, registers and counters take the same road (keys and JSON values as UTF-16).
+//  * The rest (creating handles and roots, key lists, errors) goes through the embind class
+//    DocHandle: those calls are rare.
 //
 // Status: every fallible call returns 0 on success and 1 on failure; the core's message is then
 // available from DocHandle::error() and JS throws it as an Error. The core never throws, so the
@@ -19,6 +20,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,10 @@ enum : uint32_t { kEvText = 1, kEvMap = 2, kEvCounter = 3 };
 
 // Result flags of a transaction, returned by rs_commit and rs_take_last_result.
 enum : int { kChanged = 1, kHasUpdate = 2, kHasEvents = 4 };
+
+std::string utf8(const char16_t* s, uint32_t len) {
+  return roomsync::utf16_to_utf8(std::u16string_view(s, len));
+}
 
 class DocHandle {
  public:
@@ -93,6 +99,13 @@ class DocHandle {
            (events.empty() ? 0 : kHasEvents);
   }
 
+  // Puts a JSON text (UTF-8 in the core) into text_out as UTF-16; returns its length, or -1.
+  int give(const std::optional<std::string>& json) {
+    if (!json) return -1;
+    text_out = roomsync::utf8_to_utf16(*json);
+    return static_cast<int>(text_out.size());
+  }
+
   // --- embind methods (not on hot paths) ---------------------------------------------------
   uintptr_t ptr() { return reinterpret_cast<uintptr_t>(this); }
   double clientId() const { return static_cast<double>(doc.client_id()); }
@@ -118,15 +131,6 @@ class DocHandle {
     return mask;
   }
 
-  int mapSet(RootHandle m, const std::string& key, const std::string& json) {
-    return check(doc.map_set(m, key, json));
-  }
-  int mapDelete(RootHandle m, const std::string& key) { return check(doc.map_delete(m, key)); }
-  emscripten::val mapGet(RootHandle m, const std::string& key) const {
-    auto v = doc.map_get(m, key);
-    return v ? emscripten::val(*v) : emscripten::val::undefined();
-  }
-  bool mapHas(RootHandle m, const std::string& key) const { return doc.map_has(m, key); }
   emscripten::val mapKeys(RootHandle m) const {
     emscripten::val out = emscripten::val::array();
     for (const auto& k : doc.map_keys(m)) out.call<void>("push", k);
@@ -146,18 +150,6 @@ class DocHandle {
     out += '}';
     return out;
   }
-
-  int registerSet(RootHandle r, const std::string& json) { return check(doc.register_set(r, json)); }
-  emscripten::val registerGet(RootHandle r) const {
-    auto v = doc.register_get(r);
-    return v ? emscripten::val(*v) : emscripten::val::undefined();
-  }
-
-  // Counter deltas cross as doubles (JS numbers); JS checks they are safe integers.
-  int counterAdd(RootHandle c, double delta) {
-    return check(doc.counter_add(c, static_cast<int64_t>(delta)));
-  }
-  double counterValue(RootHandle c) const { return static_cast<double>(doc.counter_value(c)); }
 
   double pendingOps() const { return static_cast<double>(doc.pending_ops()); }
 
@@ -223,6 +215,40 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_text_content(DocHandle* h, RootHandle root) {
 }
 EMSCRIPTEN_KEEPALIVE const char16_t* rs_text_out(DocHandle* h) { return h->text_out.data(); }
 
+// --- maps, registers, counters -------------------------------------------------------------
+// Keys and JSON values cross as UTF-16 (like text) and become UTF-8 here. Results that may be
+// absent return -1, else the length of the UTF-16 JSON text left at rs_text_out.
+EMSCRIPTEN_KEEPALIVE int rs_map_set(DocHandle* h, RootHandle map, const char16_t* key,
+                                    uint32_t key_len, const char16_t* json, uint32_t json_len) {
+  return h->check(h->doc.map_set(map, utf8(key, key_len), utf8(json, json_len)));
+}
+EMSCRIPTEN_KEEPALIVE int rs_map_delete(DocHandle* h, RootHandle map, const char16_t* key,
+                                       uint32_t key_len) {
+  return h->check(h->doc.map_delete(map, utf8(key, key_len)));
+}
+EMSCRIPTEN_KEEPALIVE int rs_map_get(DocHandle* h, RootHandle map, const char16_t* key,
+                                    uint32_t key_len) {
+  return h->give(h->doc.map_get(map, utf8(key, key_len)));
+}
+EMSCRIPTEN_KEEPALIVE int rs_map_has(DocHandle* h, RootHandle map, const char16_t* key,
+                                    uint32_t key_len) {
+  return h->doc.map_has(map, utf8(key, key_len)) ? 1 : 0;
+}
+EMSCRIPTEN_KEEPALIVE int rs_register_set(DocHandle* h, RootHandle reg, const char16_t* json,
+                                         uint32_t json_len) {
+  return h->check(h->doc.register_set(reg, utf8(json, json_len)));
+}
+EMSCRIPTEN_KEEPALIVE int rs_register_get(DocHandle* h, RootHandle reg) {
+  return h->give(h->doc.register_get(reg));
+}
+// Counter steps and values cross as doubles (JS numbers); JS checks they are safe integers.
+EMSCRIPTEN_KEEPALIVE int rs_counter_add(DocHandle* h, RootHandle counter, double delta) {
+  return h->check(h->doc.counter_add(counter, static_cast<int64_t>(delta)));
+}
+EMSCRIPTEN_KEEPALIVE double rs_counter_value(DocHandle* h, RootHandle counter) {
+  return static_cast<double>(h->doc.counter_value(counter));
+}
+
 // --- bytes -------------------------------------------------------------------------------
 // Results go to the handle's byte buffer: these return its length; rs_bytes_out the pointer.
 EMSCRIPTEN_KEEPALIVE uint32_t rs_encode_state(DocHandle* h) {
@@ -278,15 +304,7 @@ EMSCRIPTEN_BINDINGS(roomsync) {
       .function("error", &DocHandle::error)
       .function("root", &DocHandle::root)
       .function("rootTypes", &DocHandle::rootTypes)
-      .function("mapSet", &DocHandle::mapSet)
-      .function("mapDelete", &DocHandle::mapDelete)
-      .function("mapGet", &DocHandle::mapGet)
-      .function("mapHas", &DocHandle::mapHas)
       .function("mapKeys", &DocHandle::mapKeys)
       .function("mapJson", &DocHandle::mapJson)
-      .function("registerSet", &DocHandle::registerSet)
-      .function("registerGet", &DocHandle::registerGet)
-      .function("counterAdd", &DocHandle::counterAdd)
-      .function("counterValue", &DocHandle::counterValue)
       .function("pendingOps", &DocHandle::pendingOps);
 }
