@@ -1,5 +1,5 @@
-// A small demo of the engine (npm start runs it until the signaling server lands):
-// two replicas edit the same text concurrently, exchange updates, and converge.
+// A small terminal demo of the engine (`node js/demo.js`): two replicas edit the same text
+// concurrently, exchange updates, and converge.
 import { createDoc } from './index.js';
 
 const alice = await createDoc({ clientId: 1 });

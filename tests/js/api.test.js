@@ -1,6 +1,9 @@
 // The public JS API (js/index.js) on the real WebAssembly build (dist/).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import { createDoc, Doc, Text, RMap, Register, Counter } from '../../js/index.js';
 
@@ -554,4 +557,10 @@ describe('destroy', () => {
       doc.destroy();
     }
   });
+});
+
+test('js/demo.js (two replicas, concurrent edits, delta sync) converges', async () => {
+  const demo = fileURLToPath(new URL('../../js/demo.js', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, [demo]);
+  assert.match(stdout, /converged/);
 });
