@@ -73,6 +73,7 @@ struct Replica {
   std::unique_ptr<Doc> doc;
   RootHandle text = 0, map = 0, ctr = 0;
   std::u16string seen;  // text as told by events
+  bool open = false;    // an explicit transaction is open
 };
 
 std::string view(const Replica& r) {
@@ -108,9 +109,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::vector<Bytes> log;
   int64_t counter_total = 0;
+  // After a local edit or a delivery: outside an explicit transaction it committed on its own,
+  // so its result is checked and its update kept; inside one, commit() does that later.
+  auto finish = [&](Replica& r, const char* what, bool must_capture) {
+    if (r.open) return;
+    TransactionResult res = r.doc->take_last_result();
+    after_change(r, res, what);
+    if (!res.update.empty()) log.push_back(std::move(res.update));
+    else if (must_capture) fail("a local edit captured no update:", what);
+  };
   int steps = 0;
   while (in.more() && steps++ < 400) {
-    const uint8_t cmd = in.byte() % 8;
+    const uint8_t cmd = in.byte() % 9;
     Replica& r = reps[in.byte() % n];
     Doc& d = *r.doc;
     if (cmd <= 2) {
@@ -124,12 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (valid) expect.insert(pos, s);
       else if (st.message.empty()) fail("rejected text_insert without a message");
       if (d.text_content(r.text) != expect) fail("text_insert result differs from the model");
-      if (st.ok) {
-        TransactionResult res = d.take_last_result();
-        after_change(r, res, "local insert");
-        if (res.update.empty()) fail("local insert captured no update");
-        log.push_back(std::move(res.update));
-      }
+      if (st.ok) finish(r, "local insert", !s.empty());
     } else if (cmd == 3) {
       const std::u16string before = d.text_content(r.text);
       const uint32_t pos = in.u16() % (before.size() + 1);
@@ -144,31 +149,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::u16string expect = before;
       expect.erase(a, b - a);
       if (d.text_content(r.text) != expect) fail("text_delete result differs from the model");
-      TransactionResult res = d.take_last_result();
-      after_change(r, res, "local delete");
-      if (!res.update.empty()) log.push_back(std::move(res.update));
-      else if (b > a) fail("effective delete captured no update");
+      finish(r, "local delete", b > a);
     } else if (cmd == 4) {
       const std::string key(1, static_cast<char>('a' + in.byte() % 4));
       const uint8_t v = in.byte();
       Status st = v % 5 == 0 ? d.map_delete(r.map, key) : d.map_set(r.map, key, std::to_string(v));
       if (!st.ok) fail("map op failed", st.message);
-      TransactionResult res = d.take_last_result();
-      after_change(r, res, "map op");
-      if (!res.update.empty()) log.push_back(std::move(res.update));
+      finish(r, "map op", false);
     } else if (cmd == 5) {
       const int64_t delta = static_cast<int8_t>(in.byte());
       if (!d.counter_add(r.ctr, delta).ok) fail("counter_add failed");
       counter_total += delta;
-      TransactionResult res = d.take_last_result();
-      if (!res.update.empty()) log.push_back(std::move(res.update));
+      finish(r, "counter add", delta != 0);
     } else if (cmd == 6) {
       if (log.empty()) continue;
       const Bytes& u = log[in.u16() % log.size()];
       Status st = d.apply_update(u.data(), u.size());
       if (!st.ok) fail("a replica's own update was rejected", st.message);
-      after_change(r, d.take_last_result(), "delivering an update");
-    } else {
+      finish(r, "delivering an update", false);
+    } else if (cmd == 7) {
       Replica& src = reps[in.byte() % n];
       const Bytes sv = d.state_vector();
       Bytes delta;
@@ -177,9 +176,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (delta.empty()) delta = src.doc->encode_state();
       st = d.apply_update(delta.data(), delta.size());
       if (!st.ok) fail("a sync update was rejected", st.message);
-      after_change(r, d.take_last_result(), "a sync");
+      finish(r, "a sync", false);
+    } else if (cmd == 8) {  // open or commit an explicit transaction
+      if (!r.open) {
+        d.begin();
+        r.open = true;
+      } else {
+        r.open = false;
+        TransactionResult res = d.commit();
+        after_change(r, res, "commit");
+        if (!res.update.empty()) log.push_back(std::move(res.update));
+      }
     }
   }
+  for (Replica& r : reps)
+    if (r.open) {
+      r.open = false;
+      TransactionResult res = r.doc->commit();
+      after_change(r, res, "final commit");
+      if (!res.update.empty()) log.push_back(std::move(res.update));
+    }
   // Deliver everything everywhere.
   for (Replica& r : reps) {
     for (const Bytes& u : log) {
