@@ -46,7 +46,10 @@ struct RefChecker {
     if (c != kNoClient) {
       while (k < end && k < d.clients[c].next_clock) {
         const Op* op = d.op_at(c, k);
-        if (!op || op->kind != OpKind::Insert || op->root != root) return false;
+        if (!op) return false;
+        // Clocks kept as no-ops were already nonsense here: ops building on them become
+        // no-ops too when integrated, as they would have if they had arrived first.
+        if (op->kind != OpKind::Nop && (op->kind != OpKind::Insert || op->root != root)) return false;
         k = op->clock + op->len;
       }
     }
@@ -57,7 +60,7 @@ struct RefChecker {
       if (it == ops.begin()) return true;
       const RemoteOp* op = *(it - 1);
       if (k - op->clock >= op->len) return true;  // unknown: will wait
-      if (op->kind != OpKind::Insert || doc_root[op->root] != root) return false;
+      if (op->kind != OpKind::Nop && (op->kind != OpKind::Insert || doc_root[op->root] != root)) return false;
       k = op->clock + op->len;
     }
     return true;
