@@ -24,4 +24,4 @@ if compgen -G 'tests/e2e/*.test.js' >/dev/null || compgen -G 'tests/e2e/**/*.tes
   node --test tests/e2e/
 fi
 
-step "all tests passed in $((SECONDS - start)) s"
+printf '\n=== all tests passed in %d s\n' $((SECONDS - start))
