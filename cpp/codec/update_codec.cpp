@@ -122,6 +122,11 @@ class Encoder {
  private:
   // First op of `log` that has clocks at or after `start`.
   static std::vector<Op>::const_iterator first_op(const std::vector<Op>& log, uint32_t start) {
+    // A transaction's update wants the last op or two: look there before searching.
+    for (size_t back = 1; back <= 2 && back <= log.size(); ++back) {
+      const Op& op = log[log.size() - back];
+      if (op.clock <= start) return op.clock + op.len > start ? log.end() - back : log.end() - back + 1;
+    }
     auto it = std::upper_bound(log.begin(), log.end(), start,
                                [](uint32_t k, const Op& op) { return k < op.clock; });
     if (it != log.begin() && (it - 1)->clock + (it - 1)->len > start) --it;

@@ -16,6 +16,10 @@ class ByteWriter {
   explicit ByteWriter(std::vector<uint8_t>&& buf) : out_(std::move(buf)) { out_.clear(); }
   void byte(uint8_t b) { out_.push_back(b); }
   void varint(uint64_t v) {
+    if (v < 0x80) {  // most varints are one byte
+      out_.push_back(static_cast<uint8_t>(v));
+      return;
+    }
     while (v >= 0x80) {
       out_.push_back(static_cast<uint8_t>(v) | 0x80);
       v >>= 7;

@@ -125,13 +125,22 @@ void DocImpl::begin() {
 
 TransactionResult DocImpl::commit() {
   TransactionResult res;
-  if (txn.depth == 0 || --txn.depth > 0) return res;
-  if (!capture_updates && txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
-    res.changed = txn.changed;  // nobody listens: nothing to collect
-    txn.changed = false;
-    return res;
-  }
+  commit_into(res);
+  return res;
+}
+
+void DocImpl::commit_into(TransactionResult& res) {
+  if (txn.depth == 0 || --txn.depth > 0) return;
+  // Reuses res's buffers: implicit transactions (one per edit) commit into last_result.
+  res.text_events.clear();
+  res.map_events.clear();
+  res.counter_events.clear();
+  res.update.clear();
   res.changed = txn.changed;
+  if (!capture_updates && txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
+    txn.changed = false;  // nobody listens: nothing to collect
+    return;
+  }
   for (auto& [h, delta] : txn.text_deltas) {
     if (delta.size() > kMaxDeltaOps) {  // replace-all is exact and cheaper than a huge delta
       Delta all;
@@ -148,16 +157,14 @@ TransactionResult DocImpl::commit() {
     res.map_events.push_back({h, std::vector<std::string>(keys.begin(), keys.end())});
   res.counter_events.assign(txn.counters.begin(), txn.counters.end());
   if (capture_updates && txn.changed) {
-    std::vector<uint32_t> before = txn.clocks_before;
-    before.resize(clients.size(), 0);
-    res.update = encode_since(before, false);
+    txn.clocks_before.resize(clients.size(), 0);  // clients first seen in this transaction: 0
+    res.update = encode_since(txn.clocks_before, false);
   }
   txn.text_deltas.clear();
   txn.text_len_before.clear();
   txn.map_keys.clear();
   txn.counters.clear();
   txn.changed = false;
-  return res;
 }
 
 void DocImpl::note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
@@ -196,7 +203,7 @@ Status in_txn(DocImpl& d, Fn fn) {
   bool implicit = d.txn.depth == 0;
   if (implicit) d.begin();
   Status s = fn();
-  if (implicit) d.last_result = d.commit();
+  if (implicit) d.commit_into(d.last_result);
   return s;
 }
 
@@ -503,7 +510,7 @@ Status Doc::apply_update(const uint8_t* data, size_t len) {
   bool implicit = d.txn.depth == 0;
   if (implicit) d.begin();
   Status s = d.apply_update(data, len);
-  if (implicit) d.last_result = d.commit();
+  if (implicit) d.commit_into(d.last_result);
   return s;
 }
 

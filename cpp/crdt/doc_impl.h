@@ -126,6 +126,7 @@ class DocImpl {
   // --- transactions
   void begin();
   TransactionResult commit();
+  void commit_into(TransactionResult& res);
   bool wants_events(RootHandle h) const { return roots[h].observed; }
   void note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s);
   void note_text_delete(RootHandle h, uint32_t pos, uint32_t len);
