@@ -180,27 +180,44 @@ class Encoder {
         }
         break;
       case OpKind::Delete:
-        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root, op.len == 1 ? kContinues : 0);
-        id(op.left, c, op.clock);
-        if (op.len != 1) ops_->varint(op.len);
+        write_delete(c, op.clock, op.root, op.backward, op.left, op.len);
         break;
       case OpKind::MapSet:
       case OpKind::MapDelete:
-        tag(op.kind == OpKind::MapSet ? kMapSet : kMapDelete, op.root);
-        ops_->string(op.key);
-        if (op.kind == OpKind::MapSet) ops_->string(op.value);
-        ops_->varint(op.lamport);
+        write_map(op.kind, op.root, op.key, op.value, op.lamport);
         break;
       case OpKind::CounterAdd:
-        tag(kCounter, op.root);
-        ops_->zigzag(op.delta);
+        write_counter(op.root, op.delta);
         break;
       case OpKind::Nop:
-        ops_->byte(kNop);
-        ++count_;
-        ops_->varint(op.len);
+        write_nop(op.len);
         break;
     }
+  }
+
+  void write_delete(uint32_t c, uint32_t clock, RootHandle root, bool backward, Id target, uint32_t n) {
+    tag(backward ? kDeleteBwd : kDeleteFwd, root, n == 1 ? kContinues : 0);
+    id(target, c, clock);
+    if (n != 1) ops_->varint(n);
+  }
+
+  void write_map(OpKind kind, RootHandle root, std::string_view key, std::string_view value, uint64_t lamport) {
+    tag(kind == OpKind::MapSet ? kMapSet : kMapDelete, root);
+    ops_->string(key);
+    if (kind == OpKind::MapSet) ops_->string(value);
+    ops_->varint(lamport);
+  }
+
+  void write_counter(RootHandle root, int64_t delta) {
+    tag(kCounter, root);
+    ops_->zigzag(delta);
+  }
+
+  void write_nop(uint32_t len) {
+    ops_->byte(kNop);
+    ++count_;
+    last_was_insert_ = false;
+    ops_->varint(len);
   }
 
   uint32_t client(uint32_t idx) {
@@ -290,34 +307,21 @@ class Encoder {
         break;
       }
       case OpKind::Delete: {
-        const uint32_t n = op.len - skip;
-        tag(op.backward ? kDeleteBwd : kDeleteFwd, op.root, n == 1 ? kContinues : 0);
         Id target = op.left;
         if (!op.backward) target.clock += skip;
-        id(target, c, k);
-        if (n != 1) ops_->varint(n);
+        write_delete(c, k, op.root, op.backward, target, op.len - skip);
         break;
       }
       case OpKind::MapSet:
-        tag(kMapSet, op.root);
-        ops_->string(d_.strings[op.content]);
-        ops_->string(d_.strings[op.value]);
-        ops_->varint(op.lamport);
-        break;
       case OpKind::MapDelete:
-        tag(kMapDelete, op.root);
-        ops_->string(d_.strings[op.content]);
-        ops_->varint(op.lamport);
+        write_map(op.kind, op.root, d_.strings[op.content],
+                  op.kind == OpKind::MapSet ? std::string_view(d_.strings[op.value]) : std::string_view(), op.lamport);
         break;
       case OpKind::CounterAdd:
-        tag(kCounter, op.root);
-        ops_->zigzag(op.delta);
+        write_counter(op.root, op.delta);
         break;
       case OpKind::Nop:
-        ops_->byte(kNop);
-        ++count_;
-        last_was_insert_ = false;
-        ops_->varint(op.len - skip);
+        write_nop(op.len - skip);
         break;
     }
   }

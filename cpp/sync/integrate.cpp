@@ -252,7 +252,8 @@ void DocImpl::integrate(RemoteOp& op) {
         content = static_cast<uint32_t>(arena.size());
         arena.append(op.text);
       }
-      uint32_t leaf, idx;
+      // Typing that arrives keystroke by keystroke grows the author's run, as local typing does.
+      bool extended = false;
       if (anchor_leaf != TextTree::kNone) {
         const Run& a = t.run(anchor_leaf, anchor_idx);
         if (op.has_content && a.client == op.client && a.clock + a.len == op.clock && !a.deleted &&
@@ -260,19 +261,13 @@ void DocImpl::integrate(RemoteOp& op) {
           uint32_t pos = observed_position(t, anchor_leaf, anchor_idx, op.root, a.len);
           t.extend_run(anchor_leaf, anchor_idx, op.len);
           if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
-          txn.changed = true;
-          logged.left = op.left;
-          logged.right = op.right;
-          logged.content = content;
-          break;
+          extended = true;
         }
       }
-      TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
-                                      Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
-      leaf = placed.leaf;
-      idx = placed.idx;
-      if (op.has_content) {
-        uint32_t pos = observed_position(t, leaf, idx, op.root, 0);
+      if (!extended) {
+        TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
+                                        Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
+        uint32_t pos = op.has_content ? observed_position(t, placed.leaf, placed.idx, op.root, 0) : kNoContent;
         if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
       }
       txn.changed = true;
