@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Profiles one library on one phase of one trace, for finding what dominates our time.
-//   node tests/bench/profile.js [--lib roomsync] [--phase apply|b4|load|update] [--trace automerge-paper] [--reps 5]
+//   node tests/bench/profile.js [--lib roomsync] [--phase apply|b4|load|update|encode] [--trace automerge-paper] [--reps 5]
 //   [--interval µs]   (ROOMSYNC_ROOT=dir with js/ + dist/ profiles another build, e.g. --profiling-funcs)
 // Runs the phase once to warm up, then --reps times under the V8 CPU profiler (node:inspector),
 // writes bench-results/profile-<lib>-<phase>.cpuprofile (open in Chrome DevTools) and prints the
@@ -20,12 +20,12 @@ const reps = parseInt(arg('--reps', '5'), 10);
 const A = await import(`./adapters/${lib}.js`);
 await A.init();
 const trace = loadTrace(traceName);
-let bytes = null, update = null;
+let bytes = null, update = null, built = null;
 {
   const r = await A.applyTrace(trace, { keep: true });
   bytes = await A.encode(r.doc);
   update = await A.encodeUpdate(r.doc);
-  A.destroy(r.doc);
+  built = r.doc; // kept for --phase encode (20 encodes per rep)
 }
 const once = async () => {
   let r;
@@ -33,6 +33,7 @@ const once = async () => {
   else if (phase === 'b4') r = await A.applyTrace(trace, { b4: true });
   else if (phase === 'load') r = await A.loadReadEdit(bytes);
   else if (phase === 'update') r = await A.applyRemote(update);
+  else if (phase === 'encode') { for (let i = 0; i < 20; i++) await A.encode(built); return; }
   else throw new Error(`unknown phase ${phase}`);
   A.destroy(r.doc);
 };
