@@ -152,6 +152,9 @@ async function benchTrace(libs, order, trace, opt, tmpdir) {
   // the documents used for encoding and loading (built untimed), encode timings and sizes
   progress('encode');
   await rounds(() => 1, async (l) => { if (!S[l].built) S[l].built = await S[l].A.applyTrace(trace, { keep: true }); });
+  // warm-up: a few untimed encodes (a WASM engine's encoder otherwise runs its first calls in
+  // V8's baseline tier before it is optimised)
+  await rounds((l) => 3 * warm(l), async (l) => { await S[l].A.encode(S[l].built.doc); });
   await rounds((l) => S[l].res.loadRuns, async (l) => {
     const { A, res, built } = S[l];
     const [ms, b] = await timed(() => A.encode(built.doc));
