@@ -99,7 +99,11 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
       uint32_t skip = known > op.clock ? known - op.clock : 0;
       bool good = true;
       if (op.kind == OpKind::Insert) {
-        good = (skip > 0 || is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
+        // A left origin at the clock just before is the op's own run continuing (ops split
+        // where they were trimmed); if that clock is something else here, the op becomes a
+        // no-op when integrated instead of refusing the update.
+        bool continues = op.left == Id{op.client, op.clock - 1};
+        good = (skip > 0 || continues || is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
                (is_none(op.right) || refs.ok(op.right, 1, doc_root[op.root]));
       } else if (op.kind == OpKind::Delete) {
         Id target = op.left;
