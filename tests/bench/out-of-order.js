@@ -19,43 +19,33 @@ if (!listTraces(dir).includes(values.trace)) {
 const trace = loadTrace(dir, values.trace);
 const count = Math.min(Number(values.count), trace.txns.length);
 
+// Both libraries share this API shape: one transaction per trace transaction, its update kept.
+function edit(doc, patches) {
+  let update = null;
+  const grab = (u) => { update = u; };
+  doc.on('update', grab);
+  const text = doc.getText('text');
+  doc.transact(() => {
+    for (const [pos, del, ins] of patches) {
+      if (del > 0) text.delete(pos, del);
+      if (ins.length > 0) text.insert(pos, ins);
+    }
+  });
+  doc.off('update', grab);
+  return update;
+}
+
 const libs = {
   roomsync: {
     async create(id) { return createDoc({ clientId: id }); },
-    edit(doc, patches) {
-      let update = null;
-      const grab = (u) => { update = u; };
-      doc.on('update', grab);
-      const text = doc.getText('text');
-      doc.transact(() => {
-        for (const [pos, del, ins] of patches) {
-          if (del > 0) text.delete(pos, del);
-          if (ins.length > 0) text.insert(pos, ins);
-        }
-      });
-      doc.off('update', grab);
-      return update;
-    },
+    edit,
     apply(doc, update) { doc.applyUpdate(update); },
     text(doc) { return doc.getText('text').toString(); },
     pending(doc) { return doc.pendingOps; },
   },
   yjs: {
     async create(id) { const d = new Y.Doc(); d.clientID = id; return d; },
-    edit(doc, patches) {
-      let update = null;
-      const grab = (u) => { update = u; };
-      doc.on('update', grab);
-      const text = doc.getText('text');
-      doc.transact(() => {
-        for (const [pos, del, ins] of patches) {
-          if (del > 0) text.delete(pos, del);
-          if (ins.length > 0) text.insert(pos, ins);
-        }
-      });
-      doc.off('update', grab);
-      return update;
-    },
+    edit,
     apply(doc, update) { Y.applyUpdate(doc, update); },
     text(doc) { return doc.getText('text').toString(); },
     pending(doc) { return doc.store.pendingStructs ? 1 : 0; },
