@@ -131,8 +131,9 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     auto& q = pending[op.client];
     // The common case (in-order delivery, loading a saved state): integrate at once, without
     // a detour through the pending queue. Whoever waited for this client gets another look.
-    if (q.empty() && op.clock <= have) {
-      trim_front(op, have - op.clock);
+    // Held ops are stored trimmed to what is known, so a re-delivered op lands on the same key.
+    if (op.clock < have) trim_front(op, have - op.clock);
+    if (q.empty() && op.clock == have) {
       if (missing_dependency(*this, op) == kNoClient) {
         integrate(op);
         auto& waiters = waiting[op.client];
