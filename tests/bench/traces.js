@@ -63,6 +63,24 @@ export function isSingleCall(txn) {
   return (del > 0) !== (ins.length > 0);
 }
 
+// Every txn through a Yjs-shaped API (roomsync and Yjs share it): one call when the txn is a
+// single insert or delete, else one transaction of delete-then-insert patches.
+export function replayEdits(doc, text, trace) {
+  for (const txn of trace.txns) {
+    if (isSingleCall(txn)) {
+      const [pos, del, ins] = txn[0];
+      if (del > 0) text.delete(pos, del); else text.insert(pos, ins);
+    } else {
+      doc.transact(() => {
+        for (const [pos, del, ins] of txn) {
+          if (del > 0) text.delete(pos, del);
+          if (ins.length > 0) text.insert(pos, ins);
+        }
+      });
+    }
+  }
+}
+
 // Installed version of an npm package (read from node_modules; some packages do not export
 // their package.json).
 export function pkgVersion(pkg) {

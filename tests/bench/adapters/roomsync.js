@@ -1,7 +1,7 @@
 // roomsync adapter: our WASM engine through the public JS API (js/index.js).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO, isSingleCall } from '../traces.js';
+import { REPO, replayEdits } from '../traces.js';
 
 export const name = 'roomsync';
 export const notes = 'text.insert/delete (doc.transact for multi-call txns); B4 = doc.on("update"); encoded = encodeState; load = createDoc({state})';
@@ -36,19 +36,7 @@ export async function applyTrace(trace, { b4 = false } = {}) {
   const text = doc.getText('text');
   const r = { doc, updates: 0, updateBytes: 0 };
   if (b4) doc.on('update', (u) => { r.updates++; r.updateBytes += u.length; });
-  for (const txn of trace.txns) {
-    if (isSingleCall(txn)) {
-      const [pos, del, ins] = txn[0];
-      if (del > 0) text.delete(pos, del); else text.insert(pos, ins);
-    } else {
-      doc.transact(() => {
-        for (const [pos, del, ins] of txn) {
-          if (del > 0) text.delete(pos, del);
-          if (ins.length > 0) text.insert(pos, ins);
-        }
-      });
-    }
-  }
+  replayEdits(doc, text, trace);
   return r;
 }
 

@@ -1,6 +1,6 @@
 // Yjs adapter: Y.Text insert/delete, Y.encodeStateAsUpdate / Y.applyUpdate.
 import * as Y from 'yjs';
-import { isSingleCall, pkgVersion } from '../traces.js';
+import { pkgVersion, replayEdits } from '../traces.js';
 
 export const name = 'yjs';
 export const version = pkgVersion('yjs');
@@ -15,19 +15,7 @@ export function applyTrace(trace, { b4 = false } = {}) {
   const text = doc.getText('text');
   const r = { doc, updates: 0, updateBytes: 0 };
   if (b4) doc.on('update', (u) => { r.updates++; r.updateBytes += u.length; });
-  for (const txn of trace.txns) {
-    if (isSingleCall(txn)) {
-      const [pos, del, ins] = txn[0];
-      if (del > 0) text.delete(pos, del); else text.insert(pos, ins);
-    } else {
-      doc.transact(() => {
-        for (const [pos, del, ins] of txn) {
-          if (del > 0) text.delete(pos, del);
-          if (ins.length > 0) text.insert(pos, ins);
-        }
-      });
-    }
-  }
+  replayEdits(doc, text, trace);
   return r;
 }
 
