@@ -1,10 +1,22 @@
 // Structured logging: one JSON object per line.
 // Level from the `level` argument, else LOG_LEVEL, else "info". "silent" disables output.
+// An unknown level is an error, not a silent fallback: a typo must not hide debug logs.
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-export function createLogger({ level = process.env.LOG_LEVEL || 'info', stream = process.stderr, base = {} } = {}) {
-  const threshold = LEVELS[level] ?? LEVELS.info;
+export const LOG_LEVELS = Object.freeze(Object.keys(LEVELS));
+
+/** Returns `level` if it is a known level name; throws a RangeError naming `what` and the allowed values. */
+export function checkLogLevel(level, what = 'log level') {
+  if (typeof level !== 'string' || !Object.hasOwn(LEVELS, level)) {
+    throw new RangeError(`${what} must be one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(level)}`);
+  }
+  return level;
+}
+
+export function createLogger({ level, stream = process.stderr, base = {} } = {}) {
+  if (level === undefined) level = checkLogLevel(process.env.LOG_LEVEL || 'info', 'LOG_LEVEL');
+  const threshold = LEVELS[checkLogLevel(level)];
   const write = (lvl, msg, fields) => {
     if (LEVELS[lvl] < threshold) return;
     const line = { ts: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
