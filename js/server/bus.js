@@ -10,7 +10,27 @@
 // nodeTtlMs + heartbeatMs, drop its peers from their presence and clean its hash entries.
 
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+
+// ioredis is an optional peer dependency: apps that never configure Redis need not install it,
+// so it is imported only when a RedisBus starts.
+export const IOREDIS_MISSING = 'Redis scale-out needs the ioredis package: npm install ioredis';
+
+/** Resolves to ioredis's Redis class; `load` is the import (injectable for tests). */
+export async function loadRedisClass(load = () => import('ioredis')) {
+  let mod;
+  try {
+    mod = await load();
+  } catch (err) {
+    // Only "ioredis itself is not installed" gets the install hint; anything else (a broken
+    // install, a missing dependency of ioredis) keeps its own message.
+    const missing = (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') &&
+      /['"]ioredis['"]/.test(err.message);
+    throw new Error(missing ? IOREDIS_MISSING : `cannot load ioredis: ${err?.message ?? err}`, { cause: err });
+  }
+  const Redis = mod.Redis ?? mod.default;
+  if (typeof Redis !== 'function') throw new Error('cannot load ioredis: it exports no Redis class');
+  return Redis;
+}
 
 export class LocalBus {
   constructor() {
@@ -59,6 +79,7 @@ export class RedisBus {
   }
 
   async start() {
+    const Redis = await loadRedisClass();
     const opts = { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true };
     this.pub = new Redis(this.url, opts);
     this.sub = new Redis(this.url, { ...opts, enableAutoPipelining: false });
