@@ -17,7 +17,7 @@ function describeStaticDirs() {
   return defaultStaticDirs()
     .map(({ prefix, dir, files }) => {
       const from = path.relative(PACKAGE_ROOT, dir) + '/';
-      return files ? `  ${files.map((f) => prefix + f).join(', ')}` : `  ${prefix}…  every file of ${from} (index.html for directories)`;
+      return files ? `  ${files.map((f) => prefix + f).join(', ')}` : `  ${prefix}…  every file of ${from} (the pages; index.html for directories)`;
     })
     .join('\n');
 }
@@ -27,22 +27,21 @@ const USAGE = `Usage: roomsync serve [options]
 Runs the Phoenix Channels signaling server and the demo pages (docs/signaling.md).
 
 Options:
-  --port <n>        port to listen on (env PORT, default 4000; 0 = any free port)
-  --host <addr>     address to bind (env HOST, default 127.0.0.1; 0.0.0.0 for all interfaces)
-  --redis <url>     share rooms with other processes through Redis (env REDIS_URL)
+  --port <n>           port to listen on (env PORT, default 4000; 0 = any free port)
+  --host <addr>        address to bind (env HOST, default 127.0.0.1; 0.0.0.0 for all interfaces)
+  --redis <url>        share rooms with other processes through Redis (env REDIS_URL)
   --log-level <level>  ${LOG_LEVELS.join(' | ')} (env LOG_LEVEL, default info); logs are JSON lines on stderr
-  --help            show this help
+  --help               show this help
 
 Environment:
-  ROOMSYNC_SECRET   HS256 secret; when set, a JWT with a user_id claim is required to connect
+  ROOMSYNC_SECRET      HS256 secret; when set, a JWT with a user_id claim is required to connect
   ROOMSYNC_RATE_LIMITS  JSON per-event limits, e.g. '{"comment":{"rate":1,"burst":1},"signal":false}'
   ROOMSYNC_ALLOWED_ORIGINS  comma-separated browser origins allowed to connect (default: any)
   ROOMSYNC_IDLE_TIMEOUT_MS, ROOMSYNC_PING_INTERVAL_MS, ROOMSYNC_NODE_TTL_MS, ROOMSYNC_NODE_HEARTBEAT_MS
-                    tuning (see docs/signaling.md)
+                       tuning (see docs/signaling.md)
 
 HTTP on the same port serves exactly this, nothing else:
-  /socket/websocket  the Phoenix socket
-  /healthz, /metrics  counters as JSON and Prometheus text
+  /socket/websocket (the Phoenix socket), /healthz (JSON), /metrics (Prometheus)
 ${describeStaticDirs()}
 `;
 

@@ -19,17 +19,23 @@ import { createStaticHandler } from './static.js';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The static mounts used when `staticDirs` is not given: www/ at /, dist/ at /dist/, js/ at /js/, the phoenix ESM build at /vendor/phoenix/. */
+/**
+ * The static mounts used when `staticDirs` is not given: only what pages load. All of www/ at /
+ * (the demo pages), the WebAssembly build at /dist/, the browser modules of js/ at /js/ (never
+ * the server or the CLI) and phoenix's ESM build at /vendor/phoenix/ (for import maps).
+ * A browser module that pages import must be added here (tests/js/server/static.test.js
+ * follows the demo's imports and fails otherwise).
+ */
 export function defaultStaticDirs() {
   const mounts = [
     { prefix: '/', dir: path.join(PACKAGE_ROOT, 'www') },
-    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist') },
-    { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js') },  // the browser modules of the package
+    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist'), files: ['roomsync.mjs', 'roomsync.wasm'] },
+    { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js'), files: ['index.js', 'load-module.js', 'signaling.js', 'room/*.js'] },
   ];
   try {
     const require = createRequire(import.meta.url);
     const phoenixMain = require.resolve('phoenix'); // .../phoenix/priv/static/phoenix.cjs.js
-    mounts.push({ prefix: '/vendor/phoenix/', dir: path.dirname(phoenixMain) });
+    mounts.push({ prefix: '/vendor/phoenix/', dir: path.dirname(phoenixMain), files: ['phoenix.mjs'] });
   } catch {
     /* phoenix not installed: nothing to vendor */
   }

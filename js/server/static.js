@@ -1,5 +1,5 @@
-// Static files: each mount maps a URL prefix to a directory. No directory listings,
-// no path traversal, no dotfiles; `index.html` for directories.
+// Static files: each mount maps a URL prefix to a directory, optionally limited to a list of
+// files. No directory listings, no path traversal, no dotfiles; `index.html` for directories.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -29,10 +29,23 @@ export const MIME_TYPES = Object.freeze({
   '.ts': 'text/plain; charset=utf-8',
 });
 
-/** @param {{prefix: string, dir: string}[]} mounts longest prefix wins */
+/**
+ * `files` patterns (paths relative to the mount's directory; `*` matches within one path
+ * segment) as one RegExp, or null for "every file".
+ */
+function filesPattern(files) {
+  if (!files) return null;
+  const one = (f) => f.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*');
+  return new RegExp(`^(?:${files.map(one).join('|')})$`);
+}
+
+/**
+ * @param {{prefix: string, dir: string, files?: string[]}[]} mounts longest prefix wins; a mount
+ *   with `files` serves only those files (never a directory's index.html)
+ */
 export function createStaticHandler(mounts) {
   const list = mounts
-    .map((m) => ({ prefix: m.prefix.endsWith('/') ? m.prefix : m.prefix + '/', dir: path.resolve(m.dir) }))
+    .map((m) => ({ prefix: m.prefix.endsWith('/') ? m.prefix : m.prefix + '/', dir: path.resolve(m.dir), only: filesPattern(m.files) }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
 
   /** Resolves true when it answered the request, false when no mount matched a file. */
@@ -45,16 +58,18 @@ export function createStaticHandler(mounts) {
       return false;
     }
     if (decoded.includes('\0') || decoded.includes('\\')) return false;
-    for (const { prefix, dir } of list) {
+    for (const { prefix, dir, only } of list) {
       if (!(decoded + '/').startsWith(prefix)) continue;
       const rel = decoded.slice(prefix.length);
       if (rel.split('/').some((seg) => seg.startsWith('.'))) continue; // dotfiles and '..'
+      if (only && !only.test(rel)) continue;
       let file = path.resolve(dir, rel);
       if (file !== dir && !file.startsWith(dir + path.sep)) continue;
       let st;
       try {
         st = await stat(file);
         if (st.isDirectory()) {
+          if (only) continue;
           if (!decoded.endsWith('/')) {
             res.writeHead(301, { Location: pathname + '/' });
             res.end();

@@ -5,8 +5,11 @@ import { mkdtemp, writeFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { startServer, phxSocket, join } from './helpers.js';
 import { defaultStaticDirs } from '../../../js/server/index.js';
+
+const PKG = path.resolve(import.meta.dirname, '../../..');
 
 let srv;
 let root;
@@ -85,7 +88,7 @@ test('/healthz reports counters as JSON, /metrics as Prometheus text', async () 
 
 test('default static mounts resolve relative to the package and vendor the phoenix ESM build', async () => {
   const mounts = defaultStaticDirs();
-  const pkgRoot = path.resolve(import.meta.dirname, '../../..');
+  const pkgRoot = PKG;
   assert.deepEqual(mounts.slice(0, 2).map((m) => [m.prefix, m.dir]), [['/', path.join(pkgRoot, 'www')], ['/dist/', path.join(pkgRoot, 'dist')]]);
   const s = await startServer({ staticDirs: undefined });
   try {
@@ -96,4 +99,105 @@ test('default static mounts resolve relative to the package and vendor the phoen
   } finally {
     await s.close();
   }
+});
+
+test('a mount with `files` serves only those files (`*` stays within one path segment)', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'roomsync-files-'));
+  try {
+    await mkdir(path.join(dir, 'room', 'deep'), { recursive: true });
+    await mkdir(path.join(dir, 'server'));
+    for (const f of ['index.js', 'index.d.ts', 'cli.js', 'room/a.js', 'room/a.ts', 'room/deep/b.js', 'server/index.js']) await writeFile(path.join(dir, f), 'export {}');
+    const s = await startServer({ staticDirs: [{ prefix: '/js/', dir, files: ['index.js', 'room/*.js'] }] });
+    try {
+      for (const [p, status] of [
+        ['/js/index.js', 200], ['/js/room/a.js', 200],
+        ['/js/index.d.ts', 404], ['/js/cli.js', 404], ['/js/room/a.ts', 404], ['/js/room/deep/b.js', 404],
+        ['/js/server/index.js', 404], ['/js/room', 404], ['/js/room/', 404], ['/js/', 404], ['/js/%72oom/a.js', 200],
+      ]) {
+        const r = await fetch(s.httpUrl + p, { redirect: 'manual' });
+        assert.equal(r.status, status, p);
+      }
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the default mounts serve what pages need and nothing of the server, the CLI or the rest of phoenix', async () => {
+  const byPrefix = Object.fromEntries(defaultStaticDirs().map((m) => [m.prefix, m]));
+  assert.deepEqual(Object.keys(byPrefix).sort(), ['/', '/dist/', '/js/', '/vendor/phoenix/']);
+  assert.equal(byPrefix['/'].files, undefined, 'www/ holds only pages: all of it');
+  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm']);
+  assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'room/*.js']);
+  assert.deepEqual(byPrefix['/vendor/phoenix/'].files, ['phoenix.mjs']);
+  const s = await startServer({ staticDirs: undefined });
+  try {
+    for (const p of ['/js/server/index.js', '/js/server/', '/js/cli.js', '/js/demo.js', '/js/index.d.ts', '/js/signaling.d.ts', '/js/',
+      '/vendor/phoenix/phoenix.cjs.js', '/vendor/phoenix/phoenix.js', '/vendor/phoenix/phoenix.min.js', '/vendor/phoenix/phoenix.png', '/vendor/phoenix/favicon.ico', '/vendor/phoenix/']) {
+      assert.equal((await fetch(s.httpUrl + p, { redirect: 'manual' })).status, 404, `${p} must not be served`);
+    }
+    for (const p of ['/', '/notes.js', '/style.css', '/js/index.js', '/js/load-module.js', '/js/signaling.js', '/vendor/phoenix/phoenix.mjs']) {
+      assert.equal((await fetch(s.httpUrl + p)).status, 200, p);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+// Follows every static import of the demo page (script/link tags, the import map, `import … from`,
+// `import('…')`, `new URL('…', import.meta.url)`) and checks the server serves each file. dist/ is
+// a stand-in with the two build outputs (and one file that must stay private), so this runs without
+// a WASM build.
+test('every file the demo page loads, transitively, is served', async () => {
+  const dist = await mkdtemp(path.join(tmpdir(), 'roomsync-dist-'));
+  const mounts = defaultStaticDirs().map((m) => (m.prefix === '/dist/' ? { ...m, dir: dist } : m));
+  await writeFile(path.join(dist, 'roomsync.mjs'), "export default async function () { return new URL('roomsync.wasm', import.meta.url); }");
+  await writeFile(path.join(dist, 'roomsync.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  await writeFile(path.join(dist, 'roomsync.js.map'), '{}');
+  const s = await startServer({ staticDirs: mounts });
+  try {
+    const html = await (await fetch(s.httpUrl + '/')).text();
+    const importMap = JSON.parse(html.match(/<script type="importmap">([\s\S]*?)<\/script>/)[1]).imports;
+    const queue = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1], s.httpUrl + '/').href);
+    const seen = new Set();
+    while (queue.length) {
+      const url = queue.shift();
+      if (seen.has(url)) continue;
+      seen.add(url);
+      const r = await fetch(url);
+      assert.equal(r.status, 200, `${new URL(url).pathname} is needed by the page`);
+      if (!/\.m?js$/.test(url)) continue;
+      const code = (await r.text()).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+      const specifiers = [
+        ...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+\bfrom\s*)?['"]([^'"]+)['"]/g),
+        ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+      ].map((m) => m[1]);
+      for (const spec of specifiers) {
+        if (spec.startsWith('node:')) continue;
+        const mapped = importMap[spec] ?? spec;
+        assert.ok(/^[./]/.test(mapped), `${spec} (imported by ${new URL(url).pathname}) is a bare specifier the import map does not map`);
+        queue.push(new URL(mapped, url).href);
+      }
+      // Files fetched relative to a module (the .wasm next to the .mjs).
+      for (const m of code.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) queue.push(new URL(m[1], url).href);
+    }
+    for (const p of ['/notes.js', '/js/index.js', '/js/signaling.js', '/vendor/phoenix/phoenix.mjs', '/dist/roomsync.mjs', '/dist/roomsync.wasm']) {
+      assert.ok(seen.has(s.httpUrl + p), `the walk reached ${p}`);
+    }
+    assert.equal((await fetch(s.httpUrl + '/dist/roomsync.js.map')).status, 404);
+  } finally {
+    await s.close();
+    await rm(dist, { recursive: true, force: true });
+  }
+});
+
+test('--help lists exactly what is served over HTTP', () => {
+  const r = spawnSync(process.execPath, [path.join(PKG, 'js/cli.js'), '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  for (const served of ['/dist/roomsync.mjs', '/dist/roomsync.wasm', '/js/index.js', '/js/load-module.js', '/js/signaling.js', '/js/room/*.js', '/vendor/phoenix/phoenix.mjs', '/healthz', '/metrics', 'www/']) {
+    assert.ok(r.stdout.includes(served), `--help names ${served}`);
+  }
+  assert.doesNotMatch(r.stdout, /js\/server|cli\.js|every file of (dist|js|node_modules)/);
 });
