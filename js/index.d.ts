@@ -35,6 +35,18 @@ export interface CreateDocOptions {
   state?: Uint8Array;
 }
 
+/**
+ * Thrown by the call that made or applied a change (an edit, transact(), applyUpdate()) when an
+ * observer or 'update' listener threw. The change WAS applied and emitted to every observer and
+ * listener, each of which ran even after an earlier one threw; nothing is undone. `cause` is
+ * the first error, `errors` every error in call order. (A refused update is a plain Error.)
+ */
+export class ListenerError extends Error {  // an AggregateError at run time
+  readonly name: 'ListenerError';
+  readonly cause: unknown;
+  readonly errors: unknown[];
+}
+
 /** Creates a document; loads the WebAssembly module on first use (then cached). */
 export function createDoc(options?: CreateDocOptions): Promise<Doc>;
 
@@ -54,10 +66,16 @@ export class Doc {
 
   /**
    * Runs fn as one transaction; observers and 'update' listeners fire once at the end,
-   * synchronously, with `origin`. Nested calls join the outer transaction.
+   * synchronously, with `origin`. Nested calls join the outer transaction. Changes made before
+   * fn throws stay and are emitted; fn's error is rethrown (then a listener's error is dropped).
+   * Throws a ListenerError after the commit when a listener threw.
    */
   transact<T>(fn: (doc: Doc) => T, origin?: Origin): T;
 
+  /**
+   * Every committed transaction's update, after the observers of that transaction. A listener
+   * that throws does not stop the others; see ListenerError.
+   */
   on(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;
   off(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;
 
@@ -69,7 +87,8 @@ export class Doc {
   encodeStateSince(stateVector: Uint8Array): Uint8Array;
   /**
    * Integrates an update (idempotent, any order). Throws an Error with the core's message on
-   * malformed bytes, leaving the document unchanged.
+   * malformed bytes, leaving the document unchanged. A ListenerError instead means the update
+   * was applied and a listener threw.
    */
   applyUpdate(update: Uint8Array, origin?: Origin): void;
   /** Operations received but held back until their causal parents arrive. */

@@ -86,10 +86,41 @@ function u32() {
   return heapU32;
 }
 
-// Calls every listener; one added or removed meanwhile takes effect from the next event.
-function callAll(listeners, a, b) {
-  if (listeners.length === 1) listeners[0](a, b);
-  else for (const cb of listeners.slice()) cb(a, b);
+// Calls every listener, even after one threw (a committed change reaches everyone); one added
+// or removed meanwhile takes effect from the next event. Returns `errors` with what the
+// listeners threw appended (null while nothing threw).
+function callAll(listeners, a, b, errors) {
+  if (listeners.length === 1) {
+    try {
+      listeners[0](a, b);
+    } catch (err) {
+      errors = errors === null ? [err] : (errors.push(err), errors);
+    }
+    return errors;
+  }
+  for (const cb of listeners.slice()) {
+    try {
+      cb(a, b);
+    } catch (err) {
+      errors = errors === null ? [err] : (errors.push(err), errors);
+    }
+  }
+  return errors;
+}
+
+/**
+ * Thrown after a change was applied and emitted to every observer and 'update' listener, when
+ * at least one of them threw. The change is NOT undone: the document holds it and every
+ * listener saw it. `cause` is the first error, `errors` all of them in call order.
+ */
+export class ListenerError extends AggregateError {
+  constructor(errors) {
+    const first = errors[0];
+    const what = errors.length === 1 ? 'a listener' : `${errors.length} listeners`;
+    super(errors, `roomsync: ${what} threw (the change was applied and emitted to every listener): ` +
+      `${first instanceof Error ? first.message : String(first)}`, { cause: first });
+    this.name = 'ListenerError';
+  }
 }
 
 // Returns a pointer to at least `bytes` bytes of scratch space in wasm memory.
@@ -298,13 +329,22 @@ export class Doc {
     if (this._txDepth > 0) return fn(this);
     this._txDepth = 1;
     X.rs_begin(h);
+    let threw = true;
     try {
-      return fn(this);
+      const result = fn(this);
+      threw = false;
+      return result;
     } finally {
       this._txDepth = 0;
       if (this._h !== 0) {
         const flags = X.rs_commit(h);
-        if (this._listening) this._dispatch(flags, origin, true);
+        if (this._listening) {
+          if (!threw) this._dispatch(flags, origin, true);
+          else {
+            // fn's own error is the one the caller gets; listeners still see the change.
+            try { this._dispatch(flags, origin, true); } catch { /* a ListenerError */ }
+          }
+        }
       }
     }
   }
@@ -324,15 +364,17 @@ export class Doc {
       const ptr = X.rs_update(h);
       update = u8().slice(ptr, ptr + X.rs_update_len(h));
     }
+    let errors = null;
     if (events !== null) {
       const transaction = { origin, local };
       for (const event of events) {
         event.origin = origin;
         event.transaction = transaction;
-        callAll(event.target._observers, event);
+        errors = callAll(event.target._observers, event, undefined, errors);
       }
     }
-    if (update !== null) callAll(this._updateListeners, update, origin);
+    if (update !== null) errors = callAll(this._updateListeners, update, origin, errors);
+    if (errors !== null) throw new ListenerError(errors);
   }
 
   // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep): the core sends at

@@ -1,0 +1,83 @@
+// Issue 6, "the engine's JS API": what a new user hit, each as a regression test.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { createDoc, ListenerError } from '../../js/index.js';
+
+describe('throwing observers and update listeners', () => {
+  test('live sync survives a text observer that throws once', async () => {
+    const a = await createDoc();
+    const b = await createDoc();
+    a.on('update', (u) => b.applyUpdate(u, 'net'));
+    const t = a.getText('t');
+    let throwNext = false;
+    t.observe(() => {
+      if (throwNext) {
+        throwNext = false;
+        throw new Error('observer bug');
+      }
+    });
+    const later = [];
+    t.observe((e) => later.push(e.delta)); // registered after the throwing one: still called
+    t.insert(0, 'hello');
+    throwNext = true;
+    assert.throws(() => t.insert(5, ' world'), (err) => {
+      assert.ok(err instanceof ListenerError);
+      assert.ok(err instanceof AggregateError);
+      assert.equal(err.cause.message, 'observer bug');
+      assert.equal(err.errors.length, 1);
+      return true;
+    });
+    t.insert(11, '!');
+    t.delete(0, 1);
+    assert.equal(a.getText('t').toString(), 'ello world!');
+    assert.equal(b.getText('t').toString(), 'ello world!');
+    assert.equal(b.pendingOps, 0);
+    assert.equal(later.length, 4);
+  });
+
+  test('every listener runs; the first error is rethrown once, after all of them', async () => {
+    const doc = await createDoc();
+    const calls = [];
+    doc.on('update', () => { calls.push('u1'); throw new Error('first'); });
+    doc.on('update', () => { calls.push('u2'); throw new Error('second'); });
+    doc.on('update', () => calls.push('u3'));
+    doc.getMap('m').observe(() => { calls.push('obs'); throw new Error('zeroth'); });
+    let caught = 0;
+    try {
+      doc.getMap('m').set('k', 1);
+    } catch (err) {
+      caught++;
+      assert.ok(err instanceof ListenerError);
+      assert.equal(err.cause.message, 'zeroth'); // observers run before 'update' listeners
+      assert.deepEqual(err.errors.map((e) => e.message), ['zeroth', 'first', 'second']);
+    }
+    assert.equal(caught, 1);
+    assert.deepEqual(calls, ['obs', 'u1', 'u2', 'u3']);
+    assert.equal(doc.getMap('m').get('k'), 1);
+  });
+
+  test("a throwing 'update' listener: applyUpdate says the update WAS applied", async () => {
+    const a = await createDoc();
+    a.getText('t').insert(0, 'x');
+    const b = await createDoc();
+    b.on('update', () => { throw new Error('listener bug'); });
+    assert.throws(() => b.applyUpdate(a.encodeState()), ListenerError);
+    assert.equal(b.getText('t').toString(), 'x');
+    // A refused update is a plain Error, never a ListenerError.
+    assert.throws(() => b.applyUpdate(new Uint8Array([1, 2, 3])), (err) => !(err instanceof ListenerError));
+  });
+
+  test("transact: fn's own error wins; listeners still see the change", async () => {
+    const doc = await createDoc();
+    const seen = [];
+    doc.on('update', (u, origin) => { seen.push(origin); throw new Error('listener'); });
+    assert.throws(() => doc.transact(() => {
+      doc.getText('t').insert(0, 'kept');
+      throw new Error('fn');
+    }, 'o'), /^Error: fn$/);
+    assert.deepEqual(seen, ['o']);
+    assert.throws(() => doc.transact(() => doc.getText('t').insert(0, '!')), ListenerError);
+    assert.equal(doc.getText('t').toString(), '!kept');
+  });
+});
