@@ -74,7 +74,9 @@ export class Doc {
 
   /**
    * Every committed transaction's update, after the observers of that transaction. A listener
-   * that throws does not stop the others; see ListenerError.
+   * that throws does not stop the others; see ListenerError. Edits made by an observer or
+   * listener form transactions of their own, emitted (observers, then updates) after the one
+   * being emitted finishes: updates always arrive in causal order, ready to log and replay.
    */
   on(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;
   off(event: 'update', listener: (update: Uint8Array, origin: Origin) => void): void;

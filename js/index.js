@@ -279,6 +279,8 @@ export class Doc {
     this._observedRoots = 0;
     this._listening = false; // any observer or update listener: collect transaction results
     this._txDepth = 0;
+    this._emitting = false; // inside _dispatch: transactions committed meanwhile wait in _queue
+    this._queue = [];
     if (finalizer) finalizer.register(this, this._handle, this);
   }
 
@@ -364,7 +366,28 @@ export class Doc {
       const ptr = X.rs_update(h);
       update = u8().slice(ptr, ptr + X.rs_update_len(h));
     }
+    if (this._emitting) {
+      // A listener edited the document: its transaction is emitted after the one being
+      // emitted, so every listener sees updates in causal order.
+      this._queue.push({ events, update, origin, local });
+      return;
+    }
+    this._emitting = true;
     let errors = null;
+    try {
+      errors = this._emit(events, update, origin, local, errors);
+      while (this._queue.length > 0) {
+        const next = this._queue.shift();
+        errors = this._emit(next.events, next.update, next.origin, next.local, errors);
+      }
+    } finally {
+      this._emitting = false;
+    }
+    if (errors !== null) throw new ListenerError(errors);
+  }
+
+  // One transaction to its observers, then to the 'update' listeners; returns the errors.
+  _emit(events, update, origin, local, errors) {
     if (events !== null) {
       const transaction = { origin, local };
       for (const event of events) {
@@ -374,7 +397,7 @@ export class Doc {
       }
     }
     if (update !== null) errors = callAll(this._updateListeners, update, origin, errors);
-    if (errors !== null) throw new ListenerError(errors);
+    return errors;
   }
 
   // Decodes the event stream written by wasm/bindings.cpp (DocHandle::keep): the core sends at
