@@ -58,7 +58,12 @@ export class Doc {
   constructor(clientId?: number);
   readonly clientId: number;
 
-  /** Roots are created on first use; a name already used by another type throws. */
+  /**
+   * Roots are created on first use; the same object every time. One name, one type: asking
+   * for a type this document has no root of under a name that another type already uses
+   * throws. But when two replicas gave one name two types concurrently, the document holds
+   * both roots, and each is readable (and writable) under its own type.
+   */
   getText(name: string): Text;
   getMap(name: string): RMap;
   getRegister(name: string): Register;

@@ -220,8 +220,11 @@ function checkName(value, what) {
   if (LONE_SURROGATE.test(value)) throw new TypeError(`roomsync: ${what} contains a lone surrogate`);
 }
 
+// `existing`: bit (1 << type) for every type the document has a root `name` of.
 function typeClash(name, existing, wanted) {
-  return new Error(`roomsync: root "${name}" is a ${TYPE_NAMES[existing]}, not a ${TYPE_NAMES[wanted]}`);
+  const types = [TEXT, MAP, REGISTER, COUNTER].filter((t) => existing & (1 << t)).map((t) => TYPE_NAMES[t]);
+  return new Error(`roomsync: root "${name}" is a ${types.join(' and a ')}, not a ${TYPE_NAMES[wanted]} ` +
+    '(one name, one type)');
 }
 
 function toJsonText(value) {
@@ -296,19 +299,20 @@ export class Doc {
   _root(type, name, Class) {
     this._live();
     checkName(name, 'root name');
-    let root = this._roots.get(name);
+    const key = type + name; // the type is one digit: keys never collide
+    let root = this._roots.get(key);
     if (root === undefined) {
-      // One type per name, whether the name came from this replica or from an update. (The
-      // core keys roots by type and name, so replicas that disagree still converge.)
-      const other = this._handle.rootTypes(name) & ~(1 << type);
-      if (other !== 0) throw typeClash(name, 31 - Math.clz32(other), type);
+      // The core keys roots by type and name. This replica never gives one name a second
+      // type; but when two replicas did so concurrently, the document holds both, and each
+      // stays readable here under its own type.
+      const types = this._handle.rootTypes(name);
+      const other = types & ~(1 << type);
+      if ((types & (1 << type)) === 0 && other !== 0) throw typeClash(name, other, type);
       const handle = this._handle.root(type, name);
       if (handle < 0) this._fail();
       root = new Class(this, handle, name);
-      this._roots.set(name, root);
+      this._roots.set(key, root);
       this._byHandle[handle] = root;
-    } else if (root._type !== type) {
-      throw typeClash(name, root._type, type);
     }
     return root;
   }

@@ -143,3 +143,35 @@ describe('edits made by observers and listeners', () => {
     assert.equal(copy.getMap('m').get('n'), 3);
   });
 });
+
+describe('one root name, two types from two replicas', () => {
+  test('a third replica reads both; this replica never creates a second type itself', async () => {
+    const a = await createDoc();
+    const b = await createDoc();
+    a.getText('x').insert(0, 'text from a');
+    b.getMap('x').set('k', 'map from b');
+    const c = await createDoc();
+    c.applyUpdate(a.encodeState());
+    c.applyUpdate(b.encodeState());
+    assert.equal(c.getText('x').toString(), 'text from a');
+    assert.deepEqual(c.getMap('x').toJSON(), { k: 'map from b' });
+    assert.equal(c.getText('x'), c.getText('x')); // still one object per root
+    assert.throws(() => c.getCounter('x'), /root "x" is a Text and a Map, not a Counter/);
+    // The replicas that made them read the other's too once they have it.
+    a.applyUpdate(b.encodeState());
+    assert.equal(a.getMap('x').get('k'), 'map from b');
+    assert.equal(a.getText('x').toString(), 'text from a');
+    // Events reach the right object.
+    const seen = [];
+    c.getMap('x').observe((e) => seen.push([...e.keysChanged]));
+    c.getText('x').observe((e) => seen.push(e.delta));
+    c.applyUpdate(a.encodeState()); // nothing new
+    b.getMap('x').set('k2', 1);
+    c.applyUpdate(b.encodeStateSince(c.stateVector()));
+    assert.deepEqual(seen, [['k2']]);
+    // Locally, a name keeps one type.
+    const d = await createDoc();
+    d.getText('y');
+    assert.throws(() => d.getMap('y'), /root "y" is a Text, not a Map/);
+  });
+});
