@@ -24,6 +24,11 @@ export interface RateLimit {
 export interface StaticMount {
   prefix: string;
   dir: string;
+  /**
+   * Only these files (paths relative to `dir`; `*` matches within one path segment), never a
+   * directory's index.html; absent = every file.
+   */
+  files?: string[];
 }
 
 export interface AuthorizeRoomRequest {
@@ -83,7 +88,7 @@ export interface ServerOptions {
   pingIntervalMs?: number;
   /** Browser origins allowed to connect (`'*'` = any); default null = any. */
   allowedOrigins?: string[] | null;
-  /** Static mounts (default: {@link defaultStaticDirs}). */
+  /** Static mounts, replacing the default ones ({@link defaultStaticDirs}); [] serves no files. */
   staticDirs?: StaticMount[];
   /** A level name or a logger object (default: JSON lines on stderr at `LOG_LEVEL`, else info). */
   logger?: LogLevel | ServerLogger;
@@ -156,5 +161,5 @@ export interface SignalingServer {
  */
 export function createServer(options?: ServerOptions): Promise<SignalingServer>;
 
-/** The static mounts used without `staticDirs`: the demo pages and the browser modules of the package. */
+/** The static mounts used without `staticDirs`: only what pages load (www/, the WebAssembly build, the browser modules of js/, phoenix's ESM build). */
 export function defaultStaticDirs(): StaticMount[];

@@ -14,7 +14,7 @@ const options: ServerOptions = {
   logger: 'warn',
   authorizeRoom: async ({ userId, room }) => (userId.length > 0 && room !== 'private') || 'forbidden',
   rateLimits: { comment: { rate: 1, burst: 1 }, signal: false },
-  staticDirs: defaultStaticDirs().filter((m) => m.prefix !== '/'),
+  staticDirs: [...defaultStaticDirs().filter((m) => m.prefix !== '/'), { prefix: '/app/', dir: 'public', files: ['*.html'] }],
 };
 const server: SignalingServer = await createServer(options);
 const port: number = server.port;
