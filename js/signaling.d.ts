@@ -49,7 +49,10 @@ export type SignalingErrorCode =
 export class SignalingError extends Error {
   readonly name: 'SignalingError';
   readonly code: SignalingErrorCode;
-  /** The server's error response or the underlying error, when there is one. */
+  /**
+   * The server's error response or the underlying error, when there is one; for a
+   * `payload_too_large` found before sending, `{ size, limit }` in bytes.
+   */
   readonly details?: unknown;
   constructor(code: SignalingErrorCode, message?: string, details?: unknown);
 }
@@ -110,6 +113,12 @@ export interface ConnectSignalingOptions {
   keepPeerId?: boolean;
   /** Join and push timeout in ms (default 10000). */
   timeout?: number;
+  /**
+   * WebSocket frame limit in bytes for servers whose join reply does not announce one
+   * (`max_frame_bytes`); default 1 MiB, the roomsync server's default. Larger pushes are refused
+   * with `payload_too_large` before sending, since the server would close the socket.
+   */
+  maxFrameBytes?: number;
   /** WebSocket implementation; default: global WebSocket, else the `ws` package (Node < 22). */
   transport?: unknown;
   /** Socket class to instantiate (default: phoenix's). */
@@ -126,22 +135,27 @@ export class Signaling {
   /** This connection's peer id in the room; kept across reconnects when possible (see keepPeerId). */
   readonly peerId: string;
   readonly connected: boolean;
-  /** Ids of the other peers in the room. */
+  /** Size limits checked before sending: from the server's join reply, else `maxFrameBytes` and Infinity. */
+  readonly limits: { maxFrameBytes: number; maxRelayBytes: number };
+  /** Ids of the other peers in the room (complete once connectSignaling resolved). */
   peers(): string[];
   peerMeta(peerId: string): PeerMeta | undefined;
-  /** Presence by user (includes this peer). */
+  /** Presence by user; includes this peer as soon as connectSignaling resolved. */
   presence(): Array<{ userId: string; metas: PeerMeta[] }>;
   on<E extends keyof SignalingEvents>(event: E, cb: SignalingEvents[E]): () => void;
   onPeerJoin(cb: SignalingEvents['peer-join']): () => void;
   onPeerLeave(cb: SignalingEvents['peer-leave']): () => void;
   onSignal(cb: SignalingEvents['signal']): () => void;
-  /** Sends any JSON value to one peer; resolves when the server routed it. */
+  /**
+   * Sends any JSON value to one peer; resolves when the server routed it. Over the frame limit:
+   * rejects at once with `payload_too_large` (nothing is sent; the connection is unaffected).
+   */
   signal(to: string, data: unknown): Promise<void>;
-  /** Sends an object to every other peer of the room. */
+  /** Sends an object to every other peer of the room (same size rule as signal). */
   broadcast(payload: Record<string, unknown>): Promise<void>;
-  /** Sends bytes (max 64 KiB by default) to one peer through the server. */
+  /** Sends bytes (at most `limits.maxRelayBytes`, 64 KiB by default) to one peer through the server. */
   relay(to: string, data: Uint8Array | ArrayBuffer | ArrayBufferView | string): Promise<void>;
-  /** Pushes any channel event; resolves the ok response. */
+  /** Pushes any channel event; resolves the ok response (same size rule as signal; `invalid_payload` if JSON cannot encode it). */
   push(event: string, payload: object | ArrayBuffer, timeout?: number): Promise<unknown>;
   /** Leaves the room (and disconnects the socket if connectSignaling created it). */
   leave(): Promise<void>;

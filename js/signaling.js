@@ -30,6 +30,42 @@ async function defaultTransport() {
   return mod.WebSocket || mod.default;
 }
 
+// The server closes the whole socket (1009) on a frame over its limit, which phoenix.js only
+// notices as a timeout before reconnecting; so pushes are measured here first. The server
+// announces its limits in the join reply; this is the default for servers that do not.
+const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+// phoenix.js refs are decimal counters: count the longest one, so a frame we let through is never
+// over the limit (at worst 15 bytes too strict).
+const LONGEST_REF = String(Number.MAX_SAFE_INTEGER);
+
+/** UTF-8 length of a string without encoding it. */
+function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Bytes of the WebSocket frame phoenix.js's V2 serializer makes for this push. Throws if JSON cannot encode it. */
+function frameBytes(channel, event, payload) {
+  const joinRef = channel.joinRef() ?? null;
+  if (payload && payload.constructor === ArrayBuffer) {
+    // binary push: kind + 4 field sizes, then join_ref, ref, topic, event, the bytes
+    return 5 + utf8Length(joinRef || '') + LONGEST_REF.length + utf8Length(channel.topic) + utf8Length(event) + payload.byteLength;
+  }
+  return utf8Length(JSON.stringify([joinRef, LONGEST_REF, channel.topic, event, payload]));
+}
+
+const tooLarge = (what, size, limit) =>
+  new SignalingError('payload_too_large', `${what} is ${size} bytes; the server accepts at most ${limit}`, { size, limit });
+
 function toBytes(data) {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -48,7 +84,7 @@ function connectError(err, url) {
 /** A joined room. Create it with connectSignaling(). */
 export class Signaling {
   /** @internal */
-  constructor({ socket, channel, presence, ownsSocket, room, timeout }) {
+  constructor({ socket, channel, presence, ownsSocket, room, timeout, maxFrameBytes }) {
     this.socket = socket;
     this.channel = channel;
     this.room = room;
@@ -62,6 +98,25 @@ export class Signaling {
     this._listeners = new Map(EVENTS.map((e) => [e, new Set()]));
     this._socketRefs = [];
     this._left = false;
+    this._defaultMaxFrameBytes = maxFrameBytes;
+    this._limits = { frame: maxFrameBytes, relay: Infinity };
+  }
+
+  /** @internal a join was acknowledged: our peer id and the server's size limits. */
+  _joined(resp) {
+    this.peerId = resp.peer_id;
+    this._ownIds.add(resp.peer_id);
+    const limit = (v, fallback) => (Number.isSafeInteger(v) && v > 0 ? v : fallback);
+    this._limits = { frame: limit(resp.max_frame_bytes, this._defaultMaxFrameBytes), relay: limit(resp.max_relay_bytes, Infinity) };
+  }
+
+  /** @internal whether the room's presence lists `peerId`. */
+  _inPresence(peerId) {
+    let found = false;
+    this._presence.list((userId, { metas }) => {
+      if (metas.some((m) => m.peer_id === peerId)) found = true;
+    });
+    return found;
   }
 
   /** Ids of the other peers currently in the room. */
@@ -74,9 +129,14 @@ export class Signaling {
     return this._peers.get(peerId);
   }
 
-  /** The room's presence grouped by user: [{ userId, metas: [...] }] (includes this peer). */
+  /** The room's presence grouped by user: [{ userId, metas: [...] }] (includes this peer from the start). */
   presence() {
     return this._presence.list((userId, { metas }) => ({ userId, metas }));
+  }
+
+  /** Size limits in bytes (from the join reply; Infinity when the server does not say): checked before sending. */
+  get limits() {
+    return { maxFrameBytes: this._limits.frame, maxRelayBytes: this._limits.relay };
   }
 
   get connected() {
@@ -115,9 +175,19 @@ export class Signaling {
     }
   }
 
-  /** Pushes an event; resolves the ok response, rejects with a SignalingError. */
+  /**
+   * Pushes an event; resolves the ok response, rejects with a SignalingError. A payload over the
+   * server's frame limit is refused here (`payload_too_large`) and never sent.
+   */
   push(event, payload, timeout = this.timeout) {
     if (this._left) return Promise.reject(new SignalingError('closed', 'the room was left'));
+    let size;
+    try {
+      size = frameBytes(this.channel, event, payload);
+    } catch (err) {
+      return Promise.reject(new SignalingError('invalid_payload', `${event} payload cannot be sent as JSON: ${err && err.message}`, err));
+    }
+    if (size > this._limits.frame) return Promise.reject(tooLarge(`the ${event} frame`, size, this._limits.frame));
     return new Promise((resolve, reject) => {
       this.channel
         .push(event, payload, timeout)
@@ -143,6 +213,7 @@ export class Signaling {
   /** Sends opaque bytes to one peer through the server (when WebRTC cannot connect). */
   relay(to, data) {
     const bytes = toBytes(data);
+    if (bytes.length > this._limits.relay) return Promise.reject(tooLarge('the relay data', bytes.length, this._limits.relay));
     const id = new TextEncoder().encode(String(to));
     if (id.length === 0 || id.length > 255) return Promise.reject(new SignalingError('invalid_payload', 'bad peer id'));
     const buf = new ArrayBuffer(1 + id.length + bytes.length);
@@ -183,7 +254,7 @@ export class Signaling {
  * @param {object} opts see js/signaling.d.ts
  */
 export async function connectSignaling(opts = {}) {
-  const { url, room, token, params = {}, meta, tokenTransport = 'params', timeout = 10000, socketOptions = {}, keepPeerId = true } = opts;
+  const { url, room, token, params = {}, meta, tokenTransport = 'params', timeout = 10000, socketOptions = {}, keepPeerId = true, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES } = opts;
   if (typeof room !== 'string' || room.length === 0) throw new TypeError('connectSignaling: `room` is required');
   if (!opts.socket && !url) throw new TypeError('connectSignaling: pass `url` or an existing phoenix `socket`');
 
@@ -215,8 +286,12 @@ export async function connectSignaling(opts = {}) {
   }));
   // Presence must exist before the join so the first presence_state is not missed.
   const presence = new Presence(channel);
-  sig = new Signaling({ socket, channel, presence, ownsSocket, room, timeout });
-  presence.onSync(() => sig._sync());
+  sig = new Signaling({ socket, channel, presence, ownsSocket, room, timeout, maxFrameBytes });
+  let whenSelfPresent = null; // set while connectSignaling waits for this peer's own presence
+  presence.onSync(() => {
+    sig._sync();
+    if (whenSelfPresent && sig._inPresence(sig.peerId)) whenSelfPresent();
+  });
 
   channel.on('signal', (p) => sig._emit('signal', { from: p.from, data: p.data }));
   channel.on('broadcast', (p) => sig._emit('broadcast', p));
@@ -235,6 +310,7 @@ export async function connectSignaling(opts = {}) {
     const settle = (fn, arg) => {
       if (settled) return;
       settled = true;
+      whenSelfPresent = null;
       clearTimeout(timer);
       socket.off([errorRef]);
       fn(arg);
@@ -244,16 +320,24 @@ export async function connectSignaling(opts = {}) {
       if (ownsSocket) socket.disconnect();
       settle(reject, err);
     };
-    const timer = setTimeout(() => giveUp(new SignalingError('timeout', `no join reply within ${timeout} ms`)), timeout);
+    const timer = setTimeout(() => {
+      const what = sig.peerId ? "joined, but the server did not report this peer's presence" : 'no join reply';
+      giveUp(new SignalingError('timeout', `${what} within ${timeout} ms`));
+    }, timeout);
     const errorRef = socket.onError((err) => giveUp(connectError(err, url)));
 
     channel
       .join(timeout)
       .receive('ok', (resp) => {
         const previous = sig.peerId;
-        sig.peerId = resp.peer_id;
-        sig._ownIds.add(resp.peer_id);
-        if (!settled) return settle(resolve);
+        sig._joined(resp);
+        if (!settled) {
+          // Resolve once presence lists this peer (presence_state, or a later diff from servers
+          // that track after replying), so presence() and peers() are complete from the start.
+          if (sig._inPresence(sig.peerId)) return settle(resolve);
+          whenSelfPresent = () => settle(resolve);
+          return;
+        }
         sig._emit('reconnect', { peerId: sig.peerId, previousPeerId: previous });
       })
       .receive('error', (resp) => {

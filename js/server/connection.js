@@ -256,7 +256,9 @@ export class Connection {
     if (this.closed) return this.ctx.rooms.leave(member);
     this.channels.set(topic, member);
     this.ctx.metrics.joins++;
-    this.#reply(joinRef, ref, topic, 'ok', { peer_id: member.peerId, peers: joined.peers });
+    // The limits let clients refuse an oversized push themselves instead of losing the socket (1009).
+    const { maxFrameBytes, maxRelayBytes } = this.ctx.opts;
+    this.#reply(joinRef, ref, topic, 'ok', { peer_id: member.peerId, peers: joined.peers, max_frame_bytes: maxFrameBytes, max_relay_bytes: maxRelayBytes });
     closeReplaced();
     joined.after();
     this.log.debug('joined', { topic, peer: member.peerId, resumed: member.peerId === resume });

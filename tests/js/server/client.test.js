@@ -66,22 +66,49 @@ test('typed errors: unknown_peer, rate_limit, unauthorized (bad and expired toke
   await b.leave();
 });
 
-test('a push nobody answers rejects with code timeout', async () => {
-  // A stand-in server that acknowledges joins and heartbeats but never answers pushes.
+/**
+ * A stand-in server that acknowledges joins and heartbeats but never answers pushes. After a join
+ * it sends what `presence` says: 'diff' = like the Phoenix app sketch of docs/signaling.md (state
+ * without this peer, then a diff adding it), 'none' = never this peer's presence.
+ */
+async function standIn(presence) {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   wss.on('connection', (ws) =>
     ws.on('message', (d) => {
       const [jr, ref, topic, event] = JSON.parse(d);
-      if (event === 'phx_join') ws.send(JSON.stringify([jr, ref, topic, 'phx_reply', { status: 'ok', response: { peer_id: 'p1', peers: [] } }]));
-      if (event === 'heartbeat') ws.send(JSON.stringify([null, ref, topic, 'phx_reply', { status: 'ok', response: {} }]));
+      const send = (...msg) => ws.send(JSON.stringify(msg));
+      if (event === 'heartbeat') send(null, ref, topic, 'phx_reply', { status: 'ok', response: {} });
+      if (event !== 'phx_join') return;
+      send(jr, ref, topic, 'phx_reply', { status: 'ok', response: { peer_id: 'p1', peers: [] } });
+      // Presence comes in later frames, like from a Phoenix app that tracks after the join reply.
+      setTimeout(() => {
+        send(jr, null, topic, 'presence_state', { u2: { metas: [{ peer_id: 'p2', user_id: 'u2', phx_ref: 'r2' }] } });
+        if (presence === 'diff') send(null, null, topic, 'presence_diff', { joins: { u1: { metas: [{ peer_id: 'p1', user_id: 'u1', phx_ref: 'r1' }] } }, leaves: {} });
+      }, 20);
     }),
   );
   await new Promise((r) => wss.once('listening', r));
-  const sig = await connectSignaling({ url: `ws://127.0.0.1:${wss.address().port}/socket`, room: 'slow', timeout: 150, socketOptions: fast });
+  return { url: `ws://127.0.0.1:${wss.address().port}/socket`, close: () => new Promise((r) => wss.close(r)) };
+}
+
+test('a push nobody answers rejects with code timeout', async () => {
+  const server = await standIn('diff');
+  const sig = await connectSignaling({ url: server.url, room: 'slow', timeout: 150, socketOptions: fast });
   assert.equal(sig.peerId, 'p1');
+  assert.deepEqual(sig.peers(), ['p2'], 'resolved once its own presence arrived, in a later diff');
+  assert.deepEqual(sig.presence().map((p) => p.userId).sort(), ['u1', 'u2']);
   await assert.rejects(sig.signal('p2', 1), (e) => e instanceof SignalingError && e.code === 'timeout');
   await sig.leave();
-  await new Promise((r) => wss.close(r));
+  await server.close();
+});
+
+test('a server that never reports this peer in presence: connectSignaling rejects with timeout', async () => {
+  const server = await standIn('none');
+  await assert.rejects(
+    connectSignaling({ url: server.url, room: 'nopresence', timeout: 300, socketOptions: fast }),
+    (e) => e instanceof SignalingError && e.code === 'timeout' && /presence/.test(e.message),
+  );
+  await server.close();
 });
 
 test('relay bytes and broadcast between clients; token via the authToken subprotocol', async () => {
@@ -172,4 +199,82 @@ test('after a restart with another secret, reconnect failures are reported as er
     await sig.leave();
     await s2.close();
   }
+});
+
+test('a push over the frame limit rejects at once with payload_too_large; the socket stays up (issue 6 item 7)', async () => {
+  const a = await open('max', 'c7');
+  const b = await open('ned', 'c7');
+  const trouble = [];
+  for (const e of ['disconnect', 'reconnect', 'error']) a.on(e, (x) => trouble.push([e, x]));
+  const big = 'x'.repeat(1024 * 1024);
+  const tooLarge = (e) => e instanceof SignalingError && e.code === 'payload_too_large' && e.details.limit === 1024 * 1024 && e.details.size > 1024 * 1024;
+  await assert.rejects(a.signal(b.peerId, big), tooLarge);
+  await assert.rejects(a.signal(b.peerId, { text: '€'.repeat(400 * 1024) }), tooLarge, 'counted in UTF-8 bytes, not characters');
+  await assert.rejects(a.broadcast({ big }), tooLarge);
+  await assert.rejects(a.push('comment', { body: big }), tooLarge);
+  await assert.rejects(a.relay(b.peerId, new Uint8Array(1024 * 1024)), (e) => e.code === 'payload_too_large');
+  // Nothing was sent: same connection, same peer id, and the room still works.
+  assert.equal(a.connected, true);
+  const got = [];
+  b.onSignal((m) => got.push(m));
+  await a.signal(b.peerId, 'small');
+  await waitUntil(() => got.length === 1);
+  assert.deepEqual(trouble, []);
+  assert.equal(srv.metrics.badFrames, 0);
+  await a.leave();
+  await b.leave();
+});
+
+test('the client uses the limits the server announces in its join reply', async () => {
+  const s = await startServer({ maxFrameBytes: 4096, maxRelayBytes: 100 });
+  try {
+    const a = await connectSignaling({ url: s.url, room: 'lim', timeout: 2000, socketOptions: fast });
+    const b = await connectSignaling({ url: s.url, room: 'lim', timeout: 2000, socketOptions: fast });
+    const opened = s.metrics.connectionsTotal;
+    assert.deepEqual(a.limits, { maxFrameBytes: 4096, maxRelayBytes: 100 });
+    await assert.rejects(a.signal(b.peerId, 'y'.repeat(4096)), (e) => e.code === 'payload_too_large' && e.details.limit === 4096);
+    await a.signal(b.peerId, 'y'.repeat(3900));
+    await assert.rejects(a.relay(b.peerId, new Uint8Array(101)), (e) => e.code === 'payload_too_large' && e.details.limit === 100);
+    await a.relay(b.peerId, new Uint8Array(100));
+    assert.equal(s.metrics.connectionsTotal, opened, 'no reconnect');
+    assert.equal(s.metrics.relays, 1);
+    await a.leave();
+    await b.leave();
+  } finally {
+    await s.close();
+  }
+});
+
+test('a payload JSON cannot encode rejects with invalid_payload', async () => {
+  const a = await open('ora', 'c7b');
+  const cyclic = {};
+  cyclic.self = cyclic;
+  await assert.rejects(a.broadcast(cyclic), (e) => e instanceof SignalingError && e.code === 'invalid_payload');
+  await assert.rejects(a.signal(a.peerId, 10n), (e) => e.code === 'invalid_payload');
+  assert.equal(a.connected, true);
+  await a.leave();
+});
+
+/**
+ * `ws` hands every frame of one TCP read to its listeners in one go, so promise callbacks never run
+ * between two frames; a browser dispatches each message as its own task. This transport does that.
+ */
+class OneTaskPerMessage extends WebSocket {
+  set onmessage(fn) {
+    super.onmessage = (event) => setTimeout(() => fn(event), 0);
+  }
+}
+
+test('presence() and peers() include everybody, this peer too, as soon as connectSignaling resolves (issue 6 item 8)', async () => {
+  const browserLike = { transport: OneTaskPerMessage };
+  const a = await open('pam', 'c8', browserLike);
+  const mine = (sig) => sig.presence().flatMap((p) => p.metas.map((m) => m.peer_id));
+  assert.deepEqual(mine(a), [a.peerId]);
+  assert.deepEqual(a.presence(), [{ userId: 'pam', metas: [a.presence()[0].metas[0]] }]);
+  const b = await open('quin', 'c8', browserLike);
+  assert.deepEqual(b.peers(), [a.peerId]);
+  assert.deepEqual(mine(b).sort(), [a.peerId, b.peerId].sort());
+  assert.equal(b.peerMeta(a.peerId).user_id, 'pam');
+  await a.leave();
+  await b.leave();
 });

@@ -19,7 +19,7 @@ test('heartbeat is answered on topic phoenix with the exact ref', async () => {
   c.close();
 });
 
-test('join replies {peer_id, peers} with join_ref = ref, then presence_state, then presence_diff', async () => {
+test('join replies {peer_id, peers, max_frame_bytes, max_relay_bytes} with join_ref = ref, then presence_state, then presence_diff', async () => {
   const a = await rawClient(srv.url);
   a.send(['1', '1', 'room:p1', 'phx_join', {}]);
   const ra = await a.reply('1');
@@ -27,6 +27,8 @@ test('join replies {peer_id, peers} with join_ref = ref, then presence_state, th
   assert.equal(ra[4].status, 'ok');
   assert.match(ra[4].response.peer_id, /^[0-9a-f]{16}$/);
   assert.deepEqual(ra[4].response.peers, []);
+  assert.equal(ra[4].response.max_frame_bytes, 16 * 1024, 'the join reply announces the frame limit (set above)');
+  assert.equal(ra[4].response.max_relay_bytes, 64 * 1024, 'and the relay limit');
   const state = await a.next(isFrame('room:p1', 'presence_state'));
   assert.equal(state[0], '1', 'presence_state carries the join_ref');
   assert.equal(state[1], null);
