@@ -257,6 +257,7 @@ export async function connectSignaling(opts = {}) {
   const { url, room, token, params = {}, meta, tokenTransport = 'params', timeout = 10000, socketOptions = {}, keepPeerId = true, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES } = opts;
   if (typeof room !== 'string' || room.length === 0) throw new TypeError('connectSignaling: `room` is required');
   if (!opts.socket && !url) throw new TypeError('connectSignaling: pass `url` or an existing phoenix `socket`');
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes <= 0) throw new TypeError('connectSignaling: `maxFrameBytes` must be a positive integer');
 
   let socket = opts.socket;
   const ownsSocket = !socket;

@@ -237,6 +237,7 @@ test('the client uses the limits the server announces in its join reply', async 
     await assert.rejects(a.relay(b.peerId, new Uint8Array(101)), (e) => e.code === 'payload_too_large' && e.details.limit === 100);
     await a.relay(b.peerId, new Uint8Array(100));
     assert.equal(s.metrics.connectionsTotal, opened, 'no reconnect');
+    await assert.rejects(connectSignaling({ url: s.url, room: 'lim', maxFrameBytes: 0 }), /maxFrameBytes/);
     assert.equal(s.metrics.relays, 1);
     await a.leave();
     await b.leave();
