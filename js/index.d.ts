@@ -29,7 +29,11 @@ export type RegisterEvent = RootEvent<Register>;
 export type CounterEvent = RootEvent<Counter>;
 
 export interface CreateDocOptions {
-  /** Integer in [0, 2^53-1]; random by default. Two live replicas must not share one. */
+  /**
+   * Integer in [0, 2^53-1]; random by default (recommended). Every replica needs its own: never
+   * persist one and reuse it (two tabs would share it); persist the state instead. A state
+   * holding ops of this id is refused (`code: 'client_id_collision'`).
+   */
   clientId?: number;
   /** An update (e.g. from encodeState()) to load. */
   state?: Uint8Array;
@@ -94,10 +98,17 @@ export class Doc {
   encodeStateSince(stateVector: Uint8Array): Uint8Array;
   /**
    * Integrates an update (idempotent, any order). Throws an Error with the core's message on
-   * malformed bytes, leaving the document unchanged. A ListenerError instead means the update
-   * was applied and a listener threw.
+   * malformed bytes, leaving the document unchanged. An update carrying ops of this document's
+   * own client id that it did not make is refused the same way, with
+   * `code === 'client_id_collision'` (two replicas share one client id). A ListenerError
+   * instead means the update was applied and a listener threw.
    */
   applyUpdate(update: Uint8Array, origin?: Origin): void;
+  /**
+   * Whether `clientId` is this document's own or appears in what it has received (integrated
+   * or pending ops): a replica joining under such an id would collide.
+   */
+  knowsClient(clientId: number): boolean;
   /** Operations received but held back until their causal parents arrive. */
   readonly pendingOps: number;
 

@@ -27,6 +27,7 @@ const OP_RETAIN = 0;
 const OP_INSERT = 1;
 
 const MAX_CLIENT_ID = 2 ** 53 - 1;
+const ERR_CLIENT_ID_COLLISION = 3; // Status::kClientIdCollision
 
 // ---- the module, loaded once ------------------------------------------------------------
 let M = null; // Emscripten module
@@ -292,8 +293,21 @@ export class Doc {
     return this._h;
   }
 
+  // Throws the core's last error. Status codes as in cpp/crdt/doc.h (Status::Code).
   _fail() {
-    throw new Error(this._handle.error());
+    const err = new Error(this._handle.error());
+    if (this._handle.errorCode() === ERR_CLIENT_ID_COLLISION) err.code = 'client_id_collision';
+    throw err;
+  }
+
+  /**
+   * Whether `clientId` is this document's own or appears in anything it has received: a
+   * replica joining under such an id would collide with one that exists.
+   */
+  knowsClient(clientId) {
+    this._live();
+    if (!Number.isInteger(clientId) || clientId < 0 || clientId > MAX_CLIENT_ID) return false;
+    return this._handle.knowsClient(clientId);
   }
 
   _root(type, name, Class) {

@@ -54,6 +54,7 @@ class DocHandle {
 
   Doc doc;
   std::string error_message;
+  int error_code = 0;  // Status::Code of the last failure
   std::u16string text_out;        // last string result (text content)
   std::vector<uint8_t> bytes_out;  // last byte result (state, state vector, diff)
   std::vector<uint32_t> events;    // last transaction's events (layout above)
@@ -62,6 +63,7 @@ class DocHandle {
 
   int fail(Status& s) {
     error_message = std::move(s.message);
+    error_code = s.code;
     return 1;
   }
   int check(Status s) { return s.ok ? 0 : fail(s); }
@@ -110,6 +112,8 @@ class DocHandle {
   uintptr_t ptr() { return reinterpret_cast<uintptr_t>(this); }
   double clientId() const { return static_cast<double>(doc.client_id()); }
   std::string error() const { return error_message; }
+  int errorCode() const { return error_code; }
+  bool knowsClient(double id) const { return doc.knows_client(static_cast<roomsync::ClientId>(id)); }
 
   // Returns the root handle, or -1 with error() set.
   int root(int type, const std::string& name) {
@@ -302,6 +306,8 @@ EMSCRIPTEN_BINDINGS(roomsync) {
       .function("ptr", &DocHandle::ptr)
       .function("clientId", &DocHandle::clientId)
       .function("error", &DocHandle::error)
+      .function("errorCode", &DocHandle::errorCode)
+      .function("knowsClient", &DocHandle::knowsClient)
       .function("root", &DocHandle::root)
       .function("rootTypes", &DocHandle::rootTypes)
       .function("mapKeys", &DocHandle::mapKeys)

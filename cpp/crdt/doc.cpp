@@ -516,6 +516,8 @@ Status Doc::apply_update(const uint8_t* data, size_t len) {
 
 size_t Doc::pending_ops() const { return impl_->pending_count; }
 
+bool Doc::knows_client(ClientId id) const { return impl_->client_ids.count(id) != 0; }
+
 std::vector<Doc::RootInfo> Doc::roots() const {
   std::vector<RootInfo> out;
   for (RootHandle h = 0; h < impl_->roots.size(); ++h)

@@ -22,10 +22,19 @@ enum class RootType : uint8_t { Text = 1, Map = 2, Register = 3, Counter = 4 };
 using RootHandle = uint32_t;
 
 struct Status {
+  // What kind of failure, for callers that react differently (JS picks the Error class).
+  enum Code : uint8_t {
+    kOk = 0,
+    kInvalid = 1,            // malformed or inconsistent input (bytes, JSON, root types)
+    kRange = 2,              // a text position or length out of range or inside a pair
+    kClientIdCollision = 3,  // an update carries ops of this document's own client id that
+                             // it never made: two replicas share one client id
+  };
   bool ok = true;
   std::string message;  // names what is wrong, e.g. "update truncated in insert content"
+  Code code = kOk;
   static Status success() { return {}; }
-  static Status error(std::string m) { return {false, std::move(m)}; }
+  static Status error(std::string m, Code c = kInvalid) { return {false, std::move(m), c}; }
   explicit operator bool() const { return ok; }
 };
 
@@ -113,8 +122,15 @@ class Doc {
   Status encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const;
   // Idempotent and commutative. Ops whose causal parents are missing are held and applied
   // when the parents arrive. A malformed update changes nothing and returns an error.
+  // Client ids must be unique per replica: an update carrying ops of this document's own
+  // client id that it did not make itself (clocks beyond its own, or its clocks with other
+  // content) changes nothing and fails with code kClientIdCollision. So a saved state loads
+  // only into a document with another client id (persist the state, never the id).
   Status apply_update(const uint8_t* data, size_t len);
   size_t pending_ops() const;  // ops held back waiting for missing parents
+  // Whether `id` is this document's own client id or appears in anything it has received
+  // (integrated or pending ops, origins). A replica joining under such an id would collide.
+  bool knows_client(ClientId id) const;
 
   // Roots in creation order (for inspection/tests).
   struct RootInfo { RootType type; std::string name; RootHandle handle; };

@@ -138,6 +138,8 @@ class DocImpl {
 
   // --- remote (sync/integrate.cpp)
   Status apply_update(const uint8_t* data, size_t len);
+  Status check_own_op(const RemoteOp& op, const std::vector<uint32_t>& doc_client,
+                      const std::vector<RootHandle>& doc_root) const;
   void integrate(RemoteOp& op);
   void drain(std::vector<uint32_t> work);
 

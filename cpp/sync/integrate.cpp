@@ -67,7 +67,58 @@ struct RefChecker {
   }
 };
 
+// The document-side id an element of `op` (update terms) at `clock` targets (Delete only).
+uint32_t delete_target_clock(const RemoteOp& op, uint32_t clock) {
+  uint32_t i = clock - op.clock;
+  return op.left.clock + (op.backward ? op.len - 1 - i : i);
+}
+uint32_t delete_target_clock(const Op& op, uint32_t clock) {
+  uint32_t i = clock - op.clock;
+  return op.left.clock + (op.backward ? op.len - 1 - i : i);
+}
+
 }  // namespace
+
+// An op of this document's own client id (index 0) in an update: it must be one this document
+// made, i.e. at clocks it has, with the same content. Anything else means another replica
+// writes under the same client id; integrating it would make the two diverge for good.
+Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& doc_client,
+                             const std::vector<RootHandle>& doc_root) const {
+  const ClientState& self = clients[0];
+  const uint32_t end = op.clock + op.len;
+  auto collision = [&](const char* what) {
+    return Status::error("client id collision: the update carries ops " + std::to_string(self.id) + "@" +
+                             std::to_string(op.clock) + ".." + std::to_string(end - 1) + " of this document's own client id " +
+                             what + " (two replicas share client id " + std::to_string(self.id) +
+                             "; give every replica its own, e.g. the random default)",
+                         Status::kClientIdCollision);
+  };
+  if (end > self.next_clock) return collision("that it never made");
+  if (op.kind == OpKind::Nop) return {};
+  for (uint32_t k = op.clock; k < end;) {
+    const Op* mine = op_at(0, k);
+    if (!mine) return collision("that it never made");
+    const uint32_t n = std::min(mine->clock + mine->len, end) - k;
+    bool same = mine->kind == OpKind::Nop ||
+                (mine->kind == op.kind && mine->root == doc_root[op.root]);
+    if (same && mine->kind == OpKind::Insert && op.has_content && mine->content != kNoContent) {
+      same = std::u16string_view(op.text).substr(k - op.clock, n) ==
+             std::u16string_view(arena).substr(mine->content + (k - mine->clock), n);
+    } else if (same && mine->kind == OpKind::Delete) {
+      same = doc_client[op.left.client] == mine->left.client;
+      for (uint32_t i = k; same && i < k + n; ++i)
+        same = delete_target_clock(op, i) == delete_target_clock(*mine, i);
+    } else if (same && (mine->kind == OpKind::MapSet || mine->kind == OpKind::MapDelete)) {
+      same = op.lamport == mine->lamport && op.key == strings[mine->content] &&
+             (mine->kind == OpKind::MapDelete || op.value == strings[mine->value]);
+    } else if (same && mine->kind == OpKind::CounterAdd) {
+      same = op.delta == mine->delta;
+    }
+    if (!same) return collision("with other content than it made");
+    k += n;
+  }
+  return {};
+}
 
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
@@ -92,6 +143,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   {
     RefChecker refs(*this, u, doc_client, doc_root);
     for (const RemoteOp& op : u.ops) {
+      if (doc_client[op.client] == 0)
+        if (Status s = check_own_op(op, doc_client, doc_root); !s) return s;
       // Only what will be applied is checked: clocks this document has are skipped later,
       // so delivering an accepted update again is accepted again.
       uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;

@@ -163,17 +163,26 @@ void write_seeds(const char* dir) {
   std::fprintf(stderr, "wrote %zu seeds to %s\n", all.size(), dir);
 }
 
+// A client id that `d` has never seen, near `want`: a document refuses ops of its own client
+// id that it did not make (client id collision), and the input may carry any id.
+ClientId fresh_id(const Doc& d, ClientId want) {
+  while (d.knows_client(want)) ++want;
+  return want;
+}
+
 void check_apply(Doc& d, const uint8_t* data, size_t size, const char* which) {
   const Bytes before = d.encode_state();
   Status st = d.apply_update(data, size);
   if (!st.ok) {
     if (st.message.empty()) fail("failed apply_update has an empty message on", which);
+    if ((st.code == Status::kClientIdCollision) != (st.message.rfind("client id collision", 0) == 0))
+      fail("a client id collision is not reported as one on", std::string(which) + ": " + st.message);
     if (d.encode_state() != before) fail("failed apply_update changed the document:", std::string(which) + ": " + st.message);
     return;
   }
   const std::string v = sorted_view(d);
   const Bytes after = d.encode_state();
-  Doc f(0xf00d);
+  Doc f(fresh_id(d, 0xf00d));
   Status st2 = f.apply_update(after.data(), after.size());
   const bool excused = d.pending_ops() > 0 && skipped("roundtrip-pending");
   if (!st2.ok && !excused)
@@ -201,12 +210,12 @@ void check_apply(Doc& d, const uint8_t* data, size_t size, const char* which) {
     }
     TransactionResult res = d.commit();
     const Bytes edited = d.encode_state();
-    Doc g(0xbeef);
+    Doc g(fresh_id(d, 0xbeef));
     Status st4 = g.apply_update(edited.data(), edited.size());
     if (!st4.ok) fail("after local edits the state does not load:", std::string(which) + ": " + st4.message);
     if (sorted_view(g) != sorted_view(d)) fail("after local edits the state round trip changed the content on", which);
     if (!res.update.empty()) {
-      Doc h(0xcafe);
+      Doc h(fresh_id(d, 0xcafe));
       Status st5 = h.apply_update(after.data(), after.size());
       if (st5.ok) st5 = h.apply_update(res.update.data(), res.update.size());
       if (!st5.ok) fail("a local transaction's update is rejected by a peer:", std::string(which) + ": " + st5.message);
@@ -246,7 +255,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!st.ok) {
       if (st.message.empty()) fail("failed encode_state_since has an empty message");
     } else {
-      Doc g(0xabcd);
+      Doc g(fresh_id(d, 0xabcd));
       Status st2 = g.apply_update(out.data(), out.size());
       if (!st2.ok) fail("encode_state_since output does not apply:", st2.message);
     }

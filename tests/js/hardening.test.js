@@ -175,3 +175,34 @@ describe('one root name, two types from two replicas', () => {
     assert.throws(() => d.getMap('y'), /root "y" is a Text, not a Map/);
   });
 });
+
+describe('client ids', () => {
+  test('two replicas with one client id: the exchange fails loudly and changes nothing', async () => {
+    const a = await createDoc({ clientId: 99 });
+    const b = await createDoc({ clientId: 99 });
+    a.getText('t').insert(0, 'from tab one');
+    b.getText('t').insert(0, 'from tab 2!!');
+    const isCollision = (err) => err.code === 'client_id_collision' && /^client id collision: /.test(err.message);
+    assert.throws(() => a.applyUpdate(b.encodeState()), isCollision);
+    assert.throws(() => b.applyUpdate(a.encodeState()), isCollision);
+    assert.equal(a.getText('t').toString(), 'from tab one');
+    assert.equal(b.getText('t').toString(), 'from tab 2!!');
+    assert.equal(a.pendingOps + b.pendingOps, 0);
+    // A saved state loads into a document with its own (random) id, not the saver's id.
+    await assert.rejects(createDoc({ clientId: 99, state: a.encodeState() }), isCollision);
+    const restored = await createDoc({ state: a.encodeState() });
+    assert.equal(restored.getText('t').toString(), 'from tab one');
+    assert.notEqual(restored.clientId, 99);
+  });
+
+  test('knowsClient: the ids a joining replica must not use', async () => {
+    const a = await createDoc({ clientId: 5 });
+    const b = await createDoc({ clientId: 6 });
+    assert.equal(a.knowsClient(5), true);
+    assert.equal(a.knowsClient(6), false);
+    b.getCounter('c').increment();
+    a.applyUpdate(b.encodeState());
+    assert.equal(a.knowsClient(6), true);
+    assert.equal(a.knowsClient(-1), false);
+  });
+});
