@@ -1,0 +1,971 @@
+// PeerTransport: moves opaque binary frames (each <= 64 KiB) between peer ids. The room core
+// (C++, sans-I/O) decides whom to connect to and what to send; this file only does the I/O:
+//
+//  - one RTCPeerConnection per peer, perfect negotiation (the caller says who is polite), trickle
+//    ICE through the signaling server's `signal` event, one ordered reliable binary data channel
+//    (negotiated id 0: both sides create it, so it exists whoever's offer wins a glare);
+//  - on ICE failure (or no channel within connectTimeoutMs): an ICE restart, then full re-dials
+//    (a new RTCPeerConnection, numbered by a generation both sides follow) with backoff;
+//  - relay fallback: until the channel is open, or when it cannot be made, frames go through the
+//    signaling server's binary `relay` (split to its 64 KiB limit, one message in flight per peer,
+//    paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
+//  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
+//    and exactly once even while they switch from the relay to the channel;
+//  - optional room password (see crypto.js): signal payloads and relayed frames are sealed with
+//    AES-GCM; a peer with another password is refused and reported (code 'wrong_password').
+//
+// What the signaling server sees on the relay path:
+//  - always: both peer ids, the room name, the time and size of every relayed message (so the
+//    traffic pattern), and presence metadata;
+//  - without a password: the frames themselves (the room's document updates, actions, presence),
+//    plus every SDP and ICE candidate (the peers' IP addresses and DTLS fingerprints);
+//  - with a password: only ciphertext for SDP, candidates and frames (it cannot read, alter or
+//    re-address them undetected); it can still drop, delay or replay them (a replayed frame is
+//    discarded by its sequence number; dropping shows up as a 'frames_lost' error).
+// Frames on the data channel never touch the server (DTLS between the peers).
+
+import { RoomCryptoError, SEAL_OVERHEAD, deriveRoomKey, fromBase64, open, seal, toBase64 } from './crypto.js';
+
+/** An error with a machine-readable `code` and, when it concerns one peer, its `peerId`. */
+export class TransportError extends Error {
+  constructor(code, message, peerId) {
+    super(message);
+    this.name = 'TransportError';
+    this.code = code;
+    if (peerId !== undefined) this.peerId = peerId;
+  }
+}
+
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+const DC_FRAME = 1; // data channel message: kind u8, epoch u32, seq u32, frame bytes
+const DC_HEADER = 9;
+const RELAY_PLAIN = 1; // relay message: kind u8, then (sealed or not) epoch u32, seq u32, part u16, parts u16, bytes
+const RELAY_SEALED = 2;
+const RELAY_INNER_HEADER = 12;
+const SIGNAL_TAG = 'rs1'; // marks our signal payloads among other users of the `signal` event
+
+const DEFAULTS = {
+  relay: 'fallback',
+  iceServers: [],
+  connectTimeoutMs: 15_000,
+  gapTimeoutMs: 10_000,
+  relayMaxBytes: 64 * 1024,
+  relayRate: { rate: 150, burst: 100 }, // the server allows 200/s, burst 400 per user by default
+  highWaterMark: 4 * 1024 * 1024, // data channel bytes in flight before frames wait in our queue
+  lowWaterMark: 256 * 1024, // onDrain fires when a peer's buffered amount falls to this
+  maxRetryDelayMs: 30_000,
+};
+
+const sleep = (ms, timers) =>
+  new Promise((resolve) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      resolve();
+    }, ms);
+    timers.add(t);
+  });
+
+function toBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError('a frame must be bytes (Uint8Array, ArrayBuffer or another ArrayBufferView)');
+}
+
+const randomU32 = () => globalThis.crypto.getRandomValues(new Uint32Array(1))[0];
+
+/** Per-peer state. */
+class Peer {
+  constructor(id, polite) {
+    this.id = id;
+    this.polite = polite;
+    this.epoch = randomU32(); // our outgoing stream to this peer
+    this.seq = 0;
+    this.gen = 0; // RTCPeerConnection generation, shared with the peer
+    this.pc = null;
+    this.dc = null;
+    this.dcOpen = false;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.holdIce = null; // outgoing candidates held while our description is being sent
+    this.remoteCandidates = []; // incoming candidates waiting for a remote description
+    this.failures = 0;
+    this.connectTimer = null;
+    this.retryTimer = null;
+    this.disconnectedTimer = null;
+    this.noDirect = false; // the peer is relay-only
+    this.heard = false; // got a valid (decryptable) message from the peer: the relay route is usable
+    this.refused = false; // password mismatch: never talk to this peer
+    this.route = null;
+    this.signalChain = Promise.resolve(); // outgoing signals, in order
+    this.inChain = Promise.resolve(); // incoming signals and relay messages, in order
+    this.dcClosedTimer = null;
+    this.dcQueue = []; // framed messages waiting for the channel's buffer to drain
+    this.dcQueueBytes = 0;
+    this.relayQueue = []; // {seq, bytes, part, parts}
+    this.relayBytes = 0;
+    this.relayBusy = false;
+    this.drainTimer = null;
+    this.recv = { epoch: null, next: 0, pending: new Map(), retired: [], gapTimer: null, parts: null };
+    this.gone = false;
+  }
+}
+
+export class PeerTransport {
+  /**
+   * @param {object} opts see transport.d.ts
+   */
+  constructor(opts = {}) {
+    const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
+    const sig = o.signaling;
+    if (!sig || typeof sig.signal !== 'function' || typeof sig.relay !== 'function' || typeof sig.on !== 'function') {
+      throw new TypeError('PeerTransport: `signaling` must be a Signaling from connectSignaling()');
+    }
+    if (!['fallback', 'never', 'always'].includes(o.relay)) throw new TypeError(`PeerTransport: relay must be 'fallback', 'never' or 'always', not ${o.relay}`);
+    if (o.relay !== 'always' && (!o.rtc || typeof o.rtc.RTCPeerConnection !== 'function')) {
+      throw new TypeError('PeerTransport: `rtc` must provide RTCPeerConnection (globalThis in browsers, or an rtcPolyfill such as @roamhq/wrtc in Node)');
+    }
+    if (o.password !== undefined && o.password !== null && o.password !== '' && typeof o.roomName !== 'string') {
+      throw new TypeError('PeerTransport: a password needs `roomName` (the key salt)');
+    }
+    this.opts = o;
+    this.signaling = sig;
+    this._peers = new Map();
+    this._departed = new Set(); // peers we disconnected: their late messages must not revive them
+    this._timers = new Set(); // every pending timeout, cleared by close()
+    this._closed = false;
+    this._bucket = { tokens: o.relayRate.burst, at: Date.now() };
+    this._key = o.password ? deriveRoomKey(o.password, o.roomName, o.pbkdf2Iterations) : null;
+    if (this._key) this._key.catch((err) => this._error('rtc_error', `cannot derive the room key: ${err.message}`));
+    this._unsubscribe = [sig.on('signal', (m) => this._onSignal(m)), sig.on('relay', (m) => this._onRelay(m))];
+  }
+
+  get localId() {
+    return this.signaling.peerId;
+  }
+
+  /** The default role: the peer with the smaller id is polite (both sides compute the same). */
+  defaultPolite(peerId) {
+    return String(this.localId) < String(peerId);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  /** Starts (or keeps) a connection to `peerId`. Exactly one of the two sides must be polite. */
+  connect(peerId, polite = this.defaultPolite(peerId)) {
+    this._assertOpen();
+    if (typeof peerId !== 'string' || !peerId) throw new TypeError('connect: peerId must be a non-empty string');
+    this._departed.delete(peerId);
+    let peer = this._peers.get(peerId);
+    if (!peer) peer = this._addPeer(peerId, Boolean(polite));
+    else peer.polite = Boolean(polite);
+    if (!peer.helloSent) this._hello(peer, false);
+    if (this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
+  }
+
+  /**
+   * Closes the connection to `peerId` and tells the peer, which tears down its side too. The peer is
+   * forgotten at once; the promise resolves when the connection is closed.
+   */
+  disconnect(peerId) {
+    const peer = this._peers.get(peerId);
+    return peer ? this._leave(peer) : Promise.resolve();
+  }
+
+  /** Forgets the peer now, sends bye, then closes the connection (after the bye was routed, so the
+   * peer learns of a deliberate close before it sees its channel close). */
+  async _leave(peer) {
+    this._drop(peer, false);
+    this._departed.add(peer.id);
+    if (this._departed.size > 1000) this._departed.delete(this._departed.values().next().value);
+    let t;
+    const timeout = new Promise((r) => (t = setTimeout(r, 1000)));
+    await Promise.race([this._signal(peer, { k: 'bye' }), timeout]);
+    clearTimeout(t);
+    this._closePc(peer);
+  }
+
+  /**
+   * Sends one frame. Returns true when it was sent or queued (delivery in order, once), false when
+   * no route exists now (relay 'never' and no open channel, or the peer was refused). Throws a
+   * TransportError for an unknown peer, a closed transport or a frame over 64 KiB.
+   */
+  send(peerId, bytes) {
+    this._assertOpen();
+    const data = toBytes(bytes);
+    if (data.length > MAX_FRAME_BYTES) {
+      throw new TransportError('frame_too_large', `frame of ${data.length} bytes exceeds ${MAX_FRAME_BYTES}`, peerId);
+    }
+    const peer = this._peers.get(peerId);
+    if (!peer) throw new TransportError('unknown_peer', `send: not connected to peer ${peerId} (call connect first)`, peerId);
+    if (peer.refused) return false;
+    const viaChannel = peer.dcOpen && this.opts.relay !== 'always';
+    if (!viaChannel && this.opts.relay === 'never') return false;
+    const seq = peer.seq;
+    peer.seq = (peer.seq + 1) >>> 0;
+    if (viaChannel) this._dcSend(peer, seq, data);
+    else this._relayEnqueue(peer, seq, data.slice()); // copy: the caller may reuse its buffer
+    return true;
+  }
+
+  /** Bytes accepted by send() for this peer and not yet handed to the network. */
+  bufferedAmount(peerId) {
+    const peer = this._peers.get(peerId);
+    if (!peer) return 0;
+    return (peer.dc && peer.dcOpen ? peer.dc.bufferedAmount : 0) + peer.dcQueueBytes + peer.relayBytes;
+  }
+
+  /** How frames to this peer travel now: 'datachannel', 'relay' or null (no route yet / any more). */
+  route(peerId) {
+    const peer = this._peers.get(peerId);
+    return peer ? this._route(peer) : null;
+  }
+
+  /** Ids of the peers this transport holds state for. */
+  peers() {
+    return [...this._peers.keys()];
+  }
+
+  /** Round-trip time of the selected ICE candidate pair, in ms (null without an open channel). */
+  async rttMs(peerId) {
+    const peer = this._peers.get(peerId);
+    if (!peer || !peer.pc || !peer.dcOpen) return null;
+    const stats = await peer.pc.getStats();
+    let rtt = null;
+    stats.forEach((s) => {
+      if (s.type === 'candidate-pair' && (s.nominated || s.selected) && s.state === 'succeeded' && typeof s.currentRoundTripTime === 'number') {
+        rtt = s.currentRoundTripTime * 1000;
+      }
+    });
+    return rtt;
+  }
+
+  /** Says bye to every peer, closes every connection, stops every timer. Idempotent. */
+  async close() {
+    if (this._closed) return;
+    const leaving = [...this._peers.values()].map((peer) => this._leave(peer));
+    this._closed = true;
+    for (const off of this._unsubscribe) off();
+    await Promise.all(leaving); // each bounded: a dead socket does not hang close()
+    for (const timer of this._timers) clearTimeout(timer);
+    this._timers.clear();
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  _assertOpen() {
+    if (this._closed) throw new TransportError('closed', 'the transport was closed');
+  }
+
+  _addPeer(peerId, polite) {
+    const peer = new Peer(peerId, polite);
+    this._peers.set(peerId, peer);
+    return peer;
+  }
+
+  /**
+   * A peer that contacts us first gets an entry with the default role (if the app accepts it). A
+   * peer we disconnected stays away until it greets us again (`greeting`) or we connect to it.
+   */
+  _incomingPeer(peerId, greeting = false) {
+    let peer = this._peers.get(peerId);
+    if (peer || this._closed) return peer || null;
+    if (this._departed.has(peerId)) {
+      if (!greeting) return null;
+      this._departed.delete(peerId);
+    }
+    if (this.opts.acceptPeer && !this.opts.acceptPeer(peerId)) return null;
+    return this._addPeer(peerId, this.defaultPolite(peerId));
+  }
+
+  _wantsDirect(peer) {
+    return this.opts.relay !== 'always' && !peer.noDirect && !peer.refused && !peer.gone;
+  }
+
+  _route(peer) {
+    if (peer.gone || peer.refused) return null;
+    if (peer.dcOpen && this.opts.relay !== 'always') return 'datachannel';
+    if (this.opts.relay !== 'never' && peer.heard) return 'relay';
+    return null;
+  }
+
+  _updateRoute(peer) {
+    const r = this._route(peer);
+    if (r === peer.route) return;
+    peer.route = r;
+    if (r) this._call(this.opts.onChannelOpen, peer.id, r);
+    else this._call(this.opts.onChannelClosed, peer.id);
+  }
+
+  /** Forgets a peer: stops its timers, reports undelivered frames, closes its connection unless
+   * the caller does that later (closeNow false). */
+  _drop(peer, closeNow = true) {
+    if (peer.gone) return;
+    peer.gone = true;
+    if (this._peers.get(peer.id) === peer) this._peers.delete(peer.id);
+    if (closeNow) this._closePc(peer);
+    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer']) this._clear(peer, t);
+    this._clear(peer.recv, 'gapTimer');
+    const lost = peer.relayQueue.length + peer.dcQueue.length;
+    peer.relayQueue = [];
+    peer.dcQueue = [];
+    peer.relayBytes = peer.dcQueueBytes = 0;
+    if (lost && !this._closed) this._error('frames_lost', `${lost} queued frame(s) to peer ${peer.id} were not sent: the connection was closed`, peer.id);
+    this._updateRoute(peer);
+  }
+
+  _timer(fn, ms) {
+    const t = setTimeout(() => {
+      this._timers.delete(t);
+      fn();
+    }, ms);
+    this._timers.add(t);
+    return t;
+  }
+
+  _clear(obj, field) {
+    if (obj[field]) {
+      clearTimeout(obj[field]);
+      this._timers.delete(obj[field]);
+      obj[field] = null;
+    }
+  }
+
+  _call(fn, ...args) {
+    if (typeof fn !== 'function') return;
+    try {
+      fn(...args);
+    } catch (err) {
+      if (fn !== this.opts.onError) this._error('listener_error', `a transport callback threw: ${err && err.message}`, args[0]);
+      else console.error('PeerTransport onError callback threw', err);
+    }
+  }
+
+  _error(code, message, peerId) {
+    this._call(this.opts.onError, code instanceof Error ? code : new TransportError(code, message, peerId));
+  }
+
+  // ---------------------------------------------------------------- RTCPeerConnection
+
+  _newPc(peer) {
+    this._closePc(peer);
+    const { RTCPeerConnection } = this.opts.rtc;
+    const pc = new RTCPeerConnection({ ...(this.opts.rtcConfig || {}), iceServers: this.opts.iceServers });
+    const dc = pc.createDataChannel('roomsync', { negotiated: true, id: 0, ordered: true });
+    dc.binaryType = 'arraybuffer';
+    peer.pc = pc;
+    peer.dc = dc;
+    peer.makingOffer = false;
+    peer.ignoreOffer = false;
+    peer.remoteCandidates = [];
+    const gen = peer.gen;
+    const current = () => peer.pc === pc && !peer.gone;
+
+    pc.onicecandidate = (e) => {
+      if (!current() || !e.candidate) return;
+      const c = e.candidate;
+      const init = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+      if (peer.holdIce) peer.holdIce.push(init);
+      else this._signal(peer, { k: 'ice', g: gen, d: init });
+    };
+    pc.onnegotiationneeded = () => {
+      if (current()) this._offer(peer, pc, gen);
+    };
+    const onState = () => {
+      if (!current()) return;
+      const s = pc.connectionState || pc.iceConnectionState;
+      if (s === 'failed' || pc.iceConnectionState === 'failed') return this._failed(peer, `ICE ${s}`);
+      // 'disconnected' often heals by itself; if it lasts, treat it as a failure.
+      if (s === 'disconnected') {
+        if (!peer.disconnectedTimer) {
+          peer.disconnectedTimer = this._timer(() => {
+            peer.disconnectedTimer = null;
+            if (current() && (pc.connectionState || pc.iceConnectionState) === 'disconnected') this._failed(peer, 'connection lost');
+          }, Math.min(5000, this.opts.connectTimeoutMs));
+        }
+      } else this._clear(peer, 'disconnectedTimer');
+      if (s === 'connected') peer.failures = 0; // an ICE restart worked
+    };
+    pc.onconnectionstatechange = onState;
+    pc.oniceconnectionstatechange = onState;
+
+    dc.onopen = () => {
+      if (!current()) return;
+      peer.dcOpen = true;
+      peer.failures = 0;
+      this._clear(peer, 'connectTimer');
+      this._updateRoute(peer);
+      this._moveRelayQueueToChannel(peer);
+      this._flushDc(peer);
+    };
+    dc.onclose = () => {
+      if (!current()) return;
+      peer.dcOpen = false;
+      // A deliberate close by the peer comes with a bye through signaling, which can land a moment
+      // after the channel closes (decryption is async): wait briefly before calling it a failure.
+      peer.dcClosedTimer = this._timer(() => {
+        peer.dcClosedTimer = null;
+        if (!current()) return;
+        this._updateRoute(peer);
+        this._channelLost(peer);
+        this._failed(peer, 'data channel closed', false);
+      }, 300);
+    };
+    dc.onerror = (e) => {
+      if (current()) this._error('rtc_error', `data channel to peer ${peer.id}: ${(e && e.error && e.error.message) || 'error'}`, peer.id);
+    };
+    dc.onmessage = (e) => {
+      if (current()) this._onChannelMessage(peer, e.data);
+    };
+
+    this._clear(peer, 'connectTimer');
+    peer.connectTimer = this._timer(() => {
+      peer.connectTimer = null;
+      if (current() && !peer.dcOpen) this._failed(peer, `no data channel within ${this.opts.connectTimeoutMs} ms`);
+    }, this.opts.connectTimeoutMs);
+  }
+
+  _closePc(peer) {
+    for (const t of ['connectTimer', 'disconnectedTimer', 'dcClosedTimer']) this._clear(peer, t);
+    const { pc, dc } = peer;
+    peer.pc = null;
+    peer.dc = null;
+    const wasOpen = peer.dcOpen;
+    peer.dcOpen = false;
+    if (dc) {
+      dc.onopen = dc.onclose = dc.onmessage = dc.onerror = null;
+      try {
+        dc.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    if (pc) {
+      pc.onicecandidate = pc.onnegotiationneeded = pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+      try {
+        pc.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    if (wasOpen) {
+      this._updateRoute(peer);
+      this._channelLost(peer);
+    }
+  }
+
+  /** Creates and sends an offer. @roamhq/wrtc lacks argument-less setLocalDescription(), so the
+   * description is always created explicitly. */
+  async _offer(peer, pc, gen, iceRestart = false) {
+    if (pc.signalingState !== 'stable' || peer.makingOffer) return;
+    try {
+      peer.makingOffer = true;
+      const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
+      if (peer.pc !== pc || pc.signalingState !== 'stable') return; // a remote offer came first
+      await this._setLocal(peer, pc, gen, offer);
+    } catch (err) {
+      if (peer.pc === pc) this._error('rtc_error', `offer to peer ${peer.id} failed: ${err.message}`, peer.id);
+    } finally {
+      peer.makingOffer = false;
+    }
+  }
+
+  /** setLocalDescription, then the description is signalled before any candidate it produced. */
+  async _setLocal(peer, pc, gen, desc) {
+    peer.holdIce = [];
+    try {
+      await pc.setLocalDescription(desc);
+    } finally {
+      const held = peer.holdIce;
+      peer.holdIce = null;
+      if (peer.pc === pc) {
+        const local = pc.localDescription;
+        if (local) this._signal(peer, { k: 'sdp', g: gen, d: { type: local.type, sdp: local.sdp } });
+        for (const c of held) this._signal(peer, { k: 'ice', g: gen, d: c });
+      }
+    }
+  }
+
+  async _onDescription(peer, gen, desc) {
+    if (!this._wantsDirect(peer)) {
+      if (this.opts.relay === 'always') this._signal(peer, { k: 'relay-only' });
+      return;
+    }
+    if (!desc || (desc.type !== 'offer' && desc.type !== 'answer') || typeof desc.sdp !== 'string') {
+      return this._error('bad_signal', `peer ${peer.id} sent a malformed session description`, peer.id);
+    }
+    if (gen < peer.gen) return; // from a connection both sides have abandoned
+    if (gen > peer.gen || !peer.pc) {
+      // The peer re-dialled (or dials us first): follow it onto a fresh connection.
+      this._clear(peer, 'retryTimer');
+      peer.gen = gen;
+      this._newPc(peer);
+    }
+    const pc = peer.pc;
+    const collision = desc.type === 'offer' && (peer.makingOffer || pc.signalingState !== 'stable');
+    peer.ignoreOffer = !peer.polite && collision;
+    if (peer.ignoreOffer) return;
+    try {
+      if (collision && pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
+      await pc.setRemoteDescription(desc);
+      if (peer.pc !== pc) return;
+      for (const c of peer.remoteCandidates.splice(0)) await this._addCandidate(peer, pc, c);
+      if (desc.type === 'offer') await this._setLocal(peer, pc, gen, await pc.createAnswer());
+    } catch (err) {
+      if (peer.pc === pc) this._error('rtc_error', `negotiation with peer ${peer.id} failed: ${err.message}`, peer.id);
+    }
+  }
+
+  async _onCandidate(peer, gen, cand) {
+    if (!this._wantsDirect(peer) || gen < peer.gen || !cand || typeof cand.candidate !== 'string') return;
+    if (gen > peer.gen || !peer.pc) {
+      // Candidates of a new generation can overtake nothing (signals are ordered), but a peer may
+      // start trickling before we ever saw it: set up the connection it is dialling.
+      this._clear(peer, 'retryTimer');
+      peer.gen = gen;
+      this._newPc(peer);
+    }
+    const pc = peer.pc;
+    if (!pc.remoteDescription) peer.remoteCandidates.push(cand);
+    else await this._addCandidate(peer, pc, cand);
+  }
+
+  async _addCandidate(peer, pc, cand) {
+    try {
+      await pc.addIceCandidate(cand);
+    } catch (err) {
+      // Candidates for an offer we ignored (glare) or for a superseded ICE generation are expected to fail.
+      if (!peer.ignoreOffer && peer.pc === pc) this._error('rtc_error', `ICE candidate from peer ${peer.id} rejected: ${err.message}`, peer.id);
+    }
+  }
+
+  /** Connection attempt failed: ICE restart first, then full re-dials with growing delays. */
+  _failed(peer, why, restartable = true) {
+    if (peer.gone || peer.retryTimer) return;
+    peer.failures++;
+    const n = peer.failures;
+    const relayNote = this.opts.relay === 'never' ? 'relay disabled, no route' : 'frames go through the signaling relay meanwhile';
+    if (n === 1 && restartable && peer.pc && peer.pc.remoteDescription) {
+      this._error('connect_failed', `no direct connection to peer ${peer.id} (${why}); restarting ICE (${relayNote})`, peer.id);
+      const pc = peer.pc;
+      this._clear(peer, 'connectTimer');
+      peer.connectTimer = this._timer(() => {
+        peer.connectTimer = null;
+        if (peer.pc === pc && !peer.dcOpen) this._failed(peer, 'ICE restart did not help');
+      }, this.opts.connectTimeoutMs);
+      if (typeof pc.restartIce === 'function') pc.restartIce();
+      else this._offer(peer, pc, peer.gen, true);
+      return;
+    }
+    const delay = n <= 2 ? 0 : Math.min(this.opts.maxRetryDelayMs, 1000 * 2 ** (n - 3));
+    this._error('connect_failed', `no direct connection to peer ${peer.id} (${why}); re-dialling${delay ? ` in ${delay} ms` : ''} (${relayNote})`, peer.id);
+    // The old connection's late signals become stale at once; the peer follows the new generation.
+    this._closePc(peer);
+    peer.gen++;
+    peer.retryTimer = this._timer(() => {
+      peer.retryTimer = null;
+      if (this._wantsDirect(peer) && !peer.pc) this._newPc(peer);
+    }, delay);
+  }
+
+  // ---------------------------------------------------------------- data channel
+
+  _frame(peer, seq, data) {
+    const out = new Uint8Array(DC_HEADER + data.length);
+    const v = new DataView(out.buffer);
+    v.setUint8(0, DC_FRAME);
+    v.setUint32(1, peer.epoch);
+    v.setUint32(5, seq);
+    out.set(data, DC_HEADER);
+    return out;
+  }
+
+  _dcSend(peer, seq, data) {
+    const framed = this._frame(peer, seq, data);
+    if (peer.dcQueue.length === 0 && peer.dc.bufferedAmount < this.opts.highWaterMark) {
+      try {
+        peer.dc.send(framed);
+      } catch (err) {
+        // The channel is closing under us: keep the frame for the next route.
+        peer.dcQueue.push({ seq, data, framed });
+        peer.dcQueueBytes += framed.length;
+        this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
+      }
+    } else {
+      peer.dcQueue.push({ seq, data, framed });
+      peer.dcQueueBytes += framed.length;
+    }
+    this._watchDrain(peer);
+  }
+
+  _flushDc(peer) {
+    while (peer.dcOpen && peer.dcQueue.length && peer.dc.bufferedAmount < this.opts.highWaterMark) {
+      const item = peer.dcQueue.shift();
+      peer.dcQueueBytes -= item.framed.length;
+      peer.dc.send(item.framed);
+    }
+  }
+
+  /** Polls the buffered amount (@roamhq/wrtc has no bufferedamountlow event) until it is low again. */
+  _watchDrain(peer) {
+    if (peer.drainTimer || this.bufferedAmount(peer.id) <= this.opts.lowWaterMark) return;
+    const tick = () => {
+      peer.drainTimer = null;
+      if (peer.gone) return;
+      if (peer.dcOpen) this._flushDc(peer);
+      if (this.bufferedAmount(peer.id) <= this.opts.lowWaterMark) return this._call(this.opts.onDrain, peer.id);
+      peer.drainTimer = this._timer(tick, 5);
+    };
+    peer.drainTimer = this._timer(tick, 5);
+  }
+
+  /** Channel lost: frames still waiting for it go to the relay when allowed. */
+  _channelLost(peer) {
+    if (peer.gone || !peer.dcQueue.length || this.opts.relay === 'never') return;
+    for (const item of peer.dcQueue.splice(0)) this._relayEnqueue(peer, item.seq, item.data);
+    peer.dcQueueBytes = 0;
+  }
+
+  /** Channel open: frames not yet handed to the relay take the channel instead. */
+  _moveRelayQueueToChannel(peer) {
+    if (this.opts.relay === 'always') return;
+    const keep = peer.relayBusy && peer.relayQueue.length ? 1 : 0; // the one in flight finishes on the relay
+    for (const item of peer.relayQueue.splice(keep)) {
+      peer.relayBytes -= item.bytes.length;
+      this._dcSend(peer, item.seq, item.bytes);
+    }
+  }
+
+  _onChannelMessage(peer, data) {
+    if (!(data instanceof ArrayBuffer)) {
+      if (ArrayBuffer.isView(data)) data = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+      else return this._error('bad_frame', `peer ${peer.id} sent a non-binary data channel message`, peer.id);
+    }
+    if (data.byteLength < DC_HEADER) return this._error('bad_frame', `peer ${peer.id} sent a ${data.byteLength}-byte message`, peer.id);
+    const v = new DataView(data);
+    if (v.getUint8(0) !== DC_FRAME) return this._error('bad_frame', `peer ${peer.id} sent an unknown message kind ${v.getUint8(0)}`, peer.id);
+    this._deliver(peer, v.getUint32(1), v.getUint32(5), new Uint8Array(data, DC_HEADER));
+  }
+
+  // ---------------------------------------------------------------- ordering
+
+  /** Delivers frames of the peer's current stream in sequence order, each once. */
+  _deliver(peer, epoch, seq, bytes) {
+    const r = peer.recv;
+    if (epoch !== r.epoch) {
+      if (r.retired.includes(epoch)) return; // a straggler of a stream the peer replaced
+      if (r.epoch !== null) r.retired = [r.epoch, ...r.retired].slice(0, 8);
+      r.epoch = epoch;
+      r.next = 0;
+      r.pending.clear();
+      this._clear(r, 'gapTimer');
+    }
+    if (((seq - r.next) | 0) < 0 || r.pending.has(seq)) return; // duplicate (e.g. a replay)
+    r.pending.set(seq, bytes);
+    this._flushRecv(peer);
+  }
+
+  _flushRecv(peer) {
+    const r = peer.recv;
+    while (r.pending.has(r.next) && !peer.gone) {
+      const bytes = r.pending.get(r.next);
+      r.pending.delete(r.next);
+      r.next = (r.next + 1) >>> 0;
+      this._call(this.opts.onFrame, peer.id, bytes);
+    }
+    if (r.pending.size === 0) return this._clear(r, 'gapTimer');
+    if (r.gapTimer) return;
+    // A missing frame normally arrives soon (it took the slower route); give up after a while.
+    r.gapTimer = this._timer(() => {
+      r.gapTimer = null;
+      if (peer.gone || r.pending.size === 0) return;
+      let min = null;
+      for (const s of r.pending.keys()) if (min === null || ((s - min) | 0) < 0) min = s;
+      const lost = (min - r.next) >>> 0;
+      this._error('frames_lost', `${lost} frame(s) from peer ${peer.id} never arrived; continuing after them`, peer.id);
+      r.next = min;
+      this._flushRecv(peer);
+    }, this.opts.gapTimeoutMs);
+  }
+
+  // ---------------------------------------------------------------- relay
+
+  _relayPartBytes() {
+    return this.opts.relayMaxBytes - 1 - RELAY_INNER_HEADER - (this._key ? SEAL_OVERHEAD : 0);
+  }
+
+  _relayEnqueue(peer, seq, bytes) {
+    const parts = Math.max(1, Math.ceil(bytes.length / this._relayPartBytes()));
+    peer.relayQueue.push({ seq, bytes, part: 0, parts });
+    peer.relayBytes += bytes.length;
+    this._pumpRelay(peer);
+  }
+
+  /** Waits for a token of the client-side bucket, which keeps us under the server's rate limit. */
+  async _relayToken() {
+    const { rate, burst } = this.opts.relayRate;
+    for (;;) {
+      const now = Date.now();
+      const b = this._bucket;
+      b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+      b.at = now;
+      if (b.tokens >= 1) {
+        b.tokens -= 1;
+        return;
+      }
+      await sleep(Math.ceil(((1 - b.tokens) / rate) * 1000), this._timers);
+    }
+  }
+
+  /** One relay message in flight per peer: order is kept and a `rate_limit` reply is simply retried. */
+  async _pumpRelay(peer) {
+    if (peer.relayBusy || !peer.heard || peer.gone) return;
+    peer.relayBusy = true;
+    let failures = 0;
+    let failingSince = 0;
+    try {
+      while (peer.relayQueue.length && !peer.gone && !this._closed) {
+        const item = peer.relayQueue[0];
+        const size = this._relayPartBytes();
+        const chunk = item.bytes.subarray(item.part * size, (item.part + 1) * size);
+        const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
+        const v = new DataView(inner.buffer);
+        v.setUint32(0, peer.epoch);
+        v.setUint32(4, item.seq);
+        v.setUint16(8, item.part);
+        v.setUint16(10, item.parts);
+        inner.set(chunk, RELAY_INNER_HEADER);
+        const body = this._key ? await seal(await this._key, 'relay', this.localId, peer.id, inner) : inner;
+        const msg = new Uint8Array(1 + body.length);
+        msg[0] = this._key ? RELAY_SEALED : RELAY_PLAIN;
+        msg.set(body, 1);
+        await this._relayToken();
+        if (peer.gone || this._closed) return;
+        try {
+          await this.signaling.relay(peer.id, msg);
+          failures = 0;
+          failingSince = 0;
+          item.part++;
+          if (item.part === item.parts && peer.relayQueue[0] === item) {
+            peer.relayQueue.shift();
+            peer.relayBytes -= item.bytes.length;
+          }
+        } catch (err) {
+          const code = err && err.code;
+          if (code === 'closed') return;
+          failures++;
+          failingSince ||= Date.now();
+          // unknown_peer: the peer may be rejoining signaling; give it a little while.
+          const fatal = code === 'payload_too_large' || code === 'invalid_payload' || (code === 'unknown_peer' && Date.now() - failingSince > 10_000);
+          if (fatal) {
+            const lost = peer.relayQueue.length;
+            peer.relayQueue = [];
+            peer.relayBytes = 0;
+            this._error('relay_failed', `${lost} frame(s) to peer ${peer.id} could not be relayed: ${code || err.message}`, peer.id);
+            return;
+          }
+          await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)), this._timers);
+        }
+      }
+    } finally {
+      peer.relayBusy = false;
+    }
+    if (peer.relayQueue.length && peer.heard && !peer.gone && !this._closed) this._pumpRelay(peer);
+  }
+
+  _onRelay({ from, data }) {
+    if (this._closed || !(data instanceof Uint8Array) || data.length < 1) return;
+    const kind = data[0];
+    if (kind !== RELAY_PLAIN && kind !== RELAY_SEALED) return; // not ours
+    const peer = this._incomingPeer(from);
+    if (!peer || peer.refused) return;
+    this._inOrder(peer, () => this._onRelayMessage(peer, kind, data.subarray(1)));
+  }
+
+  async _onRelayMessage(peer, kind, body) {
+    if (peer.gone) return;
+    let inner = body;
+    if (this._key || kind === RELAY_SEALED) {
+      inner = await this._open(peer, kind === RELAY_SEALED ? body : null, 'relay');
+      if (!inner) return;
+    }
+    if (inner.length < RELAY_INNER_HEADER) return this._error('bad_frame', `peer ${peer.id} relayed a ${inner.length}-byte message`, peer.id);
+    this._heard(peer);
+    const v = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
+    const epoch = v.getUint32(0);
+    const seq = v.getUint32(4);
+    const part = v.getUint16(8);
+    const parts = v.getUint16(10);
+    const chunk = inner.subarray(RELAY_INNER_HEADER);
+    if (parts === 0 || part >= parts) return this._error('bad_frame', `peer ${peer.id} relayed part ${part} of ${parts}`, peer.id);
+    if (parts === 1) return this._deliver(peer, epoch, seq, chunk);
+    // Parts of one frame arrive in order (one message in flight per sender).
+    let p = peer.recv.parts;
+    if (part === 0) p = peer.recv.parts = { epoch, seq, parts, chunks: [] };
+    if (!p || p.epoch !== epoch || p.seq !== seq || p.parts !== parts || p.chunks.length !== part) {
+      peer.recv.parts = null;
+      return; // an incomplete frame: the ordering gap timer reports it
+    }
+    p.chunks.push(chunk.slice());
+    if (p.chunks.length < parts) return;
+    peer.recv.parts = null;
+    const total = p.chunks.reduce((n, c) => n + c.length, 0);
+    if (total > MAX_FRAME_BYTES) return this._error('bad_frame', `peer ${peer.id} relayed a ${total}-byte frame`, peer.id);
+    const whole = new Uint8Array(total);
+    let o = 0;
+    for (const c of p.chunks) {
+      whole.set(c, o);
+      o += c.length;
+    }
+    this._deliver(peer, epoch, seq, whole);
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  _hello(peer, ack) {
+    peer.helloSent = true;
+    this._signal(peer, { k: 'hello', ack });
+  }
+
+  /** A valid message proves the peer runs a transport (with our password): the relay route opens. */
+  _heard(peer) {
+    if (peer.heard || peer.gone) return;
+    peer.heard = true;
+    this._updateRoute(peer);
+    this._pumpRelay(peer);
+  }
+
+  /** Queues a signal to the peer (sealed with the room key if any); resolves once it was routed. */
+  _signal(peer, msg) {
+    const run = async () => {
+      let payload;
+      if (this._key) {
+        const plain = new TextEncoder().encode(JSON.stringify(msg));
+        payload = { [SIGNAL_TAG]: 1, x: toBase64(await seal(await this._key, 'signal', this.localId, peer.id, plain)) };
+      } else payload = { [SIGNAL_TAG]: 1, m: msg };
+      if (msg.k === 'hello' && !msg.ack) payload.h = 1; // in clear: lets a peer we left greet us again
+      await this._pushSignal(peer, payload);
+    };
+    peer.signalChain = peer.signalChain.then(run, run);
+    return peer.signalChain;
+  }
+
+  /** Pushes one signal, retrying what is worth retrying (rate limit, timeout). */
+  async _pushSignal(peer, payload) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.signaling.signal(peer.id, payload);
+      } catch (err) {
+        const code = err && err.code;
+        if (code === 'closed' || this._closed) return;
+        if ((code === 'rate_limit' || code === 'timeout') && attempt < 8) {
+          await sleep(Math.min(5000, 100 * 2 ** attempt), this._timers);
+          continue;
+        }
+        if (code !== 'unknown_peer' || !peer.gone) {
+          this._error('signal_failed', `signal to peer ${peer.id} failed: ${code || err.message}`, peer.id);
+        }
+        return;
+      }
+    }
+  }
+
+  _onSignal({ from, data }) {
+    if (this._closed || !data || typeof data !== 'object' || data[SIGNAL_TAG] !== 1) return; // not ours
+    if (data.nack !== undefined) return this._onNack(from, data.nack);
+    const peer = this._incomingPeer(from, data.h === 1);
+    if (!peer || peer.refused) return;
+    this._inOrder(peer, () => this._onSignalMessage(peer, data));
+  }
+
+  /** Incoming messages of one peer are handled one at a time, in arrival order (decryption is async). */
+  _inOrder(peer, fn) {
+    peer.inChain = peer.inChain.then(fn).catch((err) => this._error('rtc_error', `handling a message from peer ${peer.id}: ${err && err.message}`, peer.id));
+  }
+
+  async _onSignalMessage(peer, data) {
+    if (peer.gone) return;
+    let msg = data.m;
+    if (this._key || typeof data.x === 'string') {
+      let sealed = null;
+      if (typeof data.x === 'string') {
+        try {
+          sealed = fromBase64(data.x);
+        } catch {
+          sealed = new Uint8Array(0);
+        }
+      }
+      const plain = await this._open(peer, sealed, 'signal');
+      if (!plain) return;
+      try {
+        msg = JSON.parse(new TextDecoder().decode(plain));
+      } catch {
+        return this._error('bad_signal', `peer ${peer.id} sent an unreadable signal`, peer.id);
+      }
+    }
+    if (!msg || typeof msg !== 'object') return this._error('bad_signal', `peer ${peer.id} sent a malformed signal`, peer.id);
+    this._heard(peer);
+    const gen = Number.isInteger(msg.g) && msg.g >= 0 ? msg.g : 0;
+    switch (msg.k) {
+      case 'hello':
+        if (!msg.ack) this._hello(peer, true);
+        // A peer that greets us wants a connection; follow it unless it is ours to dial already.
+        return;
+      case 'sdp':
+        return this._onDescription(peer, gen, msg.d);
+      case 'ice':
+        return this._onCandidate(peer, gen, msg.d);
+      case 'relay-only':
+        peer.noDirect = true;
+        this._closePc(peer);
+        this._clear(peer, 'retryTimer');
+        return;
+      case 'bye':
+        return this._drop(peer);
+      default:
+        return; // a newer version's message: ignore
+    }
+  }
+
+  /**
+   * Decrypts a sealed payload (null = the peer sent plaintext). On any password mismatch the peer
+   * is refused for good, the app gets one 'wrong_password' error and the peer one nack.
+   */
+  async _open(peer, sealed, kind) {
+    let why;
+    if (!this._key) why = `peer ${peer.id} encrypts with a room password and this transport has none`;
+    else if (!sealed) why = `peer ${peer.id} has no room password and this transport has one`;
+    else {
+      try {
+        return await open(await this._key, kind, peer.id, this.localId, sealed);
+      } catch (err) {
+        if (!(err instanceof RoomCryptoError)) throw err;
+        why = err.message;
+      }
+    }
+    this._refuse(peer, why);
+    this.signaling.signal(peer.id, { [SIGNAL_TAG]: 1, nack: 'wrong_password' }).catch(() => {});
+    return null;
+  }
+
+  _onNack(from, reason) {
+    const peer = this._peers.get(from);
+    if (!peer || peer.refused || reason !== 'wrong_password') return;
+    this._refuse(peer, `peer ${from} cannot decrypt our messages: it uses another room password`);
+  }
+
+  _refuse(peer, why) {
+    if (peer.refused) return;
+    peer.refused = true;
+    this._closePc(peer);
+    this._clear(peer, 'retryTimer');
+    const lost = peer.relayQueue.length + peer.dcQueue.length;
+    peer.relayQueue = [];
+    peer.dcQueue = [];
+    peer.relayBytes = peer.dcQueueBytes = 0;
+    this._updateRoute(peer);
+    this._error('wrong_password', `${why}; not connecting${lost ? ` (${lost} queued frame(s) dropped)` : ''}`, peer.id);
+  }
+}

@@ -1,0 +1,303 @@
+// PeerTransport (js/room/transport.js) over real WebRTC (@roamhq/wrtc) and our signaling server,
+// inside a private network namespace:  scripts/netns.sh node --test tests/webrtc/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { wrtc, startServer, closeAll, makePeer, opened, waitUntil, numbered, indices, range, unreachableRtc } from './helpers/peers.js';
+import { PeerTransport, TransportError, MAX_FRAME_BYTES } from '../../js/room/transport.js';
+
+let srv;
+before(async () => {
+  srv = await startServer();
+});
+after(async () => {
+  await closeAll();
+  await srv.close();
+});
+
+let roomCounter = 0;
+const newRoom = () => `transport-${process.pid}-${++roomCounter}`;
+
+/** Sends numbered frames 0..n-1 from a to b. */
+function sendNumbered(a, b, n, size) {
+  for (const i of range(n)) assert.equal(a.transport.send(b.id, numbered(i, size)), true);
+}
+
+const errorCodes = (p) => p.errors.map((e) => e.code);
+
+test('two peers dial each other at once (glare): one data channel, frames in order both ways', async () => {
+  const room = newRoom();
+  // Count the offers each side applies: both must offer (a real glare) and still connect.
+  const offers = { a: 0, b: 0 };
+  const counting = (side) => ({
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      setLocalDescription(desc) {
+        if (desc && desc.type === 'offer') offers[side]++;
+        return super.setLocalDescription(desc);
+      }
+    },
+  });
+  const a = await makePeer(srv, room, { rtc: counting('a') });
+  const b = await makePeer(srv, room, { rtc: counting('b') });
+  // Same tick: both create an offer; perfect negotiation must settle it.
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  // Frames sent before the channel opens go through the relay, then the rest through the channel:
+  // the receiver still sees one ordered stream.
+  sendNumbered(a, b, 50);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  for (const i of range(50)) a.transport.send(b.id, numbered(50 + i));
+  sendNumbered(b, a, 100, 1000);
+  await waitUntil(() => b.received(a.id).length === 100 && a.received(b.id).length === 100, { message: 'frames' });
+  assert.deepEqual(indices(b.received(a.id)), range(100));
+  assert.deepEqual(indices(a.received(b.id)), range(100));
+  assert.ok(offers.a >= 1 && offers.b >= 1, `both sides offered: ${JSON.stringify(offers)}`);
+  assert.deepEqual(a.opens.at(-1), [b.id, 'datachannel']);
+  assert.deepEqual(b.opens.at(-1), [a.id, 'datachannel']);
+  assert.deepEqual(errorCodes(a), []);
+  assert.deepEqual(errorCodes(b), []);
+  await a.close();
+  await b.close();
+});
+
+test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
+  const room = newRoom();
+  const [a, b, c] = [await makePeer(srv, room), await makePeer(srv, room), await makePeer(srv, room)];
+  a.transport.connect(b.id, true);
+  b.transport.connect(a.id, false);
+  c.transport.connect(a.id); // a and b never call connect for c
+  c.transport.connect(b.id);
+  await Promise.all([opened(a, b.id), opened(c, a.id), opened(c, b.id), opened(a, c.id), opened(b, c.id)]);
+  for (const [x, y] of [[a, b], [b, c], [c, a], [a, c]]) sendNumbered(x, y, 20, 200);
+  await waitUntil(() => [[b, a], [c, b], [a, c], [c, a]].every(([y, x]) => y.received(x.id).length === 20), { message: 'frames' });
+  for (const [y, x] of [[b, a], [c, b], [a, c], [c, a]]) assert.deepEqual(indices(y.received(x.id)), range(20));
+  for (const p of [a, b, c]) assert.deepEqual(errorCodes(p), []);
+  await Promise.all([a, b, c].map((p) => p.close()));
+});
+
+test('a 64 KiB frame passes whole on both routes; a bigger one or a non-byte frame is refused clearly', async () => {
+  const room = newRoom();
+  const a = await makePeer(srv, room);
+  const b = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  const big = numbered(7, MAX_FRAME_BYTES);
+  a.transport.send(b.id, big); // before the channel: relayed in two parts
+  await opened(a, b.id);
+  a.transport.send(b.id, big); // through the channel
+  await waitUntil(() => b.received(a.id).length === 2, { message: '64 KiB frames' });
+  assert.deepEqual(b.received(a.id), [big, big]);
+  assert.throws(() => a.transport.send(b.id, new Uint8Array(MAX_FRAME_BYTES + 1)), (e) => e instanceof TransportError && e.code === 'frame_too_large');
+  assert.throws(() => a.transport.send(b.id, 'text'), TypeError);
+  assert.throws(() => a.transport.send('nobody', new Uint8Array(1)), (e) => e.code === 'unknown_peer');
+  await a.close();
+  await b.close();
+});
+
+test('16 MiB in 60 KiB frames with backpressure arrive intact and in order', async () => {
+  const room = newRoom();
+  let received = 0;
+  let next = 0;
+  let bad = null;
+  const b = await makePeer(srv, room, {
+    onFrame: (from, bytes) => {
+      const i = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
+      if (i !== next++ || bytes.length !== 60 * 1024 || bytes[bytes.length - 1] !== ((i + bytes.length - 1) & 255)) bad ??= `frame ${i} at ${next - 1}`;
+      received += bytes.length;
+    },
+  });
+  const a = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  await opened(a, b.id);
+  const total = 16 * 1024 * 1024;
+  const count = Math.ceil(total / (60 * 1024));
+  const start = performance.now();
+  let maxBuffered = 0;
+  for (let i = 0; i < count; i++) {
+    // The app's side of backpressure: wait for onDrain above 1 MiB.
+    if (a.transport.bufferedAmount(b.id) > 1024 * 1024) {
+      const drains = a.drains;
+      await waitUntil(() => a.drains > drains, { intervalMs: 1, message: 'drain' });
+    }
+    a.transport.send(b.id, numbered(i, 60 * 1024));
+    maxBuffered = Math.max(maxBuffered, a.transport.bufferedAmount(b.id));
+  }
+  await waitUntil(() => received >= count * 60 * 1024 || bad, { timeoutMs: 120_000, message: 'bulk transfer' });
+  const ms = performance.now() - start;
+  assert.equal(bad, null);
+  assert.equal(received, count * 60 * 1024);
+  assert.equal(a.transport.route(b.id), 'datachannel');
+  console.log(`# 16 MiB in 60 KiB frames over the data channel: ${ms.toFixed(0)} ms, ${(received / 1e6 / (ms / 1000)).toFixed(1)} MB/s, max buffered ${(maxBuffered / 1024).toFixed(0)} KiB`);
+  await a.close();
+  await b.close();
+});
+
+test('a pair that cannot connect directly still exchanges frames through the relay', async () => {
+  const room = newRoom();
+  const relaysBefore = srv.metrics.relays;
+  const a = await makePeer(srv, room, { rtc: unreachableRtc, connectTimeoutMs: 1000 });
+  const b = await makePeer(srv, room, { rtc: unreachableRtc, connectTimeoutMs: 1000 });
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await Promise.all([opened(a, b.id, 'relay'), opened(b, a.id, 'relay')]);
+  sendNumbered(a, b, 300, 100); // more than the relay burst: paced, none dropped
+  sendNumbered(b, a, 5, MAX_FRAME_BYTES);
+  await waitUntil(() => b.received(a.id).length === 300 && a.received(b.id).length === 5, { message: 'relayed frames' });
+  assert.deepEqual(indices(b.received(a.id)), range(300));
+  assert.deepEqual(indices(a.received(b.id)), range(5));
+  // The direct attempts keep failing and say so, while the relay carries everything.
+  await waitUntil(() => errorCodes(a).includes('connect_failed'), { message: 'connect_failed' });
+  assert.ok(a.errors.every((e) => e.code === 'connect_failed' && e.peerId === b.id), a.errors.map(String).join('\n'));
+  assert.equal(a.transport.route(b.id), 'relay');
+  assert.ok(srv.metrics.relays - relaysBefore >= 310, 'frames went through the server relay');
+  await a.close();
+  await b.close();
+});
+
+test("relay 'never': no route, send() returns false and the failure is reported for the peer", async () => {
+  const room = newRoom();
+  const a = await makePeer(srv, room, { rtc: unreachableRtc, relay: 'never', connectTimeoutMs: 500 });
+  const b = await makePeer(srv, room, { rtc: unreachableRtc, relay: 'never', connectTimeoutMs: 500 });
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await waitUntil(() => a.errors.length > 0, { message: 'an error' });
+  const err = a.errors[0];
+  assert.equal(err.code, 'connect_failed');
+  assert.equal(err.peerId, b.id);
+  assert.match(err.message, /relay disabled/);
+  assert.equal(a.transport.route(b.id), null);
+  assert.equal(a.transport.send(b.id, new Uint8Array(3)), false);
+  assert.deepEqual(a.opens, []);
+  await a.close();
+  await b.close();
+});
+
+test("relay 'always' needs no WebRTC at all", async () => {
+  const room = newRoom();
+  const a = await makePeer(srv, room, { relay: 'always', rtc: undefined });
+  const b = await makePeer(srv, room, { relay: 'always', rtc: undefined });
+  a.transport.connect(b.id);
+  await opened(a, b.id, 'relay');
+  sendNumbered(a, b, 10);
+  await waitUntil(() => b.received(a.id).length === 10, { message: 'frames' });
+  assert.deepEqual(indices(b.received(a.id)), range(10));
+  assert.deepEqual(b.opens, [[a.id, 'relay']]);
+  await a.close();
+  await b.close();
+});
+
+const SECRET_MARK = 'TOP-SECRET-FRAME-CONTENT';
+const secretFrame = (n) => new TextEncoder().encode(`${SECRET_MARK}-${n}-`.repeat(20));
+const wireHas = (wire, text) => wire.some((buf) => buf.includes(text));
+
+test('with a password the server sees only ciphertext (SDP, candidates, relayed frames)', async () => {
+  for (const relay of ['fallback', 'always']) {
+    const room = newRoom();
+    const wireA = [];
+    const wireB = [];
+    const a = await makePeer(srv, room, { password: 'correct horse', relay, wire: wireA });
+    const b = await makePeer(srv, room, { password: 'correct horse', relay, wire: wireB });
+    a.transport.connect(b.id);
+    b.transport.connect(a.id);
+    a.transport.send(b.id, secretFrame(1));
+    await opened(a, b.id, relay === 'always' ? 'relay' : 'datachannel');
+    await opened(b, a.id, relay === 'always' ? 'relay' : 'datachannel');
+    a.transport.send(b.id, secretFrame(2));
+    b.transport.send(a.id, secretFrame(3));
+    await waitUntil(() => b.received(a.id).length === 2 && a.received(b.id).length === 1, { message: 'frames' });
+    assert.deepEqual(b.received(a.id), [secretFrame(1), secretFrame(2)]);
+    const wire = [...wireA, ...wireB];
+    assert.ok(wire.length > 0);
+    for (const text of [SECRET_MARK, 'a=fingerprint', 'a=ice-ufrag', 'candidate:', 'v=0']) {
+      assert.equal(wireHas(wire, text), false, `"${text}" is visible on the wire (relay ${relay})`);
+    }
+    assert.deepEqual(errorCodes(a), []);
+    assert.deepEqual(errorCodes(b), []);
+    await a.close();
+    await b.close();
+  }
+});
+
+test('without a password the same traffic is readable on the wire (the sniffer works)', async () => {
+  for (const [relay, text] of [['always', SECRET_MARK], ['fallback', 'a=fingerprint']]) {
+    const room = newRoom();
+    const wire = [];
+    const a = await makePeer(srv, room, { wire, relay });
+    const b = await makePeer(srv, room, { relay });
+    a.transport.connect(b.id);
+    a.transport.send(b.id, secretFrame(1));
+    await waitUntil(() => b.received(a.id).length === 1, { message: 'frame' });
+    assert.ok(wireHas(wire, text), `"${text}" should be on the wire without a password (relay ${relay})`);
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a wrong or missing password: never connects, both sides get a wrong_password error naming the peer', async () => {
+  for (const [pa, pb] of [['right', 'wrong'], ['right', undefined]]) {
+    const room = newRoom();
+    const a = await makePeer(srv, room, { password: pa });
+    const b = await makePeer(srv, room, { password: pb });
+    a.transport.connect(b.id);
+    b.transport.connect(a.id);
+    a.transport.send(b.id, secretFrame(1));
+    b.transport.send(a.id, secretFrame(2));
+    await waitUntil(() => errorCodes(a).includes('wrong_password') && errorCodes(b).includes('wrong_password'), { message: 'wrong_password errors' });
+    assert.equal(a.errors.find((e) => e.code === 'wrong_password').peerId, b.id);
+    assert.equal(b.errors.find((e) => e.code === 'wrong_password').peerId, a.id);
+    // Give a would-be connection time to happen: nothing may open or arrive.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(a.opens, []);
+    assert.deepEqual(b.opens, []);
+    assert.equal(a.transport.route(b.id), null);
+    assert.equal(a.transport.send(b.id, new Uint8Array(1)), false);
+    assert.deepEqual(a.received(b.id), []);
+    assert.deepEqual(b.received(a.id), []);
+    await a.close();
+    await b.close();
+  }
+});
+
+test('disconnect tells the other side; close() leaves nothing behind', async () => {
+  const room = newRoom();
+  const a = await makePeer(srv, room);
+  const b = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  await a.transport.disconnect(b.id);
+  assert.equal(a.transport.route(b.id), null);
+  assert.throws(() => a.transport.send(b.id, new Uint8Array(1)), (e) => e.code === 'unknown_peer');
+  await waitUntil(() => b.closes.includes(a.id), { message: 'bye seen' });
+  assert.equal(b.transport.route(a.id), null);
+  assert.deepEqual(b.transport.peers(), []);
+  // Reconnect after a disconnect: a fresh stream, delivered from its start.
+  a.transport.connect(b.id);
+  await opened(a, b.id);
+  sendNumbered(a, b, 5);
+  await waitUntil(() => b.received(a.id).length === 5, { message: 'frames after reconnect' });
+  assert.deepEqual(indices(b.received(a.id)), range(5));
+  await a.close();
+  await a.close(); // idempotent
+  assert.throws(() => a.transport.send(b.id, new Uint8Array(1)), (e) => e.code === 'closed');
+  assert.throws(() => a.transport.connect(b.id), (e) => e.code === 'closed');
+  await b.close();
+  assert.deepEqual(errorCodes(a), []);
+  assert.deepEqual(errorCodes(b), []);
+});
+
+test('a process that connects, sends and closes exits by itself (no dangling timers or handles)', () => {
+  const script = fileURLToPath(new URL('./helpers/exit-check.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.signal, null, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /frames ok/);
+});
+
+test('bad options are refused clearly', () => {
+  const signaling = { signal() {}, relay() {}, on: () => () => {}, peerId: 'x' };
+  assert.throws(() => new PeerTransport({}), /signaling/);
+  assert.throws(() => new PeerTransport({ signaling }), /rtc/);
+  assert.throws(() => new PeerTransport({ signaling, relay: 'sometimes', rtc: {} }), /relay must be/);
+  assert.throws(() => new PeerTransport({ signaling, relay: 'always', password: 'p' }), /roomName/);
+});
