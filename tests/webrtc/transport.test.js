@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { wrtc, startServer, closeAll, makePeer, opened, waitUntil, numbered, indices, range, unreachableRtc } from './helpers/peers.js';
+import { wrtc, startServer, closeAll, makePeer, opened, waitUntil, numbered, indices, range, unreachableRtc, blockableRtc } from './helpers/peers.js';
+import { fakeHub } from './helpers/fake-signaling.js';
 import { PeerTransport, TransportError, MAX_FRAME_BYTES } from '../../js/room/transport.js';
 
 let srv;
@@ -151,6 +152,101 @@ test('a pair that cannot connect directly still exchanges frames through the rel
   assert.ok(a.errors.every((e) => e.code === 'connect_failed' && e.peerId === b.id), a.errors.map(String).join('\n'));
   assert.equal(a.transport.route(b.id), 'relay');
   assert.ok(srv.metrics.relays - relaysBefore >= 310, 'frames went through the server relay');
+  await a.close();
+  await b.close();
+});
+
+test('when the direct path opens up, ICE restart / re-dial moves the stream from the relay to the channel, in order', async () => {
+  const room = newRoom();
+  let blocked = true;
+  const rtc = blockableRtc(() => blocked);
+  const a = await makePeer(srv, room, { rtc, connectTimeoutMs: 1000 });
+  const b = await makePeer(srv, room, { rtc, connectTimeoutMs: 1000 });
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await opened(a, b.id, 'relay');
+  let i = 0;
+  while (i < 50) a.transport.send(b.id, numbered(i++, 3000));
+  await waitUntil(() => errorCodes(a).includes('connect_failed'), { message: 'a failed attempt' });
+  blocked = false;
+  // Keep sending while the route changes underneath.
+  while (a.transport.route(b.id) !== 'datachannel') {
+    a.transport.send(b.id, numbered(i++, 3000));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const end = i + 50; i < end; ) a.transport.send(b.id, numbered(i++, 3000));
+  await waitUntil(() => b.received(a.id).length === i, { message: 'all frames' });
+  assert.deepEqual(indices(b.received(a.id)), range(i));
+  assert.deepEqual(a.opens.map(([, via]) => via), ['relay', 'datachannel']);
+  assert.ok(a.errors.every((e) => e.code === 'connect_failed'), a.errors.map(String).join('\n'));
+  assert.ok(!b.errors.some((e) => e.code === 'frames_lost'));
+  await a.close();
+  await b.close();
+});
+
+test("the relay is paced and retried under the server's rate limit: nothing is dropped", async () => {
+  const tight = await startServer({ rateLimits: { relay: { rate: 40, burst: 5 } } });
+  try {
+    const room = newRoom();
+    const a = await makePeer(tight, room, { relay: 'always', rtc: undefined });
+    const b = await makePeer(tight, room, { relay: 'always', rtc: undefined });
+    a.transport.connect(b.id);
+    sendNumbered(a, b, 80, 500);
+    await waitUntil(() => b.received(a.id).length === 80, { message: 'relayed frames' });
+    assert.deepEqual(indices(b.received(a.id)), range(80));
+    assert.ok(tight.metrics.rateLimited > 0, 'the server refused some relays (the retry path ran)');
+    assert.deepEqual(errorCodes(a), []);
+    await a.close();
+    await b.close();
+  } finally {
+    await tight.close();
+  }
+});
+
+/** Two transports on an in-memory hub, relay only; b records frames and errors. */
+function hubPair(hub, opts = {}) {
+  const got = [];
+  const errors = [];
+  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onError: (e) => errors.push(['a', e]), ...opts });
+  const b = new PeerTransport({
+    signaling: hub.member('pb'),
+    relay: 'always',
+    onFrame: (from, bytes) => got.push(bytes.slice()),
+    onError: (e) => errors.push(['b', e]),
+    ...opts,
+  });
+  return { a, b, got, errors };
+}
+
+test('replayed (duplicated) relay messages are delivered once', async () => {
+  for (const password of [undefined, 'pw']) {
+    const hub = fakeHub();
+    hub.tamper = (from, to, bytes) => [bytes, bytes];
+    const { a, b, got, errors } = hubPair(hub, { password, roomName: 'hub', pbkdf2Iterations: 1000 });
+    a.connect('pb');
+    for (const i of range(20)) a.send('pb', numbered(i, i === 5 ? MAX_FRAME_BYTES : 10)); // frame 5 in two parts
+    await waitUntil(() => got.length >= 20, { message: 'frames' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(indices(got), range(20));
+    assert.deepEqual(errors, []);
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a relay message lost on the way: the receiver waits, then reports frames_lost and goes on', async () => {
+  const hub = fakeHub();
+  let relayed = 0;
+  hub.tamper = (from, to, bytes) => (from === 'pa' && ++relayed === 4 ? [] : [bytes]); // frame 3 never arrives
+  const { a, b, got, errors } = hubPair(hub, { gapTimeoutMs: 200 });
+  a.connect('pb');
+  for (const i of range(10)) a.send('pb', numbered(i));
+  await waitUntil(() => got.length === 9, { message: 'frames after the gap' });
+  assert.deepEqual(indices(got), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0][0], 'b');
+  assert.equal(errors[0][1].code, 'frames_lost');
+  assert.equal(errors[0][1].peerId, 'pa');
   await a.close();
   await b.close();
 });

@@ -28,22 +28,27 @@ export function sniffingWebSocket(wire) {
 }
 
 /**
- * An rtc "polyfill" around @roamhq/wrtc whose peer connections can never connect directly: remote
+ * An rtc "polyfill" around @roamhq/wrtc whose peer connections cannot connect directly while
+ * isBlocked() is true: remote
  * candidates are dropped and candidate lines are stripped from remote descriptions, as if a
  * symmetric NAT or a UDP block stood between the peers (both sides must use it).
  */
-export const unreachableRtc = {
-  ...wrtc,
-  RTCPeerConnection: class extends wrtc.RTCPeerConnection {
-    addIceCandidate() {
-      return Promise.resolve();
-    }
-    setRemoteDescription(desc) {
-      if (desc && typeof desc.sdp === 'string') desc = { type: desc.type, sdp: desc.sdp.replace(/^a=candidate:.*\r?\n/gm, '') };
-      return super.setRemoteDescription(desc);
-    }
-  },
-};
+export function blockableRtc(isBlocked) {
+  return {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      addIceCandidate(candidate) {
+        return isBlocked() ? Promise.resolve() : super.addIceCandidate(candidate);
+      }
+      setRemoteDescription(desc) {
+        if (isBlocked() && desc && typeof desc.sdp === 'string') desc = { type: desc.type, sdp: desc.sdp.replace(/^a=candidate:.*\r?\n/gm, '') };
+        return super.setRemoteDescription(desc);
+      }
+    },
+  };
+}
+
+export const unreachableRtc = blockableRtc(() => true);
 
 /** Polls `fn` until it returns truthy; rejects after `timeoutMs` (a hang guard, not a timing test). */
 export async function waitUntil(fn, { timeoutMs = 20_000, intervalMs = 10, message = 'condition' } = {}) {
