@@ -1,0 +1,129 @@
+// PeerTransport in headless Chromium (playwright-core + /usr/bin/chromium): two pages connect
+// through our signaling server, and a page talks to a Node peer on @roamhq/wrtc. The page loads
+// js/room/transport.js and js/signaling.js as ES modules from the server itself.
+// Run inside the private network namespace:  scripts/netns.sh node --test tests/webrtc/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { defaultStaticDirs } from '../../js/server/index.js';
+import { startServer, closeAll, makePeer, waitUntil, numbered, indices, range } from './helpers/peers.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
+
+let srv;
+let browser;
+before(async () => {
+  if (skip) return;
+  const pages = fileURLToPath(new URL('./pages/', import.meta.url));
+  srv = await startServer({ staticDirs: [...defaultStaticDirs(), { prefix: '/test/', dir: pages }] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Media permission makes Chromium gather host candidates with real addresses (10.77.0.1 in
+      // the namespace); without it a namespace with no default route yields no candidates at all.
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    ],
+  });
+});
+after(async () => {
+  await closeAll();
+  await browser?.close();
+  await srv?.close();
+});
+
+let roomCounter = 0;
+const newRoom = () => `browser-${process.pid}-${++roomCounter}`;
+
+async function openPage(ctx, room, opts = {}) {
+  const page = await ctx.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(m.text()));
+  page.on('pageerror', (e) => logs.push(String(e)));
+  await page.goto(`${srv.httpUrl}/test/transport.html`);
+  await page.waitForFunction(() => window.ready === true);
+  const id = await page.evaluate((o) => window.start(o), { room, ...opts });
+  return { page, id, logs };
+}
+
+const route = (p, other) => p.page.evaluate((o) => window.peer.transport.route(o), other);
+const errors = (p) => p.page.evaluate(() => window.peer.errors);
+
+test('two Chromium pages connect through our server and exchange ordered frames (64 KiB included)', { skip, timeout: 60_000 }, async () => {
+  const ctx = await browser.newContext();
+  try {
+    const room = newRoom();
+    const a = await openPage(ctx, room);
+    const b = await openPage(ctx, room);
+    await a.page.evaluate((o) => window.peer.transport.connect(o), b.id);
+    await b.page.evaluate((o) => window.peer.transport.connect(o), a.id);
+    await waitUntil(async () => (await route(a, b.id)) === 'datachannel' && (await route(b, a.id)) === 'datachannel', { message: 'channel open in both pages' });
+    await a.page.evaluate((o) => {
+      for (let i = 0; i < 100; i++) {
+        const f = new Uint8Array(i === 99 ? 65536 : 100);
+        new DataView(f.buffer).setUint32(0, i);
+        window.peer.transport.send(o, f);
+      }
+    }, b.id);
+    await waitUntil(() => b.page.evaluate((o) => (window.peer.frames[o] || []).length === 100, a.id), { message: '100 frames' });
+    const got = await b.page.evaluate((o) => window.peer.frames[o], a.id);
+    assert.deepEqual(got.map(([x0, x1, x2, x3]) => (x0 << 24) | (x1 << 16) | (x2 << 8) | x3), range(100));
+    assert.equal(got[99][4], 65536);
+    assert.deepEqual(await errors(a), []);
+    assert.deepEqual(await errors(b), []);
+    await a.page.evaluate(() => window.peer.close());
+    await waitUntil(() => b.page.evaluate((o) => window.peer.closes.includes(o), a.id), { message: 'bye in page b' });
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a Chromium page and a Node peer (@roamhq/wrtc) connect with a room password', { skip, timeout: 60_000 }, async () => {
+  const ctx = await browser.newContext();
+  try {
+    const room = newRoom();
+    const web = await openPage(ctx, room, { password: 'hunter2' });
+    const node = await makePeer(srv, room, { password: 'hunter2' });
+    node.transport.connect(web.id);
+    await web.page.evaluate((o) => window.peer.transport.connect(o), node.id);
+    await waitUntil(async () => node.transport.route(web.id) === 'datachannel' && (await route(web, node.id)) === 'datachannel', { message: 'channel open' });
+    for (const i of range(20)) node.transport.send(web.id, numbered(i, 1000));
+    await web.page.evaluate((o) => {
+      for (let i = 0; i < 20; i++) {
+        const f = new Uint8Array(1000);
+        new DataView(f.buffer).setUint32(0, i);
+        for (let j = 4; j < f.length; j++) f[j] = (i + j) & 255;
+        window.peer.transport.send(o, f);
+      }
+    }, node.id);
+    await waitUntil(async () => node.received(web.id).length === 20 && (await web.page.evaluate((o) => (window.peer.frames[o] || []).length, node.id)) === 20, { message: 'frames both ways' });
+    assert.deepEqual(indices(node.received(web.id)), range(20));
+    assert.deepEqual(node.errors, []);
+    assert.deepEqual(await errors(web), []);
+    await node.close();
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a Chromium page with the wrong password is refused with a clear error', { skip, timeout: 60_000 }, async () => {
+  const ctx = await browser.newContext();
+  try {
+    const room = newRoom();
+    const web = await openPage(ctx, room, { password: 'wrong' });
+    const node = await makePeer(srv, room, { password: 'right' });
+    node.transport.connect(web.id);
+    await waitUntil(() => node.errors.some((e) => e.code === 'wrong_password'), { message: 'error in node' });
+    await waitUntil(async () => (await errors(web)).some((e) => e.code === 'wrong_password' && e.peerId === node.id), { message: 'error in page' });
+    assert.equal(await route(web, node.id), null);
+    assert.equal(node.transport.route(web.id), null);
+    await node.close();
+  } finally {
+    await ctx.close();
+  }
+});
