@@ -66,6 +66,7 @@ class Sim {
   uint64_t trace_hash() const { return hash_; }
   uint64_t steps() const { return steps_; }
   uint64_t inserted() const { return inserted_; }
+  uint64_t max_inflight_seen() const { return max_inflight_seen_; }
 
   // Schedules fn at time t.
   void at(Millis t, std::function<void()> fn) {
@@ -414,6 +415,7 @@ class Sim {
       l.last[d] = t;
     }
     l.inflight[d] += bytes.size();
+    max_inflight_seen_ = std::max(max_inflight_seen_, l.inflight[d]);
     if (chance(opt_.dup_prob)) push(Ev{t + 1, 0, EvKind::Deliver, from, to, l.gen, bytes});
     push(Ev{t, 0, EvKind::Deliver, from, to, l.gen, std::move(bytes)});
   }
@@ -498,6 +500,7 @@ class Sim {
   Millis now_ = 0;
   uint64_t seq_ = 0, steps_ = 0, same_time_steps_ = 0, restarts_ = 0, inserted_ = 0;
   uint64_t hash_ = 0xcbf29ce484222325ull;
+  uint64_t max_inflight_seen_ = 0;
   std::vector<Node> nodes_;
   std::map<std::pair<size_t, size_t>, Link> links_;
   std::priority_queue<Ev, std::vector<Ev>, Later> queue_;
