@@ -123,7 +123,16 @@ declare abstract class Root<E> {
   unobserve(listener: (event: E) => void): void;
 }
 
-/** Collaborative text; positions and lengths are UTF-16 code units, like JS strings. */
+/**
+ * Collaborative text; positions and lengths are UTF-16 code units, like JS strings.
+ *
+ * Position rules: an edit happens exactly as asked, or throws a RangeError and changes nothing.
+ * `insert(pos, s)` needs 0 <= pos <= length; `delete(pos, n)` needs pos + n <= length; and no
+ * position (an insert's, either end of a deleted range) may fall between the two halves of a
+ * surrogate pair (e.g. `delete(2, 1)` on 'a👋b' throws; `delete(1, 2)` deletes the emoji).
+ * Empty edits change nothing but are checked the same way. So the delta an observer gets for a
+ * local edit is exactly that edit: an editor binding can mirror its own edits.
+ */
 export class Text extends Root<TextEvent> {
   private constructor();
   insert(pos: number, text: string): void;

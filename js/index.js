@@ -27,6 +27,7 @@ const OP_RETAIN = 0;
 const OP_INSERT = 1;
 
 const MAX_CLIENT_ID = 2 ** 53 - 1;
+const ERR_RANGE = 2; // Status::kRange: a text position or range the document refused
 const ERR_CLIENT_ID_COLLISION = 3; // Status::kClientIdCollision
 
 // ---- the module, loaded once ------------------------------------------------------------
@@ -295,8 +296,9 @@ export class Doc {
 
   // Throws the core's last error. Status codes as in cpp/crdt/doc.h (Status::Code).
   _fail() {
-    const err = new Error(this._handle.error());
-    if (this._handle.errorCode() === ERR_CLIENT_ID_COLLISION) err.code = 'client_id_collision';
+    const code = this._handle.errorCode();
+    const err = code === ERR_RANGE ? new RangeError(this._handle.error()) : new Error(this._handle.error());
+    if (code === ERR_CLIENT_ID_COLLISION) err.code = 'client_id_collision';
     throw err;
   }
 
@@ -562,7 +564,11 @@ class Root {
   }
 }
 
-/** Collaborative text. Positions and lengths are UTF-16 code units, like JS strings. */
+/**
+ * Collaborative text. Positions and lengths are UTF-16 code units, like JS strings. An edit
+ * happens exactly as asked or throws a RangeError and changes nothing: positions out of range
+ * or between the two halves of a surrogate pair are refused (see index.d.ts).
+ */
 export class Text extends Root {
   constructor(doc, handle, name) { super(doc, handle, name, TEXT); }
 
@@ -571,9 +577,8 @@ export class Text extends Root {
     const h = doc._live();
     checkIndex(pos, 'position');
     checkString(str, 'inserted text');
-    if (str.length === 0) return;
     if (X.rs_text_insert(h, this._handle, pos, writeString(str), str.length) !== 0) doc._fail();
-    if (doc._listening) doc._afterEdit(h, null, true);
+    if (doc._listening && str.length !== 0) doc._afterEdit(h, null, true); // empty: no transaction
   }
 
   delete(pos, len) {
@@ -581,9 +586,8 @@ export class Text extends Root {
     const h = doc._live();
     checkIndex(pos, 'position');
     checkIndex(len, 'length');
-    if (len === 0) return;
     if (X.rs_text_delete(h, this._handle, pos, len) !== 0) doc._fail();
-    if (doc._listening) doc._afterEdit(h, null, true);
+    if (doc._listening && len !== 0) doc._afterEdit(h, null, true); // empty: no transaction
   }
 
   get length() {

@@ -90,6 +90,7 @@ async function join(room) {
     while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
     // Never cut a surrogate pair in two.
     if (p > 0 && /[\uD800-\uDBFF]/.test(before[p - 1])) p--;
+    if (s > 0 && /[\uDC00-\uDFFF]/.test(before[before.length - s])) s--;
     doc.transact(() => {
       if (before.length - p - s > 0) text.delete(p, before.length - p - s);
       if (after.length - p - s > 0) text.insert(p, after.slice(p, after.length - s));

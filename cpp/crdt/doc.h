@@ -93,8 +93,10 @@ class Doc {
   TransactionResult take_last_result();
 
   // --- Text (positions and lengths in UTF-16 code units) --------------------------------
-  // A position inside a surrogate pair is an error; a delete range whose ends fall inside a
-  // pair is widened to cover the whole pair. Deleting past the end is clamped.
+  // An edit happens exactly as asked or not at all (Status::kRange, nothing changed): an
+  // insert position must be in [0, length], a deleted range [pos, pos + len) within
+  // [0, length]; and neither may fall between the two halves of a surrogate pair (the ends of a
+  // range included). Empty edits change nothing but are checked the same way.
   Status text_insert(RootHandle text, uint32_t pos, std::u16string_view s);
   Status text_delete(RootHandle text, uint32_t pos, uint32_t len);
   uint32_t text_length(RootHandle text) const;

@@ -263,18 +263,17 @@ class Sim {
         expect.insert(pos, s);
         REQUIRE(d.text_content(r.text) == expect);
       }
-    } else if (roll < 65) {  // text delete, widened at pair ends and clamped at the end
+    } else if (roll < 65) {  // text delete: exactly the range, or refused past the end / inside a pair
       const std::u16string before = d.text_content(r.text);
       const size_t pos = pick(0, before.size());
       const size_t len = chance(0.05) ? pick(100, 3000) : pick(1, 12);
       Status st = d.text_delete(r.text, static_cast<uint32_t>(pos), static_cast<uint32_t>(len));
       INFO("text_delete(" << pos << ", " << len << ") on length " << before.size() << ": " << st.message);
-      REQUIRE(st.ok);
-      size_t a = pos, b = std::min(before.size(), pos + len);
-      if (inside_pair(before, a)) --a;
-      if (inside_pair(before, b)) ++b;
+      const bool valid = pos + len <= before.size() && !inside_pair(before, pos) && !inside_pair(before, pos + len);
+      REQUIRE(st.ok == valid);
+      if (!valid) CHECK(st.code == Status::kRange);
       std::u16string expect = before;
-      expect.erase(a, b - a);
+      if (valid) expect.erase(pos, len);
       REQUIRE(d.text_content(r.text) == expect);
       REQUIRE(d.text_length(r.text) == expect.size());
     } else if (roll < 77) {
@@ -414,7 +413,8 @@ TEST_CASE("two replicas typing heavily with rare syncs converge", "[convergence]
           const uint32_t len = d->text_length(t);
           if (len > 0 && rng() % 4 == 0) {
             uint32_t pos = static_cast<uint32_t>(rng() % len);
-            REQUIRE(d->text_delete(t, pos, 1 + static_cast<uint32_t>(rng() % 3)).ok);
+            const uint32_t n = std::min(1 + static_cast<uint32_t>(rng() % 3), len - pos);
+            REQUIRE(d->text_delete(t, pos, n).ok);
           } else {
             uint32_t pos = len == 0 ? 0 : static_cast<uint32_t>(rng() % (len + 1));
             REQUIRE(d->text_insert(t, pos, std::u16string(1, static_cast<char16_t>(u'a' + rng() % 26))).ok);

@@ -415,24 +415,42 @@ TEST_CASE("surrogate pairs are never split", "[properties][text][utf16]") {
     CHECK(!st.message.empty());
     CHECK(d.text_content(t) == orig);
   }
-  SECTION("delete starting inside a pair is widened to the whole pair") {
-    CHECK(d.text_delete(t, 2, 1).ok);
+  // Deletes happen exactly as asked or not at all (issue 6, item 5: an editor mirrors its own
+  // edits, so a widened delete made its view and the document differ).
+  auto refused = [&](uint32_t pos, uint32_t len) {
+    const Bytes before = d.encode_state();
+    Status st = d.text_delete(t, pos, len);
+    INFO("delete(" << pos << ", " << len << "): " << st.message);
+    CHECK_FALSE(st.ok);
+    CHECK(st.code == Status::kRange);
+    CHECK(d.text_content(t) == orig);
+    CHECK(d.encode_state() == before);
+  };
+  SECTION("a delete starting or ending inside a pair is refused") {
+    refused(2, 1);
+    refused(1, 1);
+    refused(2, 0);  // even an empty one
+    refused(2, 2);
+    CHECK(d.text_delete(t, 1, 2).ok);  // the whole pair
     CHECK(d.text_content(t) == U("ab"));
   }
-  SECTION("delete ending inside a pair is widened to the whole pair") {
-    CHECK(d.text_delete(t, 1, 1).ok);
-    CHECK(d.text_content(t) == U("ab"));
-  }
-  SECTION("delete with both ends inside pairs") {
+  SECTION("delete with both ends inside pairs is refused") {
     REQUIRE(d.text_insert(t, 4, U("👍")).ok);  // a 😀 b 👍 : a D83D DE00 b D83D DC4D
-    CHECK(d.text_delete(t, 2, 3).ok);          // [2,5) widened to [1,6)
-    CHECK(d.text_content(t) == U("a"));
-    CHECK(valid_utf16(d.text_content(t)));
+    const Bytes before = d.encode_state();
+    Status st = d.text_delete(t, 2, 3);
+    CHECK_FALSE(st.ok);
+    CHECK(d.encode_state() == before);
+    CHECK_FALSE(d.text_delete(t, 1, 4).ok);
+    CHECK(d.text_delete(t, 1, 3).ok);
+    CHECK(d.text_content(t) == U("a👍"));
   }
-  SECTION("delete past the end is clamped") {
-    CHECK(d.text_delete(t, 3, 100).ok);
-    CHECK(d.text_content(t) == U("a😀"));
-    CHECK(d.text_delete(t, 3, 1).ok);  // at the end: nothing to delete
+  SECTION("a delete or insert past the end is refused") {
+    refused(3, 100);
+    refused(5, 0);
+    Status st = d.text_insert(t, 5, u"");
+    CHECK(st.code == Status::kRange);
+    CHECK(d.text_delete(t, 3, 1).ok);
+    CHECK(d.text_delete(t, 3, 0).ok);  // at the end: nothing to delete
     CHECK(d.text_content(t) == U("a😀"));
   }
   SECTION("a remote replica gets whole pairs") {
@@ -440,7 +458,8 @@ TEST_CASE("surrogate pairs are never split", "[properties][text][utf16]") {
     RootHandle te = text_of(e);
     REQUIRE(apply_upd(e, d.encode_state()).ok);
     CHECK_FALSE(e.text_insert(te, 2, U("X")).ok);
-    CHECK(e.text_delete(te, 2, 1).ok);
+    CHECK_FALSE(e.text_delete(te, 2, 1).ok);
+    CHECK(e.text_delete(te, 1, 2).ok);
     CHECK(e.text_content(te) == U("ab"));
     REQUIRE(apply_upd(d, e.encode_state()).ok);
     CHECK(d.text_content(t) == U("ab"));

@@ -1,6 +1,7 @@
 // libFuzzer target for the CRDT logic itself (not the decoder): the input is a script of local
 // edits on 2-4 replicas and of update deliveries between them in any order, with duplicates.
-// Invariants: every local edit behaves as doc.h says (surrogate pairs, widening, clamping);
+// Invariants: every local edit behaves as doc.h says (exactly as asked, or refused: ranges,
+// surrogate pairs);
 // every update a replica produced applies everywhere; text events describe each change
 // exactly; after everything is delivered all replicas are identical with nothing pending, and
 // their text is valid UTF-16.
@@ -130,6 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Status st = d.text_insert(r.text, pos, s);
       const bool valid = pos <= before.size() && !inside_pair(before, pos);
       if (st.ok != valid) fail("text_insert accepted/rejected wrongly", std::to_string(pos) + " of " + std::to_string(before.size()) + ": " + st.message);
+      if (!st.ok && st.code != Status::kRange) fail("a refused text_insert is not a range error", st.message);
       std::u16string expect = before;
       if (valid) expect.insert(pos, s);
       else if (st.message.empty()) fail("rejected text_insert without a message");
@@ -137,19 +139,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (st.ok) finish(r, "local insert", !s.empty());
     } else if (cmd == 3) {
       const std::u16string before = d.text_content(r.text);
-      const uint32_t pos = in.u16() % (before.size() + 1);
+      const uint32_t pos = in.u16() % (before.size() + 2);  // sometimes past the end
       const uint32_t len = in.byte() % 24;
       Status st = d.text_delete(r.text, pos, len);
-      if (!st.ok) fail("text_delete failed", st.message);
-      size_t a = pos, b = std::min<size_t>(before.size(), size_t{pos} + len);
-      if (b > a) {  // an empty range deletes nothing, even inside a pair
-        if (inside_pair(before, a)) --a;
-        if (inside_pair(before, b)) ++b;
-      }
+      // Exactly the range asked for, or an error and no change.
+      const bool valid = size_t{pos} + len <= before.size() && !inside_pair(before, pos) &&
+                         !inside_pair(before, size_t{pos} + len);
+      if (st.ok != valid) fail("text_delete accepted/rejected wrongly", std::to_string(pos) + "+" + std::to_string(len) + " of " + std::to_string(before.size()) + ": " + st.message);
+      if (!st.ok && st.code != Status::kRange) fail("a refused text_delete is not a range error", st.message);
       std::u16string expect = before;
-      expect.erase(a, b - a);
+      if (valid) expect.erase(pos, len);
       if (d.text_content(r.text) != expect) fail("text_delete result differs from the model");
-      finish(r, "local delete", b > a);
+      if (st.ok) finish(r, "local delete", len > 0);
     } else if (cmd == 4) {
       const std::string key(1, static_cast<char>('a' + in.byte() % 4));
       const uint8_t v = in.byte();

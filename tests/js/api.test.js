@@ -123,13 +123,14 @@ describe('Text', () => {
     const t = doc.getText('body');
     t.insert(0, 'abc');
     const before = doc.encodeState();
-    assert.throws(() => t.insert(4, 'x'), (err) => err instanceof Error && err.message.length > 0);
+    assert.throws(() => t.insert(4, 'x'), (err) => err instanceof RangeError && err.message.length > 0);
     assert.throws(() => t.insert(-1, 'x'), RangeError);
     assert.throws(() => t.insert(1.5, 'x'), RangeError);
     assert.throws(() => t.insert(0, 42), TypeError);
     assert.throws(() => t.delete(0, -2), RangeError);
+    assert.throws(() => t.delete(1, 100), RangeError); // past the end: refused, like insert
     assert.deepEqual(doc.encodeState(), before);
-    t.delete(1, 100); // past the end: clamped
+    t.delete(1, 2);
     assert.equal(t.toString(), 'a');
   });
 
@@ -143,7 +144,8 @@ describe('Text', () => {
     assert.equal(t.toString(), 'a😀b');
     t.insert(3, '👍🏽');
     assert.equal(t.toString(), 'a😀👍🏽b');
-    t.delete(2, 1); // ends inside the pair: widened to the whole pair
+    assert.throws(() => t.delete(2, 1), RangeError); // starts inside the pair: refused
+    t.delete(1, 2);
     assert.equal(t.toString(), 'a👍🏽b');
     t.delete(0, 1);
     assert.equal(t.toString(), '👍🏽b');

@@ -206,3 +206,45 @@ describe('client ids', () => {
     assert.equal(a.knowsClient(-1), false);
   });
 });
+
+describe('position rules', () => {
+  test("delete(2, 1) on 'a👋b' is refused, not widened; an editor mirrors every accepted edit", async () => {
+    const doc = await createDoc();
+    const t = doc.getText('t');
+    t.insert(0, 'a👋b');
+    let mirror = t.toString();
+    t.observe(({ delta }) => { // an editor binding applying the deltas to its own copy
+      let pos = 0;
+      for (const op of delta) {
+        if (op.retain) pos += op.retain;
+        else if (op.insert) { mirror = mirror.slice(0, pos) + op.insert + mirror.slice(pos); pos += op.insert.length; }
+        else mirror = mirror.slice(0, pos) + mirror.slice(pos + op.delete);
+      }
+    });
+    const before = doc.encodeState();
+    for (const [what, edit] of [
+      ['delete starting inside a pair', () => t.delete(2, 1)],
+      ['delete ending inside a pair', () => t.delete(1, 1)],
+      ['empty delete inside a pair', () => t.delete(2, 0)],
+      ['delete past the end', () => t.delete(3, 2)],
+      ['delete starting past the end', () => t.delete(5, 0)],
+      ['insert inside a pair', () => t.insert(2, 'x')],
+      ['insert past the end', () => t.insert(5, 'x')],
+      ['empty insert past the end', () => t.insert(5, '')],
+    ]) {
+      assert.throws(edit, RangeError, what);
+      assert.deepEqual(doc.encodeState(), before, what);
+    }
+    // What an editor's own edits do, the document does exactly, and the delta says so.
+    let expected = 'a👋b';
+    for (const [pos, len, ins] of [[1, 2, ''], [1, 0, '🎉!'], [0, 1, ''], [4, 0, 'end'], [0, 2, 'x']]) {
+      if (len) t.delete(pos, len);
+      if (ins) t.insert(pos, ins);
+      expected = expected.slice(0, pos) + ins + expected.slice(pos + len);
+      assert.equal(t.toString(), expected);
+      assert.equal(mirror, expected);
+    }
+    t.delete(t.length, 0); // empty edits at valid positions are fine
+    t.insert(t.length, '');
+  });
+});
