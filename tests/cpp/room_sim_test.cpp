@@ -203,3 +203,32 @@ TEST_CASE("room: an offline peer resyncs when it is back", "[room][sim]") {
   CHECK(!room_states[1]);
   CHECK(room_states.back());
 }
+
+TEST_CASE("room: 30 peers through partition, healing and churn", "[room][sim][gossip][churn]") {
+  const uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  SimOptions o;
+  o.seed = seed;
+  o.max_direct = 6;
+  o.reset_prob = 0.001;
+  Sim sim(o);
+  const size_t N = 30;
+  for (size_t i = 0; i < N; ++i) sim.at(static_cast<Millis>(i) * 200, [&sim] { sim.add_node(); });
+  std::set<size_t> half;
+  for (size_t i = 0; i < N / 2; ++i) half.insert(i);
+  sim.at(8000, [&] { sim.partition(half); });
+  sim.at(20000, [&] { sim.heal(); });
+  sim.at(25000, [&] { sim.kill(7); });
+  sim.at(27000, [&] { sim.rejoin(7); });
+  sim.at(26000, [&] { sim.leave(20); });
+  schedule_edits(sim, N, 4, 6000, 30000, seed);
+  sim.run_until(60000);
+  sim.require_converged();
+  CHECK(sim.protocol_errors() == 0);
+  sim.each_alive([&](size_t, Node& n) {
+    INFO("node " << n.id);
+    CHECK(n.max_open <= 6);
+    CHECK(n.core->synced());
+    CHECK(n.core->members().size() == N - 2);
+  });
+}
