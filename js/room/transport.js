@@ -87,12 +87,14 @@ class Peer {
     this.dc = null;
     this.dcOpen = false;
     this.makingOffer = false;
+    this.remoteOffers = 0; // offers we accepted (tells a failed own offer from glare)
     this.ignoreOffer = false;
     this.holdIce = null; // outgoing candidates held while our description is being sent
     this.remoteCandidates = []; // incoming candidates waiting for a remote description
     this.failures = 0;
     this.connectTimer = null;
     this.retryTimer = null;
+    this.restartPc = null; // the connection an ICE restart is running on
     this.disconnectedTimer = null;
     this.noDirect = false; // the peer is relay-only
     this.heard = false; // got a valid (decryptable) message from the peer: the relay route is usable
@@ -244,8 +246,8 @@ export class PeerTransport {
   /** Says bye to every peer, closes every connection, stops every timer. Idempotent. */
   async close() {
     if (this._closed) return;
+    this._closed = true; // first: frames still queued are not reported as lost, the app asked for it
     const leaving = [...this._peers.values()].map((peer) => this._leave(peer));
-    this._closed = true;
     for (const off of this._unsubscribe) off();
     await Promise.all(leaving); // each bounded: a dead socket does not hang close()
     for (const timer of this._timers) clearTimeout(timer);
@@ -375,7 +377,8 @@ export class PeerTransport {
     const onState = () => {
       if (!current()) return;
       const s = pc.connectionState || pc.iceConnectionState;
-      if (s === 'failed' || pc.iceConnectionState === 'failed') return this._failed(peer, `ICE ${s}`);
+      // Both state events report one failure; during an ICE restart the restart timer decides.
+      if (s === 'failed' || pc.iceConnectionState === 'failed') return peer.restartPc === pc ? undefined : this._failed(peer, `ICE ${s}`);
       // 'disconnected' often heals by itself; if it lasts, treat it as a failure.
       if (s === 'disconnected') {
         if (!peer.disconnectedTimer) {
@@ -385,7 +388,10 @@ export class PeerTransport {
           }, Math.min(5000, this.opts.connectTimeoutMs));
         }
       } else this._clear(peer, 'disconnectedTimer');
-      if (s === 'connected') peer.failures = 0; // an ICE restart worked
+      if (s === 'connected') {
+        peer.failures = 0; // an ICE restart worked
+        peer.restartPc = null;
+      }
     };
     pc.onconnectionstatechange = onState;
     pc.oniceconnectionstatechange = onState;
@@ -459,13 +465,16 @@ export class PeerTransport {
    * description is always created explicitly. */
   async _offer(peer, pc, gen, iceRestart = false) {
     if (pc.signalingState !== 'stable' || peer.makingOffer) return;
+    const offersSeen = peer.remoteOffers;
     try {
       peer.makingOffer = true;
       const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
       if (peer.pc !== pc || pc.signalingState !== 'stable') return; // a remote offer came first
       await this._setLocal(peer, pc, gen, offer);
     } catch (err) {
-      if (peer.pc === pc) this._error('rtc_error', `offer to peer ${peer.id} failed: ${err.message}`, peer.id);
+      // A remote offer accepted meanwhile (we are polite) makes our own offer fail: that is glare
+      // resolved as intended, not an error.
+      if (peer.pc === pc && peer.remoteOffers === offersSeen) this._error('rtc_error', `offer to peer ${peer.id} failed: ${err.message}`, peer.id);
     } finally {
       peer.makingOffer = false;
     }
@@ -506,6 +515,7 @@ export class PeerTransport {
     const collision = desc.type === 'offer' && (peer.makingOffer || pc.signalingState !== 'stable');
     peer.ignoreOffer = !peer.polite && collision;
     if (peer.ignoreOffer) return;
+    if (desc.type === 'offer') peer.remoteOffers++;
     try {
       if (collision && pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
       if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
@@ -550,10 +560,12 @@ export class PeerTransport {
     if (n === 1 && restartable && peer.pc && peer.pc.remoteDescription) {
       this._error('connect_failed', `no direct connection to peer ${peer.id} (${why}); restarting ICE (${relayNote})`, peer.id);
       const pc = peer.pc;
+      peer.restartPc = pc;
       this._clear(peer, 'connectTimer');
       peer.connectTimer = this._timer(() => {
         peer.connectTimer = null;
-        if (peer.pc === pc && !peer.dcOpen) this._failed(peer, 'ICE restart did not help');
+        const ice = pc.iceConnectionState;
+        if (peer.pc === pc && !(peer.dcOpen && (ice === 'connected' || ice === 'completed'))) this._failed(peer, 'ICE restart did not help', false);
       }, this.opts.connectTimeoutMs);
       if (typeof pc.restartIce === 'function') pc.restartIce();
       else this._offer(peer, pc, peer.gen, true);
@@ -566,7 +578,12 @@ export class PeerTransport {
     peer.gen++;
     peer.retryTimer = this._timer(() => {
       peer.retryTimer = null;
-      if (this._wantsDirect(peer) && !peer.pc) this._newPc(peer);
+      if (!this._wantsDirect(peer) || peer.pc) return;
+      try {
+        this._newPc(peer);
+      } catch (err) {
+        this._error('rtc_error', `cannot create a peer connection to peer ${peer.id}: ${err.message}`, peer.id);
+      }
     }, delay);
   }
 
@@ -582,8 +599,9 @@ export class PeerTransport {
     return out;
   }
 
-  _dcSend(peer, seq, data) {
-    const framed = this._frame(peer, seq, data);
+  _dcSend(peer, seq, bytes) {
+    const framed = this._frame(peer, seq, bytes);
+    const data = framed.subarray(DC_HEADER); // our copy, should the frame have to move to the relay
     if (peer.dcQueue.length === 0 && peer.dc.bufferedAmount < this.opts.highWaterMark) {
       try {
         peer.dc.send(framed);
@@ -602,9 +620,12 @@ export class PeerTransport {
 
   _flushDc(peer) {
     while (peer.dcOpen && peer.dcQueue.length && peer.dc.bufferedAmount < this.opts.highWaterMark) {
-      const item = peer.dcQueue.shift();
-      peer.dcQueueBytes -= item.framed.length;
-      peer.dc.send(item.framed);
+      try {
+        peer.dc.send(peer.dcQueue[0].framed);
+      } catch {
+        return; // closing: the frames stay queued and move to the relay (see _channelLost)
+      }
+      peer.dcQueueBytes -= peer.dcQueue.shift().framed.length;
     }
   }
 
@@ -720,8 +741,15 @@ export class PeerTransport {
   }
 
   /** One relay message in flight per peer: order is kept and a `rate_limit` reply is simply retried. */
-  async _pumpRelay(peer) {
+  _pumpRelay(peer) {
     if (peer.relayBusy || !peer.heard || peer.gone) return;
+    this._pumpRelayLoop(peer).catch((err) => {
+      peer.relayBusy = false;
+      this._error('relay_failed', `relaying to peer ${peer.id} failed: ${err && err.message}`, peer.id);
+    });
+  }
+
+  async _pumpRelayLoop(peer) {
     peer.relayBusy = true;
     let failures = 0;
     let failingSince = 0;
@@ -848,7 +876,7 @@ export class PeerTransport {
       if (msg.k === 'hello' && !msg.ack) payload.h = 1; // in clear: lets a peer we left greet us again
       await this._pushSignal(peer, payload);
     };
-    peer.signalChain = peer.signalChain.then(run, run);
+    peer.signalChain = peer.signalChain.then(run).catch((err) => this._error('signal_failed', `signal to peer ${peer.id} failed: ${err && err.message}`, peer.id));
     return peer.signalChain;
   }
 
