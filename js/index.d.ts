@@ -142,7 +142,11 @@ export class Text extends Root<TextEvent> {
   toJSON(): string;
 }
 
-/** Last-writer-wins map of JSON values. */
+/**
+ * Last-writer-wins map of JSON values. Values are what JSON.stringify accepts (strings holding
+ * lone surrogates included); keys are strings without lone surrogates (they cross as UTF-8;
+ * TypeError otherwise).
+ */
 export class RMap extends Root<MapEvent> {
   private constructor();
   set<V extends JsonValue>(key: string, value: V): V;
@@ -165,11 +169,19 @@ export class Register extends Root<RegisterEvent> {
   toJSON(): JsonValue;
 }
 
-/** An integer counter every replica can change (PN-counter). */
+/**
+ * An integer counter every replica can change (PN-counter). Steps are safe integers
+ * (|n| <= 2^53 - 1, else RangeError). The engine keeps the exact sum of all steps (128-bit: it
+ * never wraps or saturates, so every replica agrees whatever the order of merges).
+ */
 export class Counter extends Root<CounterEvent> {
   private constructor();
   increment(n?: number): void;
   decrement(n?: number): void;
+  /**
+   * The sum as a number: exact while |sum| <= Number.MAX_SAFE_INTEGER (2^53 - 1); beyond that
+   * the nearest double (so it never wraps to another sign).
+   */
   readonly value: number;
   toJSON(): number;
 }

@@ -192,9 +192,23 @@ function readString(ptr, len) {
     if (len <= CHUNK) return String.fromCharCode.apply(null, heap.subarray(start, start + len));
     return readChunks(heap, start, len);
   }
+  if (len <= DECODE_MAX) return decode(ptr, len);
+  // Node's TextDecoder refuses 2^27 code units and more: decode such text in pieces, each
+  // ending before a high surrogate so that no pair is cut in two.
+  let out = '';
+  for (let i = 0; i < len;) {
+    let n = Math.min(DECODE_MAX, len - i);
+    if (i + n < len && (heap[start + i + n - 1] & 0xFC00) === 0xD800) n--;
+    out += decode(ptr + 2 * i, n);
+    i += n;
+  }
+  return out;
+}
+let DECODE_MAX = 1 << 24; // code units per TextDecoder call (tests lower it: _testing)
+function decode(ptr, len) {
   const s = utf16Decoder.decode(u8().subarray(ptr, ptr + 2 * len));
   if (s.indexOf('\uFFFD') === -1) return s;
-  return readChunks(heap, start, len);
+  return readChunks(u16(), ptr >>> 1, len);
 }
 function readChunks(heap, start, len) {
   let out = '';
@@ -375,6 +389,12 @@ export class Doc {
   // only when someone listens.
   _afterEdit(h, origin, local) {
     if (this._txDepth === 0 && this._listening) this._dispatch(X.rs_take_last_result(h), origin, local);
+  }
+
+  // The room core (js/room/core.js) applied a remote update to this document: emit it like
+  // applyUpdate() does, with the room as origin. `flags` is that transaction's result.
+  _remoteApplied(flags, origin) {
+    if (this._h !== 0 && this._listening) this._dispatch(flags, origin, false);
   }
 
   _dispatch(flags, origin, local) {
@@ -699,3 +719,14 @@ export class Counter extends Root {
 }
 
 export { RMap as Map, loadModule };
+export { joinRoom, RoomError } from './room/room.js';
+
+/** Not part of the API: lets tests reach code paths that need huge inputs otherwise. */
+export const _testing = {
+  /** Sets the most code units one TextDecoder call decodes (default 2^24); returns the old. */
+  setDecodeMax(n) {
+    const old = DECODE_MAX;
+    DECODE_MAX = n;
+    return old;
+  },
+};

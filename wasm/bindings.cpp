@@ -245,12 +245,13 @@ EMSCRIPTEN_KEEPALIVE int rs_register_set(DocHandle* h, RootHandle reg, const cha
 EMSCRIPTEN_KEEPALIVE int rs_register_get(DocHandle* h, RootHandle reg) {
   return h->give(h->doc.register_get(reg));
 }
-// Counter steps and values cross as doubles (JS numbers); JS checks they are safe integers.
+// Counter steps and values cross as doubles (JS numbers); JS checks steps are safe integers.
+// The value is the nearest double of the exact sum (exact while |sum| <= 2^53 - 1).
 EMSCRIPTEN_KEEPALIVE int rs_counter_add(DocHandle* h, RootHandle counter, double delta) {
   return h->check(h->doc.counter_add(counter, static_cast<int64_t>(delta)));
 }
 EMSCRIPTEN_KEEPALIVE double rs_counter_value(DocHandle* h, RootHandle counter) {
-  return static_cast<double>(h->doc.counter_value(counter));
+  return h->doc.counter_value_f64(counter);
 }
 
 // --- bytes -------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 #include "codec/update_codec.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codec/json_text.h"
 #include "codec/utf.h"
 #include "codec/varint.h"
 
@@ -561,7 +561,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
           op.lamport = r.bounded("lamport", kMaxLamport);
           if (!r.ok()) break;
           if (!valid_text(op.key)) r.fail("map key is not valid UTF-8");
-          else if (kind == kMapSet && !nlohmann::json::accept(op.value)) r.fail("map value is not valid JSON");
+          else if (kind == kMapSet && !is_json_value(op.value)) r.fail("map value is not valid JSON");
           else if (out->roots[root].type == RootType::Register && !op.key.empty()) r.fail("register op with a key");
           break;
         }

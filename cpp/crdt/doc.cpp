@@ -2,8 +2,8 @@
 #include "crdt/doc.h"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
-
+#include <limits>
+#include "codec/json_text.h"
 #include "codec/utf.h"
 #include "crdt/delta.h"
 #include "crdt/doc_impl.h"
@@ -384,7 +384,7 @@ std::u16string Doc::text_content(RootHandle h) const {
 namespace {
 
 Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del) {
-  if (!del && !nlohmann::json::accept(json)) return Status::error("value is not valid JSON");
+  if (!del && !is_json_value(json)) return Status::error("value is not valid JSON");
   if (key.size() > 0xffff) return Status::error("map key longer than 65535 bytes");
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, 1); !st) return st;
@@ -479,8 +479,6 @@ Status Doc::counter_add(RootHandle h, int64_t delta) {
   Root* root = d.root_of(h, RootType::Counter);
   if (!root) return bad_root("counter");
   if (delta == 0) return {};
-  int64_t sum;
-  if (__builtin_add_overflow(root->counter, delta, &sum)) return Status::error("counter overflow");
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, 1); !st) return st;
   return in_txn(d, [&] {
@@ -489,7 +487,7 @@ Status Doc::counter_add(RootHandle h, int64_t delta) {
     op.delta = delta;
     d.log_op(0, op);
     self.next_clock += 1;
-    root->counter = sum;
+    root->counter += delta;
     d.note_counter(h);
     return Status::success();
   });
@@ -497,7 +495,15 @@ Status Doc::counter_add(RootHandle h, int64_t delta) {
 
 int64_t Doc::counter_value(RootHandle h) const {
   const Root* r = impl_->root_of(h, RootType::Counter);
-  return r ? r->counter : 0;
+  if (!r) return 0;
+  if (r->counter > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+  if (r->counter < std::numeric_limits<int64_t>::min()) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(r->counter);
+}
+
+double Doc::counter_value_f64(RootHandle h) const {
+  const Root* r = impl_->root_of(h, RootType::Counter);
+  return r ? static_cast<double>(r->counter) : 0;
 }
 
 // --- Sync -----------------------------------------------------------------------------------

@@ -113,8 +113,12 @@ class Doc {
   std::optional<std::string> register_get(RootHandle reg) const;
 
   // --- Counter (PN, integer) --------------------------------------------------------------
+  // The core keeps the exact sum of every step (128-bit: it never wraps, so replicas agree in
+  // any order). counter_value() saturates it to the int64 range; counter_value_f64() is the
+  // nearest double (what JS reads: exact while |sum| <= 2^53 - 1).
   Status counter_add(RootHandle counter, int64_t delta);
   int64_t counter_value(RootHandle counter) const;
+  double counter_value_f64(RootHandle counter) const;
 
   // --- Sync -------------------------------------------------------------------------------
   // Everything, loadable into an empty doc, including ops still waiting for their parents.

@@ -75,12 +75,16 @@ struct MapEntry {
   ClientId client = 0;
 };
 
+// A counter's exact sum: int64 steps, fewer than 2^64 of them, can never overflow it, so every
+// replica holds the same sum whatever order the steps arrive in (int64 would wrap).
+__extension__ typedef __int128 CounterSum;
+
 struct Root {
   RootType type;
   std::string name;
   std::unique_ptr<TextTree> text;
   std::unordered_map<std::string, MapEntry> entries;
-  int64_t counter = 0;
+  CounterSum counter = 0;
   bool observed = false;
 };
 

