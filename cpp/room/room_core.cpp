@@ -848,7 +848,15 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     case MsgKind::Update: {
       Status s = doc_.apply_update(data.data(), data.size());
       if (!s) {
-        violation(p, "bad-update", s.message, true);
+        // From the neighbour itself: a violation. Relayed: the neighbour may be innocent (e.g.
+        // the origin shares our client id), so name the origin, drop it, and only count it
+        // as garbage against the link.
+        if (origin == p.id) {
+          violation(p, "bad-update", s.message, true);
+        } else {
+          emit_error(origin, "bad-update", s.message + " (relayed by " + p.id + ")");
+          garbage(p, "relayed update refused");
+        }
         return;
       }
       ++stats_.updates_applied;
@@ -1036,7 +1044,8 @@ void RoomCore::handle_timeout(Millis now) {
     // Round robin over open peers: ask one for what we lack, and offer what it lacks.
     Peer* pick = nullptr;
     for (auto& [id, p] : peers_) {
-      if (p.conn != Conn::Open || !p.hello || p.sync_pending) continue;
+      const bool waiting = p.sync_pending && now_ - p.sync_progress < cfg_.sync_timeout;
+      if (p.conn != Conn::Open || !p.hello || waiting) continue;
       if (!pick) pick = &p;  // wrap around
       if (id > anti_entropy_cursor_) {
         pick = &p;

@@ -89,6 +89,15 @@ TEST_CASE("room: garbage from a peer is reported, a violation drops it, the docu
     CHECK(of_kind(victim, OutKind::ProtocolError).back()->code == "bad-update");
     CHECK(victim.core->open_peers().size() == 1);
   }
+  SECTION("a relayed update the document refuses names its origin; the relay is kept") {
+    sim.inject(2, 0, chunk_frame(MsgKind::Update, Bytes{0x7f, 0x7f, 0x7f, 0x7f}, 778, "faraway"));
+    auto errs = of_kind(victim, OutKind::ProtocolError);
+    REQUIRE(errs.size() >= 1);
+    bool named = false;
+    for (const auto* e : errs) named |= e->peer == "faraway" && e->code == "bad-update";
+    CHECK(named);
+    CHECK(victim.core->open_peers().size() == 2);
+  }
   SECTION("a message claiming more bytes than it carries") {
     MsgHeader h;
     h.total_len = 100;
