@@ -185,3 +185,4 @@ export class Counter extends Root<CounterEvent> {
   readonly value: number;
   toJSON(): number;
 }
+export * from './room/room.js';
