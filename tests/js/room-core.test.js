@@ -1,0 +1,113 @@
+// The room core on the WebAssembly build (js/room/core.js over wasm/room_bindings.cpp): the
+// scripted scenario of tests/cpp/room_trace_test.cpp gives the same golden trace hash as the
+// native build, documents converge, and remote changes reach the JS Doc's observers with the
+// room as origin.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { createDoc } from '../../js/index.js';
+import { loadModule } from '../../js/load-module.js';
+import { createRoomCore } from '../../js/room/core.js';
+
+const GOLDEN_HASH = 3284792365; // tests/cpp/room_trace_test.cpp, kGoldenHash
+// OutKind codes (cpp/room/room_core.h)
+const KIND = {
+  transmit: 1, connect: 2, disconnect: 3, peerUp: 4, peerDown: 5, synced: 6, docChanged: 7, action: 8,
+  actionProgress: 9, actionAbort: 10, presence: 11, typing: 12, rtt: 13, protocolError: 14,
+};
+
+async function runScript() {
+  const mod = await loadModule();
+  assert.equal(typeof mod.RoomHandle, 'function', 'dist/ predates the room bindings: run scripts/build.sh wasm');
+  const ids = ['a', 'b', 'c'];
+  let now = 1000;
+  let hash = 2166136261;
+  const mix = (b) => { hash = Math.imul(hash ^ b, 16777619) >>> 0; };
+  const enc = new TextEncoder();
+  const nodes = [];
+  for (const [i, id] of ids.entries()) {
+    const doc = await createDoc({ clientId: 100 + i });
+    const core = await createRoomCore({ self: id, doc, seed: 11 + i, now });
+    const node = { id, doc, core, text: doc.getText('t'), remoteEvents: 0, actions: [] };
+    node.text.observe((ev) => { if (ev.origin === core) node.remoteEvents++; });
+    doc.on('update', (u, origin) => { if (origin !== core) core.localUpdate(u, now); });
+    nodes.push(node);
+  }
+  const queue = [];
+  const opened = new Set();
+  const pump = (i) => {
+    for (;;) {
+      const outs = nodes[i].core.drain();
+      if (outs.length === 0) return;
+      for (const o of outs) {
+        mix(i);
+        mix(KIND[o.kind]);
+        for (const b of enc.encode(o.peer)) mix(b);
+        mix(0);
+        if (o.kind === 'transmit') {
+          for (const b of o.bytes) mix(b);
+          queue.push([o.peer, i, o.bytes]);
+        } else if (o.kind === 'connect') {
+          const key = [ids[i], o.peer].sort().join('|');
+          if (!opened.has(key)) { opened.add(key); queue.push([`@open:${o.peer}`, i, null]); }
+        } else if (o.kind === 'docChanged') {
+          nodes[i].core.emitDocChange(o, nodes[i].core);
+        } else if (o.kind === 'action') {
+          nodes[i].actions.push(o);
+        }
+      }
+    }
+  };
+  const run = () => {
+    while (queue.length > 0) {
+      const [to, from, bytes] = queue.shift();
+      if (to.startsWith('@open:')) {
+        const other = ids.indexOf(to.slice(6));
+        nodes[from].core.channelOpen(ids[other], now); pump(from);
+        nodes[other].core.channelOpen(ids[from], now); pump(other);
+      } else {
+        const t = ids.indexOf(to);
+        nodes[t].core.handleFrame(ids[from], bytes, now); pump(t);
+      }
+    }
+  };
+  const timeouts = () => {
+    for (const [i, n] of nodes.entries()) { n.core.handleTimeout(now); pump(i); }
+    run();
+  };
+  for (const [i, n] of nodes.entries()) {
+    for (const other of ids) if (other !== n.id) n.core.peerJoined(other, now);
+    pump(i);
+  }
+  run();
+  for (let k = 0; k < 30; ++k) {
+    const n = nodes[k % 3];
+    n.text.insert((7 * k) % (n.text.length + 1), `x${k}`); // 'update' -> core.localUpdate
+    pump(k % 3);
+    now += 10;
+    run();
+    if (k % 5 === 4) { now += 500; timeouts(); }
+  }
+  const payload = new Uint8Array(40000).map((_, i) => (i * 13) & 255);
+  assert.equal(nodes[2].core.sendAction('file', payload, { metadata: 'm' }, now).code, 'ok');
+  pump(2);
+  run();
+  for (let r = 0; r < 20; ++r) { now += 1000; timeouts(); }
+  return { nodes, hash, payload };
+}
+
+test('room core (wasm): the scripted trace matches the native golden hash', async () => {
+  const { nodes, hash, payload } = await runScript();
+  const text = nodes[0].text.toString();
+  for (const n of nodes) assert.equal(n.text.toString(), text);
+  assert.equal(text.length, [...Array(30).keys()].reduce((s, k) => s + `x${k}`.length, 0));
+  for (const n of nodes.slice(0, 2)) {
+    assert.equal(n.actions.length, 1);
+    assert.equal(n.actions[0].peer, 'c');
+    assert.deepEqual(n.actions[0].bytes, payload);
+    assert.ok(n.remoteEvents > 0, 'remote changes reach observers with the room as origin');
+  }
+  for (const n of nodes) assert.ok(n.core.synced);
+  assert.equal(hash, GOLDEN_HASH);
+  for (const n of nodes) { n.core.destroy(); n.doc.destroy(); }
+});
