@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { wrtc, startServer, closeAll, makePeer, opened, waitUntil, numbered, indices, range, unreachableRtc, blockableRtc } from './helpers/peers.js';
 import { fakeHub } from './helpers/fake-signaling.js';
@@ -180,6 +181,43 @@ test('when the direct path opens up, ICE restart / re-dial moves the stream from
   assert.deepEqual(a.opens.map(([, via]) => via), ['relay', 'datachannel']);
   assert.ok(a.errors.every((e) => e.code === 'connect_failed'), a.errors.map(String).join('\n'));
   assert.ok(!b.errors.some((e) => e.code === 'frames_lost'));
+  await a.close();
+  await b.close();
+});
+
+test('a connection that breaks without a bye is re-dialled; frames keep their order meanwhile', async () => {
+  const room = newRoom();
+  const pcsOfB = [];
+  const trackingRtc = {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      constructor(config) {
+        super(config);
+        pcsOfB.push(this);
+      }
+    },
+  };
+  const a = await makePeer(srv, room, { gapTimeoutMs: 1000 });
+  const b = await makePeer(srv, room, { rtc: trackingRtc, gapTimeoutMs: 1000 });
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  let i = 0;
+  while (i < 10) a.transport.send(b.id, numbered(i++));
+  await waitUntil(() => b.received(a.id).length === 10, { message: 'first frames' });
+  // B's connection dies under the transport (as when its network goes away): no bye is sent.
+  pcsOfB.at(-1).close();
+  await waitUntil(() => a.transport.route(b.id) !== 'datachannel', { message: 'a notices' });
+  while (i < 30) a.transport.send(b.id, numbered(i++));
+  await waitUntil(() => a.transport.route(b.id) === 'datachannel' && pcsOfB.length >= 2, { message: 'a new connection' });
+  while (i < 40) a.transport.send(b.id, numbered(i++));
+  await waitUntil(() => indices(b.received(a.id)).at(-1) === 39, { message: 'last frame' });
+  const got = indices(b.received(a.id));
+  // Every frame once, in order; any frame lost with the dead connection is reported, not skipped silently.
+  assert.deepEqual(got, [...got].sort((x, y) => x - y));
+  assert.equal(new Set(got).size, got.length);
+  if (got.length < 40) assert.ok(b.errors.some((e) => e.code === 'frames_lost'), 'missing frames are reported');
+  assert.ok(a.errors.every((e) => e.code === 'connect_failed'), a.errors.map(String).join('\n'));
   await a.close();
   await b.close();
 });
@@ -388,6 +426,16 @@ test('a process that connects, sends and closes exits by itself (no dangling tim
   assert.equal(r.signal, null, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /frames ok/);
+});
+
+test('every option the transport reads is declared in PeerTransportOptions', () => {
+  const src = readFileSync(new URL('../../js/room/transport.js', import.meta.url), 'utf8');
+  const read = new Set([...src.matchAll(/\bopts\.([A-Za-z]\w*)/g)].map((m) => m[1]));
+  const dts = readFileSync(new URL('../../js/room/transport.d.ts', import.meta.url), 'utf8');
+  const body = dts.match(/export interface PeerTransportOptions \{([\s\S]*?)\n\}/)[1];
+  const declared = new Set([...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]));
+  assert.ok(read.size > 10);
+  assert.deepEqual([...read].filter((o) => !declared.has(o)).sort(), []);
 });
 
 test('bad options are refused clearly', () => {
