@@ -49,7 +49,10 @@ export class RoomCore {
     if (typeof self !== 'string' || self.length === 0) throw new TypeError('roomsync: self must be a peer id');
     if (!doc || typeof doc._h !== 'number' || doc._h === 0) throw new TypeError('roomsync: doc must be a live Doc');
     this._mod = mod;
-    this._scratch = typeof mod.asm.rs_scratch === 'function' ? mod.asm.rs_scratch : (n) => mod._rs_scratch(n);
+    // Inputs get a buffer of their own: rs_scratch() reallocates the Doc's scratch buffer, whose
+    // pointer js/index.js keeps between calls (using it here freed that memory under the Doc).
+    this._buf = 0;
+    this._bufCap = 0;
     this.doc = doc;
     this.self = self;
     this._h = new mod.RoomHandle({ ...tuning, self, seed, now, docPtr: doc._h, clientId: doc.clientId });
@@ -58,8 +61,15 @@ export class RoomCore {
   // Copies bytes into wasm memory and calls fn(ptr, len).
   _withBytes(data, fn) {
     const bytes = toBytes(data);
-    const ptr = this._scratch(Math.max(bytes.length, 1));
-    if (ptr === 0) throw new RangeError('roomsync: out of memory');
+    if (bytes.length > this._bufCap || this._buf === 0) {
+      const cap = Math.max(bytes.length, 2 * this._bufCap, 64 * 1024);
+      const buf = this._mod._malloc(cap);
+      if (buf === 0) throw new RangeError('roomsync: out of memory');
+      if (this._buf) this._mod._free(this._buf);
+      this._buf = buf;
+      this._bufCap = cap;
+    }
+    const ptr = this._buf;
     this._mod.HEAPU8.set(bytes, ptr);  // read HEAPU8 after the call: memory may have grown
     return fn(ptr, bytes.length);
   }
@@ -115,6 +125,11 @@ export class RoomCore {
     if (this._h) {
       this._h.delete();
       this._h = null;
+    }
+    if (this._buf) {
+      this._mod._free(this._buf);
+      this._buf = 0;
+      this._bufCap = 0;
     }
   }
 }
