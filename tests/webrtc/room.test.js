@@ -1,0 +1,394 @@
+// joinRoom (js/room/room.js): Node peers on @roamhq/wrtc joining through our signaling server,
+// inside a private network namespace:  scripts/netns.sh node --test tests/webrtc/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { wrtc, startServer, waitUntil, unreachableRtc } from './helpers/peers.js';
+import { createDoc, joinRoom, RoomError } from '../../js/index.js';
+import { connectSignaling } from '../../js/signaling.js';
+import { createRoomCore } from '../../js/room/core.js';
+
+let srv;
+before(async () => {
+  srv = await startServer();
+});
+const live = new Set();
+after(async () => {
+  await Promise.allSettled([...live].map((r) => r.leave()));
+  await srv.close();
+});
+
+let roomCounter = 0;
+const newRoom = () => `room-${process.pid}-${++roomCounter}`;
+
+/** Joins with wrtc; records every 'error' event in room.errors. */
+async function join(room, opts = {}) {
+  const r = await joinRoom({ signaling: srv.url, room, rtcPolyfill: wrtc, ...opts });
+  r.errors = [];
+  r.on('error', (e) => r.errors.push(e));
+  live.add(r);
+  r.on('leave', () => live.delete(r));
+  return r;
+}
+
+const text = (r) => r.doc.getText('body').toString();
+const codes = (r) => r.errors.map((e) => e.code);
+/** Errors other than the transport's reports of a direct connection still being tried. */
+const unexpected = (r, allowed = []) => r.errors.filter((e) => !allowed.includes(e.code));
+const directTo = (a, b) => waitUntil(() => a.peerInfo(b.peerId)?.via === 'datachannel', { message: `data channel ${a.peerId} -> ${b.peerId}` });
+const allEqual = (rooms) => waitUntil(() => rooms.every((r) => text(r) === text(rooms[0])), { message: 'equal texts' });
+
+test('three peers converge after concurrent edits; each sees the others as direct, synced peers', async () => {
+  const room = newRoom();
+  const [a, b, c] = [await join(room), await join(room), await join(room)];
+  await Promise.all([a, b, c].map((r) => r.whenSynced()));
+  for (const [x, y] of [[a, b], [a, c], [b, c], [b, a], [c, a], [c, b]]) await directTo(x, y);
+  // Concurrent typing: each peer edits before it can see the others' edits.
+  for (let i = 0; i < 20; i++) {
+    for (const [r, ch] of [[a, 'a'], [b, 'b'], [c, 'c']]) {
+      const t = r.doc.getText('body');
+      t.insert(i % 3 === 0 ? 0 : t.length, ch);
+    }
+  }
+  a.doc.getMap('meta').set('title', 'from a');
+  c.doc.getCounter('n').increment(5);
+  await allEqual([a, b, c]);
+  await waitUntil(() => [a, b, c].every((r) => r.doc.getCounter('n').value === 5 && r.doc.getMap('meta').get('title') === 'from a'), { message: 'map and counter' });
+  assert.equal(text(a).length, 60);
+  for (const ch of 'abc') assert.equal([...text(a)].filter((x) => x === ch).length, 20);
+  assert.deepEqual(a.getPeers().sort(), [b.peerId, c.peerId].sort());
+  const info = a.peerInfo(b.peerId);
+  assert.equal(info.direct, true);
+  assert.equal(info.via, 'datachannel');
+  assert.equal(info.synced, true);
+  assert.equal(a.peerInfo('nobody'), undefined);
+  await waitUntil(() => typeof a.peerInfo(b.peerId).rttMs === 'number', { message: 'an RTT sample' });
+  for (const r of [a, b, c]) assert.deepEqual(unexpected(r), []);
+  await Promise.all([a, b, c].map((r) => r.leave()));
+});
+
+test('remote changes reach observers and update listeners with the room as origin, and are not sent back', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(b, a);
+  const seen = [];
+  b.doc.getText('body').observe((e) => seen.push(['observe', e.origin === b, e.transaction.local]));
+  b.doc.on('update', (u, origin) => seen.push(['update', origin === b]));
+  a.doc.getText('body').insert(0, 'hi');
+  await waitUntil(() => text(b) === 'hi', { message: 'b has the edit' });
+  assert.deepEqual(seen, [['observe', true, false], ['update', true]]);
+  // An update the app applies from elsewhere (storage, another provider) goes to the peers too.
+  const other = await createDoc();
+  other.getText('body').insert(0, '>');
+  b.doc.applyUpdate(other.encodeState(), 'storage');
+  assert.equal(text(b).length, 3);
+  await waitUntil(() => text(a) === text(b), { message: 'a has the applied update' }); // '>hi' or 'hi>'
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+});
+
+test('a 1 MB binary action arrives intact, with progress on both sides; JSON and strings too', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(a, b);
+  const [send] = a.makeAction('file');
+  const [, onFile, onFileProgress] = b.makeAction('file');
+  const got = [];
+  const incoming = [];
+  const outgoing = [];
+  onFile((data, from, meta) => got.push({ data, from, meta }));
+  onFileProgress((f, from, meta) => incoming.push([f, from, meta]));
+  const big = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 10)) & 255;
+  await send(big, { metadata: { name: 'big.bin' }, onProgress: (f, to) => outgoing.push([f, to]) });
+  await send('héllo ✓');
+  await send({ n: 1, list: [true, null] }, { to: b.peerId });
+  await send(big.buffer.slice(0, 10)); // an ArrayBuffer arrives as a Uint8Array
+  await waitUntil(() => got.length === 4, { message: 'four messages' });
+  assert.ok(got[0].data instanceof Uint8Array);
+  assert.equal(got[0].data.length, big.length);
+  assert.ok(Buffer.from(got[0].data).equals(Buffer.from(big)), 'the 1 MB payload is intact');
+  assert.equal(got[0].from, a.peerId);
+  assert.deepEqual(got[0].meta, { name: 'big.bin' });
+  assert.equal(got[1].data, 'héllo ✓');
+  assert.deepEqual(got[2].data, { n: 1, list: [true, null] });
+  assert.deepEqual([...got[3].data], [...big.subarray(0, 10)]);
+  // Progress: several steps, increasing, ending at 1, on both sides.
+  const bigIn = incoming.filter(([, , m]) => m && m.name === 'big.bin').map(([f]) => f);
+  assert.ok(bigIn.length > 4, `incoming progress steps: ${bigIn.length}`);
+  assert.deepEqual([...bigIn].sort((x, y) => x - y), bigIn);
+  assert.equal(bigIn.at(-1), 1);
+  assert.ok(outgoing.length > 4, `outgoing progress steps: ${outgoing.length}`);
+  assert.equal(outgoing.at(-1)[0], 1);
+  assert.ok(outgoing.every(([, to]) => to === b.peerId));
+  // Sending checks its arguments at once.
+  assert.throws(() => send(() => 1), TypeError);
+  assert.throws(() => send(1n), TypeError);
+  assert.throws(() => send('x', { to: 5 }), TypeError);
+  assert.throws(() => a.makeAction(''), TypeError);
+  assert.throws(() => a.makeAction('x'.repeat(65)), TypeError);
+  await assert.rejects(send('x', { to: 'not-a-peer-here' }), (e) => e instanceof RoomError && e.code === 'bad_target');
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+});
+
+test('a late joiner catches up (synced event) and then follows live edits', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(a, b);
+  const body = a.doc.getText('body');
+  for (let i = 0; i < 200; i++) body.insert(body.length, `line ${i}\n`);
+  b.doc.getText('body').insert(0, 'B:');
+  await allEqual([a, b]);
+  const doc = await createDoc();
+  const syncedEvents = [];
+  const c = await joinRoom({ signaling: srv.url, room, rtcPolyfill: wrtc, doc });
+  live.add(c);
+  c.on('synced', (s) => syncedEvents.push([s, doc.getText('body').toString()]));
+  await waitUntil(() => syncedEvents.length > 0, { message: 'synced event' });
+  assert.equal(syncedEvents[0][0], true);
+  assert.equal(syncedEvents[0][1], text(a), 'the whole document is there when synced fires');
+  assert.equal(c.synced, true);
+  a.doc.getText('body').insert(0, 'live ');
+  await waitUntil(() => doc.getText('body').toString() === text(a), { message: 'live edit' });
+  await Promise.all([a.leave(), b.leave(), c.leave()]);
+});
+
+test('a leave is seen by the others; the leaver keeps a usable document', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  const c = await join(room);
+  await directTo(a, c);
+  await directTo(b, c);
+  const left = [];
+  a.onPeerLeave((id) => left.push(['a', id]));
+  b.onPeerLeave((id) => left.push(['b', id]));
+  c.doc.getText('body').insert(0, 'c was here');
+  await allEqual([a, b, c]);
+  const leaveEvents = [];
+  c.on('leave', () => leaveEvents.push(true));
+  await c.leave();
+  await c.leave(); // idempotent
+  assert.deepEqual(leaveEvents, [true]);
+  await waitUntil(() => left.length === 2, { message: 'both see c leave' });
+  assert.deepEqual(left.sort(), [['a', c.peerId], ['b', c.peerId]]);
+  assert.deepEqual(a.getPeers(), [b.peerId]);
+  assert.equal(a.peerInfo(c.peerId), undefined);
+  // The leaver's document stays usable (offline), the others go on.
+  c.doc.getText('body').insert(0, 'offline ');
+  assert.equal(text(c), 'offline c was here');
+  a.doc.getText('body').insert(0, '!');
+  await waitUntil(() => text(b) === '!c was here', { message: 'a and b still sync' });
+  assert.equal(text(c), 'offline c was here');
+  await assert.rejects(c.makeAction('m')[0]('x'), (e) => e.code === 'closed');
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+});
+
+test('a pair whose direct connection fails still syncs, through the relay', async () => {
+  const room = newRoom();
+  const a = await join(room, { rtcPolyfill: unreachableRtc });
+  const b = await join(room, { rtcPolyfill: unreachableRtc });
+  a.doc.getText('body').insert(0, 'via ');
+  b.doc.getText('body').insert(0, 'relay');
+  await allEqual([a, b]);
+  assert.equal(a.peerInfo(b.peerId).via, 'relay');
+  assert.equal(a.peerInfo(b.peerId).direct, true);
+  const [send] = a.makeAction('blob');
+  const [, onBlob] = b.makeAction('blob');
+  const got = [];
+  onBlob((d) => got.push(d));
+  const blob = new Uint8Array(300 * 1024).map((_, i) => i & 255);
+  await send(blob);
+  await waitUntil(() => got.length === 1, { message: 'blob via relay' });
+  assert.ok(Buffer.from(got[0]).equals(Buffer.from(blob)));
+  // The only complaints: the direct connection could not be made.
+  for (const r of [a, b]) assert.deepEqual(unexpected(r, ['connect_failed']), []);
+  await a.leave();
+  await b.leave();
+});
+
+test('presence and typing: set, get, onChange; typing clears itself', async () => {
+  const room = newRoom();
+  const a = await join(room, { typingTimeoutMs: 400 });
+  const b = await join(room, { typingTimeoutMs: 400 });
+  await directTo(b, a);
+  const changes = [];
+  b.presence.onChange((peer, state, { typing }) => changes.push([peer, state, typing]));
+  a.presence.set({ name: 'Ada', color: '#f00' });
+  assert.deepEqual(a.presence.get(a.peerId), { name: 'Ada', color: '#f00' });
+  await waitUntil(() => b.presence.get(a.peerId)?.name === 'Ada', { message: 'presence at b' });
+  assert.deepEqual(b.presence.getAll()[a.peerId], { name: 'Ada', color: '#f00' });
+  a.presence.typing();
+  assert.equal(a.presence.isTyping(a.peerId), true);
+  await waitUntil(() => b.presence.isTyping(a.peerId), { message: 'typing at b' });
+  assert.deepEqual(b.presence.typingPeers(), [a.peerId]);
+  // No more keystrokes: it clears by itself (400 ms here, 3 s by default).
+  await waitUntil(() => !b.presence.isTyping(a.peerId), { message: 'typing cleared' });
+  assert.ok(changes.some(([p, s, t]) => p === a.peerId && s?.name === 'Ada' && t === true));
+  assert.deepEqual(changes.at(-1), [a.peerId, { name: 'Ada', color: '#f00' }, false]);
+  // setTyping(false) clears at once.
+  a.presence.setTyping(true);
+  await waitUntil(() => b.presence.isTyping(a.peerId), { message: 'typing again' });
+  a.presence.setTyping(false);
+  await waitUntil(() => !b.presence.isTyping(a.peerId), { message: 'typing stopped' });
+  assert.throws(() => a.presence.set('nope'), TypeError);
+  assert.throws(() => a.presence.set({ big: 'x'.repeat(5000) }), RangeError);
+  // A peer that leaves disappears from presence.
+  await a.leave();
+  await waitUntil(() => b.presence.get(a.peerId) === undefined, { message: 'presence gone' });
+  assert.deepEqual(unexpected(b), []);
+  await b.leave();
+});
+
+test('app callbacks that throw are reported as errors and do not break sync', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(b, a);
+  b.doc.getText('body').observe(() => {
+    throw new Error('observer boom');
+  });
+  b.doc.on('update', () => {
+    throw new Error('update listener boom');
+  });
+  const [, onPing] = b.makeAction('ping');
+  onPing(() => {
+    throw new Error('action boom');
+  });
+  const pings = [];
+  onPing((d) => pings.push(d)); // a second listener still gets it
+  b.onPeerJoin(() => {
+    throw new Error('join boom');
+  });
+  b.presence.onChange(() => {
+    throw new Error('presence boom');
+  });
+  a.doc.getText('body').insert(0, 'one');
+  await a.makeAction('ping')[0]('p1');
+  a.presence.set({ x: 1 });
+  await waitUntil(() => text(b) === 'one' && pings.length === 1, { message: 'first round' });
+  // Everything still flows both ways.
+  a.doc.getText('body').insert(3, ' two');
+  // b's own edit: the Doc reports its throwing listeners to the caller; the edit still goes out.
+  assert.throws(() => b.doc.getText('body').insert(0, '>'), (e) => e.name === 'ListenerError');
+  await a.makeAction('ping')[0]('p2');
+  await allEqual([a, b]);
+  assert.equal(text(a), '>one two');
+  await waitUntil(() => pings.length === 2, { message: 'second ping' });
+  await waitUntil(() => b.errors.some((e) => /presence boom/.test(e.message)), { message: 'presence error' });
+  const messages = b.errors.map((e) => e.message).join('\n');
+  for (const what of ['observer boom', 'action boom', 'join boom']) assert.match(messages, new RegExp(what));
+  assert.ok(b.errors.every((e) => e.code === 'listener_error'), codes(b).join());
+  assert.deepEqual(unexpected(a), []);
+  await a.leave();
+  await b.leave();
+});
+
+test('a document whose client id a peer already uses is refused with a clear error', async () => {
+  const room = newRoom();
+  const a = await join(room, { doc: await createDoc({ clientId: 4242 }) });
+  const b = await join(room, { doc: await createDoc({ clientId: 4242 }) });
+  a.doc.getText('body').insert(0, 'mine');
+  await waitUntil(() => a.errors.some((e) => e.code === 'duplicate-client-id') || b.errors.some((e) => e.code === 'duplicate-client-id'), { message: 'duplicate client id error' });
+  const err = [...a.errors, ...b.errors].find((e) => e.code === 'duplicate-client-id');
+  assert.ok(err instanceof RoomError);
+  assert.match(err.message, /clientId/);
+  assert.ok([a.peerId, b.peerId].includes(err.peerId));
+  assert.equal(text(b), '', 'nothing of the colliding peer was applied');
+  await a.leave();
+  await b.leave();
+});
+
+test('a peer with another password never connects and gets a clear error', async () => {
+  const room = newRoom();
+  const a = await join(room, { password: 'right' });
+  const b = await join(room, { password: 'wrong' });
+  await waitUntil(() => b.errors.some((e) => e.code === 'wrong_password'), { message: 'wrong_password at b' });
+  a.doc.getText('body').insert(0, 'secret');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(text(b), '');
+  assert.equal(b.peerInfo(a.peerId).direct, false);
+  await a.leave();
+  await b.leave();
+});
+
+test('signaling can be a Signaling or a phoenix Socket; the caller keeps what it opened', async () => {
+  const room = newRoom();
+  const sig = await connectSignaling({ url: srv.url, room });
+  const a = await join(room, { signaling: sig });
+  const b = await join(room);
+  assert.equal(a.peerId, sig.peerId);
+  a.doc.getText('body').insert(0, 'x');
+  await allEqual([a, b]);
+  await a.leave();
+  assert.equal(sig.connected, true, 'a Signaling passed in stays joined');
+  await sig.leave();
+  const { Socket } = await import('phoenix');
+  const { WebSocket } = await import('ws');
+  const socket = new Socket(srv.url, { transport: WebSocket });
+  const c = await join(room, { signaling: socket });
+  await allEqual([b, c]);
+  await c.leave();
+  assert.equal(socket.isConnected(), true, 'a Socket passed in stays connected');
+  socket.disconnect();
+  await b.leave();
+});
+
+test('room core inputs never touch the memory the Doc writes its edits through', async () => {
+  // Regression: core.js wrote inputs into the Doc's scratch buffer through rs_scratch(), which
+  // reallocated it under the pointer js/index.js keeps; later edits then wrote freed memory.
+  const doc = await createDoc();
+  const other = await createDoc();
+  const core = await createRoomCore({ self: 'me', doc });
+  const t = doc.getText('t');
+  t.insert(0, 'abc');
+  core.handleFrame('nobody', new Uint8Array(1 << 20), 0); // bigger than the Doc's buffer
+  const lines = Array.from({ length: 50 }, (_, i) => `line ${i} `.repeat(50));
+  for (const line of lines) {
+    other.getText('x').insert(0, line.slice(0, 10)); // allocations in between
+    t.insert(t.length, line);
+  }
+  assert.equal(t.toString(), 'abc' + lines.join(''));
+  core.destroy();
+});
+
+test('bad options are refused with a TypeError naming the problem', async () => {
+  const bad = [
+    [undefined, /options object/],
+    [{ room: 'r' }, /signaling/],
+    [{ signaling: srv.url }, /room/],
+    [{ signaling: 'not a url', room: 'r' }, /URL/],
+    [{ signaling: {}, room: 'r' }, /signaling/],
+    [{ signaling: srv.url, room: 'r', doc: {} }, /doc/],
+    [{ signaling: srv.url, room: 'r', relay: 'sometimes' }, /relay/],
+    [{ signaling: srv.url, room: 'r', maxDirectPeers: 0 }, /maxDirectPeers/],
+    [{ signaling: srv.url, room: 'r', password: 3 }, /password/],
+    [{ signaling: srv.url, room: 'r', iceServers: ['stun:x'] }, /iceServers/],
+    [{ signaling: srv.url, room: 'r', rtcPolyfill: {} }, /rtcPolyfill/],
+    [{ signaling: srv.url, room: 'r' }, /rtcPolyfill/], // Node has no RTCPeerConnection
+    [{ signaling: srv.url, room: 'r', rtcPolyfill: wrtc, romo: 1 }, /unknown option "romo"/],
+  ];
+  for (const [opts, re] of bad) await assert.rejects(joinRoom(opts), (e) => e instanceof TypeError && re.test(e.message), JSON.stringify(opts));
+  const doc = await createDoc();
+  doc.destroy();
+  await assert.rejects(joinRoom({ signaling: srv.url, room: 'r', rtcPolyfill: wrtc, doc }), /destroyed/);
+});
+
+test('a process that joins, syncs and leaves exits by itself', () => {
+  const script = fileURLToPath(new URL('./helpers/room-exit-check.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal || ''}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /synced ok/);
+});
