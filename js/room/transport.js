@@ -94,6 +94,7 @@ class Peer {
     this.failures = 0;
     this.connectTimer = null;
     this.retryTimer = null;
+    this.helloTimer = null;
     this.restartPc = null; // the connection an ICE restart is running on
     this.disconnectedTimer = null;
     this.noDirect = false; // the peer is relay-only
@@ -307,7 +308,7 @@ export class PeerTransport {
     peer.gone = true;
     if (this._peers.get(peer.id) === peer) this._peers.delete(peer.id);
     if (closeNow) this._closePc(peer);
-    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer']) this._clear(peer, t);
+    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer']) this._clear(peer, t);
     this._clear(peer.recv, 'gapTimer');
     const lost = peer.relayQueue.length + peer.dcQueue.length;
     peer.relayQueue = [];
@@ -855,12 +856,26 @@ export class PeerTransport {
   _hello(peer, ack) {
     peer.helloSent = true;
     this._signal(peer, { k: 'hello', ack });
+    if (!ack) this._greetUntilHeard(peer, this.opts.connectTimeoutMs);
+  }
+
+  /** A greeting can reach a peer before its transport exists: repeat it (slower each time) until
+   * the peer answers, or the relay route would never open. */
+  _greetUntilHeard(peer, delay) {
+    this._clear(peer, 'helloTimer');
+    peer.helloTimer = this._timer(() => {
+      peer.helloTimer = null;
+      if (peer.heard || peer.gone || peer.refused) return;
+      this._signal(peer, { k: 'hello', ack: false });
+      this._greetUntilHeard(peer, Math.min(this.opts.maxRetryDelayMs, delay * 2));
+    }, delay);
   }
 
   /** A valid message proves the peer runs a transport (with our password): the relay route opens. */
   _heard(peer) {
     if (peer.heard || peer.gone) return;
     peer.heard = true;
+    this._clear(peer, 'helloTimer');
     this._updateRoute(peer);
     this._pumpRelay(peer);
   }
@@ -989,6 +1004,7 @@ export class PeerTransport {
     peer.refused = true;
     this._closePc(peer);
     this._clear(peer, 'retryTimer');
+    this._clear(peer, 'helloTimer');
     const lost = peer.relayQueue.length + peer.dcQueue.length;
     peer.relayQueue = [];
     peer.dcQueue = [];

@@ -256,6 +256,21 @@ function hubPair(hub, opts = {}) {
   return { a, b, got, errors };
 }
 
+test('a greeting sent before the peer had a transport is repeated until it answers', async () => {
+  const hub = fakeHub();
+  const got = [];
+  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 100 });
+  const sigB = hub.member('pb'); // joined, but its transport comes later: the first hello is lost
+  a.connect('pb');
+  for (const i of range(5)) a.send('pb', numbered(i));
+  await new Promise((r) => setTimeout(r, 150));
+  const b = new PeerTransport({ signaling: sigB, relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) });
+  await waitUntil(() => got.length === 5, { message: 'frames after a repeated hello' });
+  assert.deepEqual(indices(got), range(5));
+  await a.close();
+  await b.close();
+});
+
 test('replayed (duplicated) relay messages are delivered once', async () => {
   for (const password of [undefined, 'pw']) {
     const hub = fakeHub();
