@@ -292,7 +292,7 @@ export class Doc {
     this._handle = new M.DocHandle(clientId);
     this._h = this._handle.ptr(); // raw pointer for the hot-path exports; 0 once destroyed
     this.clientId = clientId;
-    this._roots = new Map(); // name -> root object
+    this._roots = new Map(); // type digit + name -> root object
     this._byHandle = []; // root handle -> root object
     this._updateListeners = [];
     this._observedRoots = 0;
