@@ -426,11 +426,17 @@ export class PeerTransport {
       if (current()) this._onChannelMessage(peer, e.data);
     };
 
+    // The clock starts once the room key exists (deriving it takes a while, on purpose).
     this._clear(peer, 'connectTimer');
-    peer.connectTimer = this._timer(() => {
-      peer.connectTimer = null;
-      if (current() && !peer.dcOpen) this._failed(peer, `no data channel within ${this.opts.connectTimeoutMs} ms`);
-    }, this.opts.connectTimeoutMs);
+    const startClock = () => {
+      if (!current() || peer.dcOpen) return;
+      peer.connectTimer = this._timer(() => {
+        peer.connectTimer = null;
+        if (current() && !peer.dcOpen) this._failed(peer, `no data channel within ${this.opts.connectTimeoutMs} ms`);
+      }, this.opts.connectTimeoutMs);
+    };
+    if (this._key) this._key.then(startClock, () => {});
+    else startClock();
   }
 
   _closePc(peer) {

@@ -84,7 +84,7 @@ export async function makePeer(srv, room, { wire, onFrame, ...opts } = {}) {
     signaling,
     rtc: wrtc,
     roomName: room,
-    connectTimeoutMs: 3000,
+    connectTimeoutMs: 10_000, // generous: a loaded CI machine must not look like a failed connection
     ...opts,
     onFrame: (from, bytes) => {
       if (onFrame) return onFrame(from, bytes);
