@@ -254,7 +254,9 @@ $('join-form').addEventListener('submit', (e) => {
 
 $('online').addEventListener('click', () => {
   state.online = !state.online;
-  (state.online ? join() : leave().then(render)).catch(fatal);
+  const work = state.online ? join() : leave(); // leave() lets go of the room at once, then says bye
+  render();
+  work.then(render).catch(fatal);
 });
 
 $('invite').addEventListener('click', async () => {
