@@ -139,7 +139,10 @@ class PeerProc {
       this.proc.once('exit', (code) => reject(new Error(`${adapter} peer ${index} exited (${code}) before it was ready`)));
       this.proc.on('message', (m) => {
         if (m.t === 'ready') resolve();
-        else if (m.t === 'signal') this.group[m.to]?.proc.send({ t: 'signal', from: this.index, room: m.room, data: m.data });
+        else if (m.t === 'signal') {
+          const to = this.group[m.to];
+          if (to && !to.exited && to.proc.connected) to.proc.send({ t: 'signal', from: this.index, room: m.room, data: m.data });
+        }
         else if (m.t === 'reply') {
           const p = this.pending.get(m.id);
           if (!p) return;
@@ -148,15 +151,18 @@ class PeerProc {
         }
       });
     });
-    this.proc.on('exit', (code) => {
+    this.proc.on('error', () => { /* a send to an exited peer: its 'exit' rejects the calls */ });
+    this.proc.on('exit', (code, signal) => {
       children.delete(this.proc);
-      for (const p of this.pending.values()) p.reject(new Error(`${adapter} peer ${index} exited (${code})`));
+      this.exited = signal || `exit code ${code}`;
+      for (const p of this.pending.values()) p.reject(new Error(`${adapter} peer ${index} died (${this.exited})`));
       this.pending.clear();
     });
   }
 
   call(cmd, args = {}) {
     return new Promise((resolve, reject) => {
+      if (this.exited || !this.proc.connected) { reject(new Error(`peer ${this.index} is gone (${this.exited || 'disconnected'})`)); return; }
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.proc.send({ t: 'call', id, cmd, args });
@@ -201,6 +207,8 @@ async function joinAll(ctx, peers, extra = {}) {
 }
 const leaveAll = async (peers) => { await Promise.all(peers.map((p) => p.call('leave'))); await sleep(50); };
 const firstTimeout = (rs) => rs.find((r) => r && r.timeout !== undefined);
+// A timed-out wait: its limit and what each peer saw (adapters that can say).
+const timedOut = (rs) => ({ timeout: firstTimeout(rs).timeout, peers: rs.map((r) => r.state).filter((x) => x !== undefined) });
 
 const scenarios = {
   // A peer is in the room, a second one joins; time from the second join() until both have an
@@ -211,8 +219,7 @@ const scenarios = {
     const rs = await Promise.all(peers.map((p) => p.call('waitOpen', { n: 1, timeoutMs: ctx.timeoutMs })));
     const ms = now() - t0;
     await leaveAll(peers);
-    const t = firstTimeout(rs);
-    return t ? { timeout: t.timeout } : { ms };
+    return firstTimeout(rs) ? timedOut(rs) : { ms };
   },
 
   // Round trips of one keystroke (raw: a 24-byte message) answered by the other peer; one-way =
@@ -221,7 +228,7 @@ const scenarios = {
     const [a, b] = ctx.group;
     await joinAll(ctx, [a, b]);
     const open = await Promise.all([a, b].map((p) => p.call('waitOpen', { n: 1, timeoutMs: ctx.timeoutMs })));
-    if (firstTimeout(open)) { await leaveAll([a, b]); return { timeout: ctx.timeoutMs }; }
+    if (firstTimeout(open)) { await leaveAll([a, b]); return timedOut(open); }
     await b.call('echo');
     await a.call('ping', { count: KEY_WARM, timeoutMs: ctx.timeoutMs });
     const r = await a.call('ping', { count: KEYSTROKES, timeoutMs: ctx.timeoutMs });
@@ -241,7 +248,7 @@ const scenarios = {
     await joiner.call('join', { room, signaling: ctx.signaling, peers: [src.index, joiner.index] });
     const r = await joiner.call('waitText', { spec, timeoutMs });
     await leaveAll([src, joiner]);
-    return r.timeout !== undefined ? { timeout: r.timeout, stateBytes: prep.stateBytes } : { ms: r.ms, stateBytes: prep.stateBytes };
+    return r.timeout !== undefined ? { ...timedOut([r]), stateBytes: prep.stateBytes } : { ms: r.ms, stateBytes: prep.stateBytes };
   },
 
   'latejoin-rustcode': (ctx) => scenarios.latejoin(ctx),
@@ -253,7 +260,7 @@ const scenarios = {
     const peers = ctx.group.slice(0, 3);
     await joinAll(ctx, peers);
     const open = await Promise.all(peers.map((p) => p.call('waitOpen', { n: 2, timeoutMs: ctx.timeoutMs })));
-    if (firstTimeout(open)) { await leaveAll(peers); return { timeout: ctx.timeoutMs }; }
+    if (firstTimeout(open)) { await leaveAll(peers); return timedOut(open); }
     const r = await typeAll(peers, ctx.timeoutMs);
     await leaveAll(peers);
     return r;
@@ -265,7 +272,7 @@ const scenarios = {
     const [a, b] = ctx.group;
     await joinAll(ctx, [a, b]);
     const open = await Promise.all([a, b].map((p) => p.call('waitOpen', { n: 1, timeoutMs: ctx.timeoutMs })));
-    if (firstTimeout(open)) { await leaveAll([a, b]); return { timeout: ctx.timeoutMs }; }
+    if (firstTimeout(open)) { await leaveAll([a, b]); return timedOut(open); }
     await a.call('prepareBytes', { size: BULK_BYTES });
     const got = b.call('recvBytes', { size: BULK_BYTES, timeoutMs: ctx.timeoutMs });
     const t0 = now();
@@ -284,7 +291,7 @@ const scenarios = {
     const peers = ctx.group;
     await joinAll(ctx, peers, { maxDirectPeers: ROOM30.maxDirectPeers });
     const open = await Promise.all(peers.map((p) => p.call('waitOpen', { n: 1, timeoutMs: ctx.timeoutMs * 3 })));
-    if (firstTimeout(open)) { await leaveAll(peers); return { timeout: ctx.timeoutMs * 3 }; }
+    if (firstTimeout(open)) { await leaveAll(peers); return timedOut(open); }
     const before = await Promise.all(peers.map((p) => p.call('stats')));
     const r = await typeAll(peers, ctx.timeoutMs * 3);
     const after = await Promise.all(peers.map((p) => p.call('stats')));
@@ -301,8 +308,7 @@ async function typeAll(peers, timeoutMs) {
   const t0 = now();
   const done = await Promise.all(peers.map((p, i) => p.call('type', { count: TYPED, total, ch: String.fromCharCode(97 + (i % 26)), timeoutMs })
     .then((r) => ({ ...r, at: now() - t0 }))));
-  const t = firstTimeout(done);
-  if (t) return { timeout: t.timeout };
+  if (firstTimeout(done)) return timedOut(done);
   return { ms: Math.max(...done.map((d) => d.at)), equal: done.every((d) => d.text === done[0].text && d.text.length === total) };
 }
 
@@ -356,13 +362,14 @@ function cell(out, adapter, scenario, f, unit) {
   const res = out.results[scenario]?.[adapter];
   if (!res) return 'n/a';
   if (res.skipped) return `skipped (${res.skipped})`;
-  if (res.error) return 'ERROR';
+  if (res.error) return `ERROR (${res.failures?.length || 1} runs failed)`;
   const s = summarize(res, f);
   const timeouts = res.runs.filter((r) => r.timeout !== undefined);
-  if (!s.n) return timeouts.length ? `never (timeout ${timeouts[0].timeout / 1000} s)` : '—';
+  const failed = res.failures?.length ? ` +${res.failures.length} failed` : '';
+  if (!s.n) return timeouts.length ? `never (timeout ${timeouts[0].timeout / 1000} s)${failed}` : `—${failed}`;
   const range = s.n > 1 ? ` (${fmt(s.min)}–${fmt(s.max)})` : '';
   const bad = res.runs.some((r) => r.equal === false || r.intact === false) ? ' WRONG' : '';
-  return `${fmt(s.median)}${unit ? ' ' + unit : ''}${range}${timeouts.length ? ` +${timeouts.length} timeout` : ''}${bad}`;
+  return `${fmt(s.median)}${unit ? ' ' + unit : ''}${range}${timeouts.length ? ` +${timeouts.length} timeout` : ''}${failed}${bad}`;
 }
 
 function table(out, adapters) {
@@ -459,6 +466,7 @@ async function main() {
   try {
     for (const a of live) {
       infra[a] = { sig: await A[a].startSignaling({ port: await freePort() }), group: null };
+      if (infra[a].sig.child) children.add(infra[a].sig.child);
     }
     for (const sc of opt.scenarios) {
       out.results[sc] = {};
@@ -490,9 +498,22 @@ async function main() {
             if (r.timeout !== undefined && LATE_SPECS[sc] && !res.synced) res.gaveUp = true;
             if (r.timeout === undefined) res.synced = true;
             if (i >= 0 || res.gaveUp) res.runs.push(r);
+            if (r.timeout !== undefined) console.log(`\n   ${sc} / ${a}: timeout after ${r.timeout / 1000} s${r.peers?.length ? `; peers saw ${JSON.stringify(r.peers)}` : ''}`);
           } catch (e) {
-            res.error = String(e?.stack || e).split('\n').slice(0, 4).join(' | ');
-            console.log(`\n!!!!! ${sc} / ${a}: ${res.error}`);
+            // A failed run is reported, not hidden; a peer process that died (wrtc has crashed on
+            // close now and then) is replaced so the next run starts clean. Three failures end
+            // the column for this scenario.
+            const msg = String(e?.message || e).split('\n')[0];
+            res.failures = [...(res.failures || []), msg];
+            console.log(`\n!!!!! ${sc} / ${a}: run failed: ${msg}`);
+            if (groups[a].some((p) => p.exited)) {
+              await Promise.all(groups[a].map((p) => p.stop()));
+              groups[a] = await spawnGroup(a, groups[a].length);
+              if (sc !== 'room30') infra[a].group = groups[a];
+            } else {
+              await Promise.all(groups[a].map((p) => p.call('leave').catch(() => {})));
+            }
+            if (res.failures.length >= 3) res.error = res.failures.join(' | ');
           }
         }
         process.stdout.write('.');

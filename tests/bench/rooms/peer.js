@@ -18,6 +18,7 @@
 //   sendBytes(u8)          one binary payload to the other peer (backpressure respected)
 //   onBytes(cb)            cb(u8) per received piece of such payloads
 //   stats()                optional: { connections, framesSent, ... } for the 30-peer room
+//   describe()             optional: a short account of its peers, reported when a wait times out
 //   leave()
 // env: { index, signal(toIndex, data), onSignal: (fromIndex, data) => void } (raw only: the
 // orchestrator relays its offer/answer/candidates; the other adapters use their own server).
@@ -51,7 +52,8 @@ function until(cond, value, timeoutMs) {
     };
     if (check()) return;
     watchers.add(check);
-    timer = setTimeout(() => { watchers.delete(check); resolve({ timeout: timeoutMs }); }, timeoutMs);
+    // On a timeout, the adapter's view of its peers (if it has one) says what was missing.
+    timer = setTimeout(() => { watchers.delete(check); resolve({ timeout: timeoutMs, state: peer?.describe?.() }); }, timeoutMs);
   });
 }
 

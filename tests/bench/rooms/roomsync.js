@@ -48,6 +48,7 @@ export async function startSignaling({ port }) {
   }
   return {
     url: `ws://127.0.0.1:${port}/socket`,
+    child, // killed by rooms.js if it exits early
     stop: async () => {
       if (child.exitCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
@@ -88,6 +89,26 @@ export async function createPeer(env, { notify }) {
   let onRemote = null;
   let onBytes = null;
   let sendBulk = null;
+  let poll = null;
+
+  const viaChannel = () => {
+    let n = 0;
+    for (const id of room.getPeers()) {
+      const info = room.peerInfo(id);
+      if (info && info.direct && info.via === 'datachannel' && info.synced) n++;
+    }
+    return n;
+  };
+  // A peer's frames go through the signaling relay until its data channel opens, and the room
+  // has no event for that switch: look every millisecond while some peer is not on its synced
+  // channel yet (never during the measurements, which start once every peer is).
+  const watchRoutes = () => {
+    if (poll || !room) return;
+    poll = setInterval(() => {
+      notify();
+      if (!room || viaChannel() === room.getPeers().length) { clearInterval(poll); poll = null; }
+    }, 1);
+  };
 
   return {
     async join({ room: name, signaling, spec, maxDirectPeers }) {
@@ -99,39 +120,39 @@ export async function createPeer(env, { notify }) {
         notify();
       });
       room = await joinRoom({ signaling, room: name, doc, rtcPolyfill: wrtc, ...(maxDirectPeers ? { maxDirectPeers } : {}) });
-      room.onPeerJoin(notify);
+      room.onPeerJoin(() => { notify(); watchRoutes(); });
       room.onPeerLeave(notify);
       room.on('synced', notify);
+      room.on('peer-synced', notify);
       const [send, onMessage] = room.makeAction('bulk');
       sendBulk = send;
-      onMessage((data) => { if (onBytes) onBytes(data instanceof Uint8Array ? data : new Uint8Array(data)); });
+      onMessage((data) => { if (onBytes) onBytes(data); });
     },
-    openPeers() {
-      if (!room) return 0;
-      let n = 0;
-      for (const id of room.getPeers()) {
-        const info = room.peerInfo(id);
-        if (info && info.direct && info.via === 'datachannel' && info.synced) n++;
-      }
-      return n;
-    },
+    openPeers: () => (room ? viaChannel() : 0),
     keystroke(ch) { text.insert(text.length, ch); },
     onRemote(cb) { onRemote = cb; },
     textLength: () => text.length,
     text: () => text.toString(),
     async sendBytes(u8) { await sendBulk(u8); },
     onBytes(cb) { onBytes = cb; },
+    // Direct connections, and the core's frame counter (room._core is internal: read here only
+    // because the room has no public statistics yet).
     stats() {
       if (!room) return {};
       const peers = room.getPeers();
-      const direct = peers.filter((id) => room.peerInfo(id)?.direct).length;
-      const extra = typeof room.stats === 'function' ? room.stats() : {};
-      return { peers: peers.length, connections: direct, ...extra };
+      const core = room._core?.stats?.();
+      return { peers: peers.length, connections: peers.filter((id) => room.peerInfo(id)?.direct).length, framesSent: core ? core.framesOut : null };
+    },
+    describe() {
+      return room ? room.getPeers().map((id) => ({ id, ...room.peerInfo(id) })) : 'not in a room';
     },
     async leave() {
       onRemote = null;
       onBytes = null;
+      clearInterval(poll);
+      poll = null;
       await room?.leave();
+      room = null;
       doc?.destroy();
     },
   };

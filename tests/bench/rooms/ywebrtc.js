@@ -44,6 +44,7 @@ export async function startSignaling({ port }) {
   child.stdout.resume();
   return {
     url: `ws://127.0.0.1:${port}`,
+    child, // killed by rooms.js if it exits early
     stop: async () => {
       if (child.exitCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
