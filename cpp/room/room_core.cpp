@@ -63,15 +63,17 @@ Millis RoomCore::jitter(Millis base) {  // base ± 10%
   return base - base / 10 + static_cast<Millis>(rng_.below(static_cast<uint64_t>(base / 5) + 1));
 }
 
-void RoomCore::emit(Output o) { out_.push_back(std::move(o)); }
+Output& RoomCore::push(OutKind kind, const PeerId& peer) {
+  Output& o = out_.emplace_back();
+  o.kind = kind;
+  o.peer = peer;
+  return o;
+}
 
 void RoomCore::emit_error(const PeerId& peer, std::string code, std::string message) {
-  Output o;
-  o.kind = OutKind::ProtocolError;
-  o.peer = peer;
+  Output& o = push(OutKind::ProtocolError, peer);
   o.code = std::move(code);
   o.message = std::move(message);
-  emit(std::move(o));
 }
 
 RoomCore::Peer* RoomCore::find(const PeerId& id) {
@@ -134,19 +136,13 @@ void RoomCore::close(Peer& p, const char* reason, bool emit_disconnect) {
   const bool was_open = p.conn == Conn::Open;
   p.conn = Conn::Idle;
   if (emit_disconnect) {
-    Output o;
-    o.kind = OutKind::Disconnect;
-    o.peer = p.id;
+    Output& o = push(OutKind::Disconnect, p.id);
     o.code = reason;
-    emit(std::move(o));
   }
   for (const OutMsg& m : p.bulk) {
     if (!m.p->own_action) continue;
-    Output o;
-    o.kind = OutKind::ActionAbort;
-    o.peer = p.id;
+    Output& o = push(OutKind::ActionAbort, p.id);
     o.id = m.p->id;
-    emit(std::move(o));
   }
   p.control.clear();
   p.data.clear();
@@ -157,10 +153,7 @@ void RoomCore::close(Peer& p, const char* reason, bool emit_disconnect) {
   p.partial_bytes = 0;
   if (p.synced) {
     p.synced = false;
-    Output o;
-    o.kind = OutKind::Synced;
-    o.peer = p.id;
-    emit(std::move(o));
+    push(OutKind::Synced, p.id);
   }
   p.sync_pending = p.sync_deferred = p.needs_resync = p.hello = p.ping_outstanding = false;
   p.garbage = 0;
@@ -189,11 +182,8 @@ void RoomCore::forget(const PeerId& id, const char* reason) {
   if (Peer* p = find(id)) {
     close(*p, reason, true);
     if (p->member) {
-      Output o;
-      o.kind = OutKind::PeerDown;
-      o.peer = id;
+      Output& o = push(OutKind::PeerDown, id);
       o.code = reason;
-      emit(std::move(o));
     }
     p->member = false;
     p->banned = false;
@@ -217,11 +207,8 @@ bool RoomCore::departed(const PeerId& id) const {
 void RoomCore::dial(Peer& p) {
   p.conn = Conn::Dialing;
   p.dial_started = now_;
-  Output o;
-  o.kind = OutKind::Connect;
-  o.peer = p.id;
-  o.flag = cfg_.self > p.id;  // polite: perfect negotiation roles agree on both sides
-  emit(std::move(o));
+  // polite: perfect negotiation roles agree on both sides
+  push(OutKind::Connect, p.id).flag = cfg_.self > p.id;
 }
 
 void RoomCore::retopologize() {
@@ -272,10 +259,7 @@ void RoomCore::peer_joined(const PeerId& peer, Millis now) {
   p->member = true;
   p->banned = false;
   departed_.erase(std::remove(departed_.begin(), departed_.end(), peer), departed_.end());
-  Output o;
-  o.kind = OutKind::PeerUp;
-  o.peer = peer;
-  emit(std::move(o));
+  push(OutKind::PeerUp, peer);
   retopologize();
   gc();
 }
@@ -298,11 +282,8 @@ void RoomCore::peers_listed(Millis now) {
 void RoomCore::channel_open(const PeerId& peer, Millis now) {
   clamp(now);
   auto refuse = [&](const char* why) {
-    Output o;
-    o.kind = OutKind::Disconnect;
-    o.peer = peer;
+    Output& o = push(OutKind::Disconnect, peer);
     o.code = why;
-    emit(std::move(o));
   };
   if (left_) return refuse("left");
   if (!usable(peer)) return refuse("bad-peer-id");
@@ -371,10 +352,8 @@ void RoomCore::channel_buffered(const PeerId& peer, uint64_t bytes, Millis now) 
 void RoomCore::set_room_synced(bool s) {
   if (s == room_synced_) return;
   room_synced_ = s;
-  Output o;
-  o.kind = OutKind::Synced;
+  Output& o = push(OutKind::Synced, {});
   o.flag = s;
-  emit(std::move(o));
   if (!s) return;
   // Caught up from one peer: now ask the others, who send only what is still missing.
   for (auto& [id, p] : peers_)
@@ -455,12 +434,9 @@ void RoomCore::pump(Peer& p, bool control_only) {
     ++stats_.frames_out;
     stats_.bytes_out += frame.size();
     p.buffered += frame.size();
-    Output o;
-    o.kind = OutKind::Transmit;
-    o.peer = p.id;
+    Output& o = push(OutKind::Transmit, p.id);
     o.lane = lane;
     o.bytes = std::move(frame);
-    emit(std::move(o));
   };
   while (!p.control.empty()) {
     transmit(std::move(p.control.front()), 0);
@@ -480,16 +456,13 @@ void RoomCore::pump(Peer& p, bool control_only) {
     p.queued -= n;
     transmit(std::move(frame), q == &p.data ? 1 : 2);
     if (pl.own_action) {
-      Output o;
-      o.kind = OutKind::ActionProgress;
-      o.peer = p.id;
+      Output& o = push(OutKind::ActionProgress, p.id);
       o.id = pl.id;
       o.got = off + n;
       o.total = pl.data.size();
       o.name = pl.header.name;
       o.metadata = pl.header.metadata;
       o.flag = true;
-      emit(std::move(o));
     }
     if (m.next_chunk >= pl.count) q->pop_front();
   }
@@ -678,11 +651,8 @@ void RoomCore::on_frame(Peer& p, const Frame& f) {
     case FrameType::Pong:
       if (p.ping_outstanding && f.a == p.ping_nonce) {
         p.ping_outstanding = false;
-        Output o;
-        o.kind = OutKind::Rtt;
-        o.peer = p.id;
+        Output& o = push(OutKind::Rtt, p.id);
         o.value = now_ - p.ping_sent;
-        emit(std::move(o));
       }
       return;
     case FrameType::Chunk: on_chunk(p, f); return;
@@ -699,15 +669,12 @@ void RoomCore::incoming_progress(const Peer& p, uint64_t id, const MsgHeader& h,
   if (h.kind != MsgKind::Action || !for_me(h, cfg_.self)) return;
   PeerId origin = h.origin.empty() ? p.id : h.origin;
   if (departed(origin)) return;
-  Output o;
-  o.kind = OutKind::ActionProgress;
-  o.peer = origin;
+  Output& o = push(OutKind::ActionProgress, origin);
   o.id = id;
   o.got = got;
   o.total = h.total_len;
   o.name = h.name;
   o.metadata = h.metadata;
-  emit(std::move(o));
 }
 
 void RoomCore::on_chunk(Peer& p, const Frame& f) {
@@ -815,19 +782,13 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
       return;
     }
     ++stats_.updates_applied;
-    Output o;
-    o.kind = OutKind::DocChanged;
-    o.peer = p.id;
-    emit(std::move(o));
+    push(OutKind::DocChanged, p.id);
     if (p.sync_pending && h.request == p.sync_request) {
       p.sync_pending = false;
       if (!p.synced) {
         p.synced = true;
-        Output e;
-        e.kind = OutKind::Synced;
-        e.peer = p.id;
+        Output& e = push(OutKind::Synced, p.id);
         e.flag = true;
-        emit(std::move(e));
       }
       if (sync_inflight_ == p.id) sync_inflight_.clear();
       set_room_synced(true);
@@ -860,22 +821,16 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
         return;
       }
       ++stats_.updates_applied;
-      Output o;
-      o.kind = OutKind::DocChanged;
-      o.peer = origin;
-      emit(std::move(o));
+      push(OutKind::DocChanged, origin);
       break;
     }
     case MsgKind::Action:
       if (for_me(h, cfg_.self)) {
-        Output o;
-        o.kind = OutKind::Action;
-        o.peer = origin;
+        Output& o = push(OutKind::Action, origin);
         o.id = id;
         o.name = h.name;
         o.metadata = h.metadata;
         o.bytes = data;
-        emit(std::move(o));
       }
       break;
     case MsgKind::Presence: on_presence(origin, h, data); break;
@@ -916,12 +871,9 @@ void RoomCore::on_presence(const PeerId& origin, const MsgHeader& h, const Bytes
     r->seq = h.seq;
     r->state = state;
     r->present = true;
-    Output o;
-    o.kind = OutKind::Presence;
-    o.peer = origin;
+    Output& o = push(OutKind::Presence, origin);
     o.bytes = state;
     o.flag = true;
-    emit(std::move(o));
   }
   r->expires = now_ + cfg_.presence_ttl;
 }
@@ -933,21 +885,15 @@ void RoomCore::on_typing(const PeerId& origin, const MsgHeader& h) {
     r->typing_until = 0;
     if (r->typing) {
       r->typing = false;
-      Output o;
-      o.kind = OutKind::Typing;
-      o.peer = origin;
-      emit(std::move(o));
+      push(OutKind::Typing, origin);
     }
     return;
   }
   r->typing_until = now_ + static_cast<Millis>(h.ttl);
   if (!r->typing) {
     r->typing = true;
-    Output o;
-    o.kind = OutKind::Typing;
-    o.peer = origin;
+    Output& o = push(OutKind::Typing, origin);
     o.flag = true;
-    emit(std::move(o));
   }
 }
 
@@ -962,18 +908,12 @@ void RoomCore::on_bye(const PeerId& origin, uint64_t session) {
 void RoomCore::expire_remote(const PeerId& origin, RemoteState& r) {
   if (r.typing) {
     r.typing = false;
-    Output o;
-    o.kind = OutKind::Typing;
-    o.peer = origin;
-    emit(std::move(o));
+    push(OutKind::Typing, origin);
   }
   if (r.present) {
     r.present = false;
     r.state.clear();
-    Output o;
-    o.kind = OutKind::Presence;
-    o.peer = origin;
-    emit(std::move(o));
+    push(OutKind::Presence, origin);
   }
 }
 
@@ -1019,10 +959,7 @@ void RoomCore::handle_timeout(Millis now) {
     RemoteState& r = it->second;
     if (r.typing && now_ >= r.typing_until) {
       r.typing = false;
-      Output o;
-      o.kind = OutKind::Typing;
-      o.peer = it->first;
-      emit(std::move(o));
+      push(OutKind::Typing, it->first);
     }
     if (r.present && now_ >= r.expires) expire_remote(it->first, r);
     if (!r.present && !r.typing) it = remote_.erase(it);

@@ -219,7 +219,7 @@ class RoomCore {
   void clamp(Millis now);
   uint64_t new_id();
   Millis jitter(Millis base);
-  void emit(Output o);
+  Output& push(OutKind kind, const PeerId& peer);  // a new output, filled in place
   void emit_error(const PeerId& peer, std::string code, std::string message);
   void violation(Peer& p, std::string code, std::string message, bool ban);
   void garbage(Peer& p, const std::string& message);
