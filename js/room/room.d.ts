@@ -12,7 +12,6 @@ export type RoomErrorCode =
   | 'bad_action' // a peer sent an action payload that cannot be decoded
   | 'bad_presence' // a peer's presence is not JSON
   | 'busy' | 'too_large' | 'bad_name' | 'bad_metadata' | 'bad_target' | 'aborted' | 'closed' // send()
-  | 'peer_id_changed' // signaling came back under another peer id: leave and join again
   | 'doc_destroyed' // the document was destroyed: the room left
   | 'internal'
   | (string & {});
@@ -121,13 +120,20 @@ export interface Presence<S extends Record<string, unknown> = Record<string, any
 
 export interface RoomEvents {
   'peer-join': (peerId: string) => void;
-  /** reason: 'bye', 'left', ... */
+  /** reason: 'bye' (it left), 'left' (signaling lost it), 'rejoin' (this peer rejoined, see below), ... */
   'peer-leave': (peerId: string, reason: string) => void;
   /** The document caught up with the room (true), or lost every connection to it (false). */
   synced: (synced: boolean) => void;
   'peer-synced': (peerId: string, synced: boolean) => void;
   presence: (peerId: string, state: Record<string, any> | undefined) => void;
   typing: (peerId: string, typing: boolean) => void;
+  /**
+   * Signaling came back under another peer id (after a connection loss, when the server could not
+   * give the old one back): the room started over under the new id. Every peer was reported as
+   * left ('rejoin') and joins again; the document syncs again, presence is re-published, sends in
+   * flight were rejected ('aborted').
+   */
+  rejoin: (peerId: string, previousPeerId: string) => void;
   /** Problems, none of them fatal unless said so (RoomError, or TransportError such as 'wrong_password'). */
   error: (err: RoomError | TransportError) => void;
   leave: () => void;
@@ -136,7 +142,7 @@ export interface RoomEvents {
 export interface Room {
   /** The room name. */
   readonly name: string;
-  /** This peer's id (its signaling peer id). */
+  /** This peer's id (its signaling peer id; a 'rejoin' event says when it changed). */
   readonly peerId: string;
   readonly doc: Doc;
   readonly signaling: Signaling;

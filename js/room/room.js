@@ -29,7 +29,7 @@ export class RoomError extends Error {
 
 const OPTIONS = ['signaling', 'room', 'doc', 'password', 'iceServers', 'token', 'meta', 'maxDirectPeers', 'relay',
   'rtcPolyfill', 'typingTimeoutMs'];
-const EVENTS = ['peer-join', 'peer-leave', 'synced', 'peer-synced', 'presence', 'typing', 'error', 'leave'];
+const EVENTS = ['peer-join', 'peer-leave', 'synced', 'peer-synced', 'presence', 'typing', 'rejoin', 'error', 'leave'];
 const MAX_ACTION_NAME_BYTES = 64; // Limits::max_action_name_bytes (cpp/room/limits.h), checked early for a clear error
 
 // Action payloads: one type byte, then the bytes. Chunking, progress and backpressure are the core's.
@@ -206,7 +206,7 @@ export async function joinRoom(options) {
 
 class Room {
   /** @internal use joinRoom() */
-  constructor({ room, doc, signaling, ownsSignaling, core, relay, rtc, iceServers, password, typingTimeoutMs }) {
+  constructor({ room, doc, signaling, ownsSignaling, core, relay, rtc, iceServers, password, maxDirectPeers, typingTimeoutMs }) {
     this.name = room;
     this.doc = doc;
     this.peerId = signaling.peerId;
@@ -233,29 +233,9 @@ class Room {
     this._sends = new Map(); // outgoing action id -> pending send
     this.presence = new Presence(this);
 
-    this._transport = new PeerTransport({
-      signaling,
-      rtc,
-      relay,
-      iceServers,
-      password,
-      roomName: room,
-      onFrame: (peer, bytes) => this._input((c, t) => c.handleFrame(peer, bytes, t)),
-      // The transport delivers one ordered stream per peer whatever the route: only its start
-      // (no route -> a route) is a new channel for the core; relay -> datachannel is not.
-      onChannelOpen: (peer, via) => {
-        const had = this._routes.has(peer);
-        this._routes.set(peer, via);
-        if (!had) this._input((c, t) => c.channelOpen(peer, t));
-      },
-      onChannelClosed: (peer) => {
-        if (!this._routes.delete(peer)) return;
-        this._input((c, t) => c.channelClosed(peer, t));
-      },
-      onDrain: (peer) => this._input((c, t) => c.channelBuffered(peer, this._transport.bufferedAmount(peer), t)),
-      onError: (err) => this._error(err),
-      acceptPeer: () => !this._left,
-    });
+    this._transportOptions = { signaling, rtc, relay, iceServers, password, roomName: room };
+    this._coreOptions = { maxDirectPeers, typingTimeoutMs };
+    this._transport = this._newTransport();
 
     // Every change not applied by this room goes to the peers: local edits, and updates the app
     // applied from elsewhere (storage, another room).
@@ -272,15 +252,103 @@ class Room {
         c.peersListed(t);
       })),
       signaling.on('reconnect', ({ peerId }) => {
-        if (peerId !== this.peerId) {
-          this._error(new RoomError('peer_id_changed', `signaling reconnected as peer ${peerId}, not ${this.peerId}: the other peers cannot reach this room any more; leave and join again`));
-        }
+        if (peerId !== this.peerId) this._rejoin(peerId).catch((err) => this._fatal(err));
       }),
     ];
+    this._listPeers();
+  }
+
+  /**
+   * A transport for the current peer id. It talks through a view of the signaling that is cut
+   * off when the transport is replaced (see _rejoin), so that the old one's goodbyes never go out
+   * under the new id; the callbacks of a replaced transport are ignored.
+   */
+  _newTransport() {
+    const sig = this.signaling;
+    let cut = false;
+    const refuse = () => Promise.reject(Object.assign(new Error('the transport was replaced'), { code: 'closed' }));
+    const view = {
+      peerId: sig.peerId,
+      on: (event, cb) => sig.on(event, cb),
+      signal: (to, data) => (cut ? refuse() : sig.signal(to, data)),
+      relay: (to, data) => (cut ? refuse() : sig.relay(to, data)),
+    };
+    this._cutTransport = () => {
+      cut = true;
+    };
+    const transport = new PeerTransport({
+      ...this._transportOptions,
+      signaling: view,
+      onFrame: (peer, bytes) => current() && this._input((c, t) => c.handleFrame(peer, bytes, t)),
+      // The transport delivers one ordered stream per peer whatever the route: only its start
+      // (no route -> a route) is a new channel for the core; relay -> datachannel is not.
+      onChannelOpen: (peer, via) => {
+        if (!current()) return;
+        const had = this._routes.has(peer);
+        this._routes.set(peer, via);
+        if (!had) this._input((c, t) => c.channelOpen(peer, t));
+      },
+      onChannelClosed: (peer) => {
+        if (current() && this._routes.delete(peer)) this._input((c, t) => c.channelClosed(peer, t));
+      },
+      onDrain: (peer) => current() && this._input((c, t) => c.channelBuffered(peer, transport.bufferedAmount(peer), t)),
+      onError: (err) => current() && this._error(err),
+      acceptPeer: () => current() && !this._left,
+    });
+    const current = () => this._transport === transport;
+    return transport;
+  }
+
+  /** Tells the core who is in the room (signaling's list is complete when this runs). */
+  _listPeers() {
     this._input((c, t) => {
-      for (const peer of signaling.peers()) c.peerJoined(peer, t);
+      for (const peer of this.signaling.peers()) c.peerJoined(peer, t);
       c.peersListed(t);
     });
+  }
+
+  /**
+   * Signaling came back under another peer id (the server could not give the old one back): to
+   * the others this peer left and a new one joined. So it is here: a fresh core and transport
+   * under the new id; the document keeps everything and syncs again, presence is re-published.
+   */
+  async _rejoin(peerId) {
+    const oldCore = this._core;
+    const oldTransport = this._transport;
+    if (!oldCore || this._leaving) return; // a rejoin is under way, or we are leaving
+    this._core = null;
+    this._transport = null;
+    clearTimeout(this._timer);
+    clearTimeout(this._watchTimer);
+    this._timer = this._timerAt = this._watchTimer = null;
+    oldCore.destroy();
+    this._cutTransport();
+    oldTransport.close().catch(() => {});
+    const previous = this.peerId;
+    for (const [, s] of this._sends) s.reject(new RoomError('aborted', `send "${s.name}": this peer rejoined under a new id before the action was sent`));
+    this._sends.clear();
+    for (const peer of [...this._members]) {
+      this._members.delete(peer);
+      this.presence._typingChanged(peer, false);
+      this.presence._remote(peer, false);
+      this._emit('peer-leave', peer, 'rejoin');
+    }
+    this._routes.clear();
+    this._peerSynced.clear();
+    this._rtt.clear();
+    this._watch.clear();
+    this._setSynced(false);
+    this.peerId = peerId;
+    const core = await createRoomCore({ self: peerId, doc: this.doc, now: now(), ...this._coreOptions });
+    if (this._leaving || this.doc._h === 0) return core.destroy();
+    this._core = core;
+    this._transport = this._newTransport();
+    this._emit('rejoin', peerId, previous);
+    const state = this.presence._self;
+    if (state !== undefined) this._input((c, t) => c.setPresence(utf8.encode(JSON.stringify(state)), t));
+    this._listPeers();
+    // Yet another id meanwhile: go again.
+    if (this.signaling.peerId !== peerId) await this._rejoin(this.signaling.peerId);
   }
 
   // ---------------------------------------------------------------- public API
@@ -385,9 +453,13 @@ class Room {
   }
 
   async _leave() {
+    const core = this._core;
+    const transport = this._transport; // both null while a rejoin creates the next ones
     try {
-      this._core.leave(now()); // bye to every peer (its Disconnects are left to transport.close())
-      this._pump();
+      if (core) {
+        core.leave(now()); // bye to every peer (its Disconnects are left to transport.close())
+        this._pump();
+      }
     } catch (err) {
       this._error(new RoomError('internal', `the room core failed while leaving: ${err && err.message}`, undefined, err));
     }
@@ -395,7 +467,7 @@ class Room {
     // Give the byes a moment to leave (on the relay they wait in the transport's queue).
     const routed = [...this._routes.keys()];
     const deadline = now() + 1000;
-    while (routed.some((p) => this._transport.bufferedAmount(p) > 0) && now() < deadline) {
+    while (transport && routed.some((p) => transport.bufferedAmount(p) > 0) && now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     clearTimeout(this._timer);
@@ -406,8 +478,9 @@ class Room {
     for (const [, s] of this._sends) s.reject(new RoomError('closed', `send "${s.name}": the room was left before the action was sent`));
     this._sends.clear();
     for (const w of this._syncWaiters.splice(0)) w.reject(new RoomError('closed', 'the room was left'));
-    this._core.destroy();
-    await this._transport.close();
+    core?.destroy();
+    this._core = null;
+    await transport?.close();
     if (this._ownsSignaling) await this.signaling.leave();
     this._emit('leave');
   }
@@ -457,7 +530,7 @@ class Room {
 
   /** Feeds one input to the core (fn(core, now)), then drains its outputs; returns fn's result. */
   _input(fn) {
-    if (this._left || this._leaving) return undefined;
+    if (this._left || this._leaving || !this._core) return undefined; // !core: rejoining
     if (this.doc._h === 0) {
       // The core works on the document's memory: it must not run once that is freed.
       this._error(new RoomError('doc_destroyed', 'the room\'s document was destroyed: leaving the room'));
@@ -476,7 +549,7 @@ class Room {
   }
 
   _pump() {
-    if (this._pumping || this._left) return; // an input made while dispatching: the loop below drains it
+    if (this._pumping || this._left || !this._core) return; // pumping: the loop below drains the input
     this._pumping = true;
     try {
       for (;;) {
@@ -609,7 +682,7 @@ class Room {
       case 'presence':
         return this.presence._remote(peer, out.present, out.state);
       case 'typing':
-        return this.presence._typing(peer, out.typing);
+        return this.presence._typingChanged(peer, out.typing);
       case 'rtt':
         this._rtt.set(peer, out.ms);
         return;
@@ -691,7 +764,7 @@ class Presence {
     this._room = room;
     this._self = undefined;
     this._states = new Map(); // peer -> state
-    this._typing = new Set();
+    this._typers = new Set();
     this._listeners = [];
     this._typingUntil = 0;
   }
@@ -750,12 +823,12 @@ class Presence {
 
   /** Whether a peer (or this peer, with room.peerId) is typing. */
   isTyping(peerId) {
-    return peerId === this._room.peerId ? now() < this._typingUntil : this._typing.has(peerId);
+    return peerId === this._room.peerId ? now() < this._typingUntil : this._typers.has(peerId);
   }
 
   /** The other peers typing now. */
   typingPeers() {
-    return [...this._typing];
+    return [...this._typers];
   }
 
   _remote(peer, present, stateBytes) {
@@ -772,15 +845,15 @@ class Presence {
     this._room._emit('presence', peer, this._states.get(peer));
   }
 
-  _typing(peer, typing) {
-    if (typing) this._typing.add(peer);
-    else if (!this._typing.delete(peer)) return;
+  _typingChanged(peer, typing) {
+    if (typing) this._typers.add(peer);
+    else if (!this._typers.delete(peer)) return;
     this._changed(peer);
     this._room._emit('typing', peer, typing);
   }
 
   _changed(peer) {
-    const info = { typing: this._typing.has(peer) };
+    const info = { typing: this._typers.has(peer) };
     for (const cb of this._listeners.slice()) this._room._call(cb, peer, this._states.get(peer), info);
   }
 }

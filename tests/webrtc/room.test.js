@@ -346,6 +346,36 @@ test('signaling can be a Signaling or a phoenix Socket; the caller keeps what it
   await b.leave();
 });
 
+test('signaling back under a new peer id: the room rejoins under it and syncs again', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  // keepPeerId false: after the connection drops, the server hands out a new id.
+  const sig = await connectSignaling({ url: srv.url, room, keepPeerId: false });
+  const b = await join(room, { signaling: sig });
+  b.presence.set({ name: 'Bob' });
+  await directTo(a, b);
+  const oldId = b.peerId;
+  const rejoined = new Promise((resolve) => b.on('rejoin', (id, previous) => resolve([id, previous])));
+  const leftA = [];
+  a.onPeerLeave((id) => leftA.push(id));
+  sig.socket.conn.close(); // phoenix reconnects by itself
+  const [newId, previous] = await rejoined;
+  assert.equal(previous, oldId);
+  assert.notEqual(newId, oldId);
+  assert.equal(b.peerId, newId);
+  a.doc.getText('body').insert(0, 'a ');
+  b.doc.getText('body').insert(0, 'b ');
+  await allEqual([a, b]);
+  await waitUntil(() => a.getPeers().join() === newId && leftA.includes(oldId), { message: 'a sees the old id leave and the new one' });
+  await directTo(a, b);
+  await waitUntil(() => a.presence.get(newId)?.name === 'Bob', { message: 'presence re-published' });
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+  await sig.leave();
+});
+
 test('room core inputs never touch the memory the Doc writes its edits through', async () => {
   // Regression: core.js wrote inputs into the Doc's scratch buffer through rs_scratch(), which
   // reallocated it under the pointer js/index.js keeps; later edits then wrote freed memory.
