@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run -> npm test -> this):
 #   setup (installs what is missing) -> build (native + wasm) -> C++ tests (CTest)
-#   -> JS tests on the real wasm build (node:test, tests/js/** recursively) -> browser e2e.
+#   -> JS tests on the real wasm build (node:test, tests/js/** recursively)
+#   -> WebRTC tests (tests/webrtc/) and browser e2e (tests/e2e/), each inside a private network
+#      namespace (scripts/netns.sh: needs root), so no ICE packet leaves this machine.
 # The final line says what was skipped (e.g. the trace replays on a clone without the traces),
 # so "all tests passed" never hides tests that did not run.
 set -euo pipefail
@@ -14,12 +16,14 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 # node:test: the usual report on stdout (spec on a terminal, TAP otherwise, as node picks) and a
 # TAP copy in $logs, read at the end for skipped tests.
-node_tests() {  # node_tests <name> <dir>
-  local shown=tap
+node_tests() {  # node_tests <name> <dir> [wrapper...]: the wrapper (scripts/netns.sh) runs node
+  local name=$1 dir=$2 shown=tap
+  shift 2
   [ -t 1 ] && shown=spec
-  node --test --test-reporter="$shown" --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$logs/$1.tap" "$2"
+  "$@" node --test --test-reporter="$shown" --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$logs/$name.tap" "$dir"
 }
+has_tests() { compgen -G "$1/*.test.js" >/dev/null || compgen -G "$1/**/*.test.js" >/dev/null; }
 
 step "setup"
 scripts/setup.sh
@@ -32,9 +36,14 @@ ctest --test-dir build --output-on-failure --no-tests=error -j "$(nproc 2>/dev/n
 step "JS tests (node --test tests/js/)"
 node_tests js tests/js/
 
-if compgen -G 'tests/e2e/*.test.js' >/dev/null || compgen -G 'tests/e2e/**/*.test.js' >/dev/null; then
-  step "browser end-to-end tests (node --test tests/e2e/)"
-  node_tests e2e tests/e2e/
+if has_tests tests/webrtc; then
+  step "WebRTC tests (scripts/netns.sh node --test tests/webrtc/)"
+  node_tests webrtc tests/webrtc/ scripts/netns.sh
+fi
+
+if has_tests tests/e2e; then
+  step "browser end-to-end tests (scripts/netns.sh node --test tests/e2e/)"
+  node_tests e2e tests/e2e/ scripts/netns.sh
 fi
 
 # --- what did not run ----------------------------------------------------------------------

@@ -2,11 +2,14 @@
 // elsewhere (the room, with any origin but ours) rewrite the textarea and keep the caret in place.
 const LOCAL = Symbol('textarea');
 
-/** Returns a function that undoes the binding. onEdit() runs after every local edit. */
-export function bindTextarea(area, text, doc, onEdit) {
+/**
+ * Returns a function that undoes the binding. onLocalEdit() runs after each of the user's edits,
+ * onChange() after every change to the text (the user's or not).
+ */
+export function bindTextarea(area, text, doc, { onLocalEdit = () => {}, onChange = () => {} } = {}) {
   area.value = text.toString();
 
-  const onChange = ({ delta, origin }) => {
+  const onRemote = ({ delta, origin }) => {
     if (origin === LOCAL) return;
     let { selectionStart: start, selectionEnd: end } = area;
     let pos = 0;
@@ -24,8 +27,9 @@ export function bindTextarea(area, text, doc, onEdit) {
     const focused = document.activeElement === area;
     area.value = text.toString();
     if (focused) area.setSelectionRange(start, end);
+    onChange();
   };
-  text.observe(onChange);
+  text.observe(onRemote);
 
   // A textarea only says "something changed": turn that into one splice (common prefix/suffix).
   const onInput = () => {
@@ -42,12 +46,13 @@ export function bindTextarea(area, text, doc, onEdit) {
       if (before.length - p - s > 0) text.delete(p, before.length - p - s);
       if (after.length - p - s > 0) text.insert(p, after.slice(p, after.length - s));
     }, LOCAL);
-    onEdit();
+    onLocalEdit();
+    onChange();
   };
   area.addEventListener('input', onInput);
 
   return () => {
-    text.unobserve(onChange);
+    text.unobserve(onRemote);
     area.removeEventListener('input', onInput);
   };
 }

@@ -46,19 +46,20 @@ function nameOf(peerId) {
 /** Opens the room's document (a new one when the room name changes) and joins. */
 async function open(roomName) {
   if (state.doc && roomName === state.roomName) return join();
-  await leave();
-  state.unbind?.();
-  state.doc?.destroy();
+  const left = leave(); // lets go of the room at once
+  state.phase = 'connecting';
   state.roomName = roomName;
-  state.doc = await createDoc();
-  const text = state.doc.getText('notes');
-  state.unbind = bindTextarea(area, text, state.doc, () => {
-    state.room?.presence.typing();
-    renderCounter();
-  });
-  files.detach();
   hideBanner();
   renderTitle();
+  render();
+  await left;
+  state.unbind?.();
+  state.doc?.destroy();
+  state.doc = await createDoc();
+  state.unbind = bindTextarea(area, state.doc.getText('notes'), state.doc, {
+    onLocalEdit: () => state.room?.presence.typing(),
+    onChange: renderCounter,
+  });
   renderCounter();
   return join();
 }
@@ -218,7 +219,7 @@ function renderTitle() {
 }
 
 function renderCounter() {
-  const n = state.doc ? state.doc.getText('notes').length : 0;
+  const n = [...area.value].length; // characters as people count them (an emoji is one)
   $('counter').textContent = n === 0 ? '' : `${n.toLocaleString('en')} character${n === 1 ? '' : 's'}`;
 }
 

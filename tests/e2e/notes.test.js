@@ -1,83 +1,112 @@
-// The shared-notes demo (www/) as a person uses it: the real signaling server serves the page,
-// two browser tabs join one room, each types, both end with the same text; a third tab joining
-// late catches up. Headless Debian Chromium via playwright-core, everything on 127.0.0.1.
+// The shared-notes demo (www/) as a person uses it: our server serves the page, tabs join a room
+// over WebRTC (joinRoom), type, rename themselves, switch rooms, and the page fits a phone.
+// Headless Debian Chromium via playwright-core, inside the private network namespace:
+//   scripts/netns.sh node --test tests/e2e/
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { createServer } from '../../js/server/index.js';
+import { startBrowserAndServer, waitUntil } from './helpers/browser.js';
+import { converged, joinWith, noteText, openPerson, peopleOf, statusOf, typeAt, waitForPeople } from './helpers/notes-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHOTS = new URL('../../bench-results/screenshots/', import.meta.url);
 
-let server;
-let browser;
-
+let env;
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
-  server = await createServer({ port: 0, logger: { level: 'silent' } });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function openTab(room) {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 600 } });
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${server.httpUrl}/#${room}`);
-  await page.waitForFunction(() => !document.getElementById('notes').disabled, null, { timeout: 20_000 });
-  return { page, errors };
-}
-
-const notes = (page) => page.$eval('#notes', (el) => el.value);
-
-async function typeAt(page, pos, text) {
-  await page.$eval('#notes', (el, p) => { el.focus(); el.setSelectionRange(p, p); }, pos);
-  await page.keyboard.type(text, { delay: 5 });
-}
-
-test('two tabs edit one note; a late tab catches up', async () => {
-  const room = `e2e-${Date.now()}`;
-  const a = await openTab(room);
-  const b = await openTab(room);
-  await b.page.waitForFunction(() => document.querySelectorAll('#peers li').length === 2, null, { timeout: 10_000 });
-
-  await typeAt(a.page, 0, 'Hello from A. ');
-  await b.page.waitForFunction(() => document.getElementById('notes').value === 'Hello from A. ', null, { timeout: 10_000 });
-  await typeAt(b.page, 14, 'And B 😀 here.');
-  const both = 'Hello from A. And B 😀 here.';
-  await a.page.waitForFunction((t) => document.getElementById('notes').value === t, both, { timeout: 10_000 });
-
-  // Concurrent typing at the two ends, then a deletion with backspace.
-  await Promise.all([typeAt(a.page, 0, '>> '), typeAt(b.page, both.length, ' <<')]);
-  await a.page.keyboard.press('Backspace');
-  await a.page.waitForFunction(
-    () => document.getElementById('notes').value.length > 0,
-    null, { timeout: 5_000 });
-  const settle = async () => {
-    for (let i = 0; i < 100; i++) {
-      const [x, y] = [await notes(a.page), await notes(b.page)];
-      if (x === y) return x;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return null;
-  };
-  const merged = await settle();
-  assert.equal(merged, '>>Hello from A. And B 😀 here. <<');
-
-  const c = await openTab(room);
-  await c.page.waitForFunction((t) => document.getElementById('notes').value === t, merged, { timeout: 10_000 });
-
+  env = await startBrowserAndServer();
   await mkdir(SHOTS, { recursive: true });
-  await a.page.screenshot({ path: new URL('notes-tab-a.png', SHOTS).pathname });
-  for (const tab of [a, b, c]) assert.deepEqual(tab.errors, []);
+});
+after(async () => {
+  await env?.close();
+});
+
+const open = (opts) => openPerson(env.browser, env.server, opts);
+const shot = (p, name) => p.page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
+
+test('alone, then two tabs edit one note (emoji and backspace included); a late tab catches up', { timeout: 120_000 }, async () => {
+  const room = `notes-${process.pid}`;
+  const a = await open({ name: 'Ada', color: '#6e56cf', room });
+  const people = [a];
+  try {
+    await waitUntil(async () => (await statusOf(a)) === 'live', { message: 'live' });
+    assert.equal(await a.page.$eval('#alone', (el) => el.hidden), false, 'the empty state says you are alone');
+    assert.equal(await a.page.$eval('#status-text', (el) => el.textContent), 'Live · just you');
+    assert.equal(await a.page.$eval('#room-title', (el) => el.textContent), room);
+
+    const b = await open({ name: 'Bo', color: '#30a46c', room });
+    people.push(b);
+    for (const p of people) await waitForPeople(p, ['Ada', 'Bo']);
+    assert.equal(await a.page.$eval('#alone', (el) => el.hidden), true);
+    assert.equal(await a.page.$eval('#status-text', (el) => el.textContent), 'Live · 2 people');
+
+    await typeAt(a, 0, 'Hello from A. ');
+    await waitUntil(async () => (await noteText(b)) === 'Hello from A. ', { message: 'B sees A' });
+    await typeAt(b, -1, 'And B 😀 here.');
+    const both = await converged(people);
+    assert.equal(both, 'Hello from A. And B 😀 here.');
+    // Concurrent typing at the two ends, then a backspace right after the emoji.
+    await Promise.all([typeAt(a, 0, '>> '), typeAt(b, -1, ' <<')]);
+    await b.page.$eval('#notes', (el) => { el.focus(); const i = el.value.indexOf('😀') + 2; el.setSelectionRange(i, i); });
+    await b.page.keyboard.press('Backspace');
+    assert.equal(await converged(people), '>> Hello from A. And B  here. <<');
+    assert.equal(await a.page.$eval('#counter', (el) => el.textContent), '32 characters');
+
+    const c = await open({ name: 'Cy', color: '#f76b15', room });
+    people.push(c);
+    await waitUntil(async () => (await noteText(c)) === '>> Hello from A. And B  here. <<', { message: 'the late tab catches up' });
+    await shot(a, 'notes-desktop.png');
+    for (const p of people) assert.deepEqual(p.errors, []);
+  } finally {
+    await Promise.all(people.map((p) => p.context.close()));
+  }
+});
+
+test('a new name shows on the other tabs at once; another room starts a separate note; a bad room name is explained', { timeout: 90_000 }, async () => {
+  const room = `names-${process.pid}`;
+  const a = await open({ name: 'Ada', room });
+  const b = await open({ name: 'Bo', room });
+  try {
+    await waitForPeople(b, ['Ada', 'Bo']);
+    await typeAt(a, 0, 'in the first room');
+    await a.page.fill('#name', 'Ada L.');
+    await waitForPeople(b, ['Ada L.', 'Bo']);
+
+    await joinWith(b, { room: `${room}-2` });
+    await waitUntil(async () => (await b.page.evaluate(() => [location.hash, document.getElementById('room-title').textContent])).join() === `#${room}-2,${room}-2` &&
+      (await statusOf(b)) === 'live', { message: 'B in the other room' });
+    assert.equal(await noteText(b), '', 'a new room has its own note');
+    await waitForPeople(a, ['Ada L.']);
+
+    await joinWith(b, { room: 'no spaces allowed' }); // the form's pattern refuses it
+    assert.equal(await b.page.$eval('#room', (el) => el.validity.valid), false);
+    await b.page.goto(`${env.server.httpUrl}/#bad%20room`);
+    await waitUntil(() => b.page.$eval('#banner', (el) => !el.hidden && el.dataset.kind === 'room'), { message: 'bad room banner' });
+    assert.equal(await b.page.$eval('#banner-title', (el) => el.textContent), 'That room name doesn’t work.');
+    assert.equal(await statusOf(b), 'error');
+  } finally {
+    await Promise.all([a.context.close(), b.context.close()]);
+  }
+});
+
+test('on a phone (390 px) the page fits the width and shows every part', { timeout: 90_000 }, async () => {
+  const room = `phone-${process.pid}`;
+  const a = await open({ name: 'Ada', room });
+  const phone = await open({ name: 'Bo', room, viewport: { width: 390, height: 844 } });
+  try {
+    await waitForPeople(phone, ['Ada', 'Bo']);
+    await typeAt(a, 0, 'Short list:\n- milk\n- bread\n');
+    await waitUntil(async () => (await noteText(phone)).includes('bread'), { message: 'phone has the text' });
+    const layout = await phone.page.evaluate(() => {
+      const box = (id) => document.getElementById(id).getBoundingClientRect();
+      return { scrollWidth: document.documentElement.scrollWidth, notes: box('notes'), peers: box('peers'), join: box('join') };
+    });
+    assert.ok(layout.scrollWidth <= 390, `no horizontal scrolling (scrollWidth ${layout.scrollWidth})`);
+    assert.ok(layout.notes.width > 300, 'the editor takes the width');
+    assert.ok(layout.peers.top > layout.notes.bottom, 'people come below the editor');
+    assert.ok(layout.join.right <= 390);
+    assert.equal((await peopleOf(phone)).length, 2);
+    await shot(phone, 'notes-phone.png');
+  } finally {
+    await Promise.all([a.context.close(), phone.context.close()]);
+  }
 });

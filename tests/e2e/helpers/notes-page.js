@@ -43,15 +43,20 @@ export const peopleOf = (p) => p.page.$$eval('#peers .peer', (rows) => rows.map(
   refused: li.querySelector('.badge.bad') !== null,
 })));
 
-/** Waits until `p` lists exactly `names` (self included), each other peer direct and in sync. */
-export async function waitForPeople(p, names, { route = 'datachannel' } = {}) {
+/**
+ * Waits until `p` lists exactly `names` (self included), each other peer in sync and reached on a
+ * channel of its own: `route` 'datachannel' (WebRTC), or 'direct' (a data channel, or the server
+ * relay the room uses until one opens; on a loaded machine ICE may need a retry).
+ */
+export async function waitForPeople(p, names, { route = 'direct', timeoutMs = 30_000 } = {}) {
+  const routeOk = (r) => (route === 'direct' ? r === 'datachannel' || r === 'relay' : r === route);
   const want = [...names].sort().join(', ');
   let seen;
   await waitUntil(async () => {
     seen = await peopleOf(p);
     return seen.map((r) => r.name).sort().join(', ') === want &&
-      seen.every((r) => r.self || (r.route === route && r.sync === 'synced'));
-  }, { timeoutMs: 30_000, message: `${p.name} to list ${want}, ${route} and in sync` }).catch((err) => {
+      seen.every((r) => r.self || (routeOk(r.route) && r.sync === 'synced'));
+  }, { timeoutMs, message: `${p.name} to list ${want}, ${route} and in sync` }).catch((err) => {
     err.message += `; last seen: ${JSON.stringify(seen)}`;
     throw err;
   });
