@@ -340,7 +340,10 @@ class Room {
     this._setSynced(false);
     this.peerId = peerId;
     const core = await createRoomCore({ self: peerId, doc: this.doc, now: now(), ...this._coreOptions });
-    if (this._leaving || this.doc._h === 0) return core.destroy();
+    if (this._leaving || this.doc._h === 0) {
+      core.destroy();
+      return this.leave(); // (already leaving, or the document is gone)
+    }
     this._core = core;
     this._transport = this._newTransport();
     this._emit('rejoin', peerId, previous);
