@@ -17,6 +17,7 @@ struct Limits {
   uint32_t max_partials_per_peer = 8;       // messages being reassembled per link
   uint64_t max_outbound_bytes_per_peer = 64ull << 20;  // queued, not yet handed to the channel
   uint64_t max_inflight_bytes = 1ull << 20; // channel bufferedAmount window per peer
+  uint64_t max_control_bytes_per_peer = 1ull << 20;  // small frames waiting for the next drain
   uint32_t max_presence_bytes = 4096;
   uint32_t max_action_name_bytes = 64;
   uint32_t max_metadata_bytes = 4096;

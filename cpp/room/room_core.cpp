@@ -147,7 +147,8 @@ void RoomCore::close(Peer& p, const char* reason, bool emit_disconnect) {
   p.control.clear();
   p.data.clear();
   p.bulk.clear();
-  p.queued = p.buffered = 0;
+  p.queued = p.buffered = p.control_bytes = 0;
+  p.sync_replies = 0;
   reassembly_total_ -= p.partial_bytes;
   p.partials.clear();
   p.partial_bytes = 0;
@@ -392,7 +393,15 @@ void RoomCore::next_deferred_sync() {
 
 // --- sending ---------------------------------------------------------------------------------------
 
-void RoomCore::enqueue_control(Peer& p, Bytes frame) { p.control.push_back(std::move(frame)); }
+void RoomCore::enqueue_control(Peer& p, Bytes frame) {
+  // Drained at every poll, so this only fills up when one input makes a flood (e.g. pings).
+  if (!fits(p.control_bytes, frame.size(), cfg_.limits.max_control_bytes_per_peer)) {
+    ++stats_.dropped_for_budget;
+    return;
+  }
+  p.control_bytes += frame.size();
+  p.control.push_back(std::move(frame));
+}
 
 std::shared_ptr<const RoomCore::Payload> RoomCore::make_msg(uint64_t id, MsgHeader h, Bytes data, bool own_action) {
   auto m = std::make_shared<Payload>();
@@ -439,6 +448,7 @@ void RoomCore::pump(Peer& p, bool control_only) {
     o.bytes = std::move(frame);
   };
   while (!p.control.empty()) {
+    p.control_bytes -= p.control.front().size();
     transmit(std::move(p.control.front()), 0);
     p.control.pop_front();
   }
@@ -464,7 +474,10 @@ void RoomCore::pump(Peer& p, bool control_only) {
       o.metadata = pl.header.metadata;
       o.flag = true;
     }
-    if (m.next_chunk >= pl.count) q->pop_front();
+    if (m.next_chunk >= pl.count) {
+      if (pl.header.kind == MsgKind::Sync2 && p.sync_replies > 0) --p.sync_replies;
+      q->pop_front();
+    }
   }
 }
 
@@ -630,6 +643,14 @@ void RoomCore::on_frame(Peer& p, const Frame& f) {
       return;
     }
     case FrameType::Sync1: {
+      // One reply at a time per peer: a reply still queued already carries what it lacked
+      // (later changes follow as updates), and a peer repeating Sync1 cannot make us encode
+      // snapshot after snapshot.
+      if (p.sync_replies > 0) {
+        ++stats_.sync_requests_ignored;
+        if ((f.b & 1) && !p.sync_pending) request_sync(p, false);
+        return;
+      }
       Bytes diff;
       Status s = doc_.encode_state_since(reinterpret_cast<const uint8_t*>(f.bytes.data()), f.bytes.size(), &diff);
       if (!s) {
@@ -642,7 +663,8 @@ void RoomCore::on_frame(Peer& p, const Frame& f) {
         MsgHeader h;
         h.kind = MsgKind::Sync2;
         h.request = f.a;
-        if (!enqueue_msg(p, make_msg(new_id(), std::move(h), std::move(diff), false), false)) p.needs_resync = true;
+        if (enqueue_msg(p, make_msg(new_id(), std::move(h), std::move(diff), false), false)) ++p.sync_replies;
+        else p.needs_resync = true;
       }
       if ((f.b & 1) && !p.sync_pending) request_sync(p, false);
       return;
@@ -1054,6 +1076,7 @@ Stats RoomCore::stats() const {
   for (const auto& [id, p] : peers_) {
     s.max_peer_reassembly = std::max(s.max_peer_reassembly, p.partial_bytes);
     s.max_peer_outbound = std::max(s.max_peer_outbound, p.queued);
+    s.max_peer_control = std::max(s.max_peer_control, p.control_bytes);
     if (p.conn == Conn::Open) ++s.open_channels;
   }
   s.peers = static_cast<uint32_t>(peers_.size());

@@ -112,10 +112,11 @@ struct SendResult {
 struct Stats {
   uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   uint64_t garbage = 0, violations = 0, duplicates = 0, relayed = 0, ignored = 0;
-  uint64_t dropped_for_budget = 0, evicted_partials = 0, updates_applied = 0;
+  uint64_t dropped_for_budget = 0, evicted_partials = 0, updates_applied = 0, sync_requests_ignored = 0;
   uint64_t reassembly_bytes = 0;      // reserved for messages being reassembled, all peers
   uint64_t max_peer_reassembly = 0;   // the largest per-peer reservation now
   uint64_t max_peer_outbound = 0;     // the largest per-peer queued byte count now
+  uint64_t max_peer_control = 0;      // the largest per-peer control queue now
   uint32_t open_channels = 0;
   uint32_t peers = 0;
 };
@@ -196,7 +197,8 @@ class RoomCore {
     Millis sync_progress = 0;
     std::deque<Bytes> control;
     std::deque<OutMsg> data, bulk;
-    uint64_t queued = 0, buffered = 0;
+    uint64_t queued = 0, buffered = 0, control_bytes = 0;
+    uint32_t sync_replies = 0;  // Sync2 replies queued for this peer, not yet fully sent
     std::map<uint64_t, Partial> partials;
     uint64_t partial_bytes = 0;
     uint32_t garbage = 0;

@@ -117,6 +117,28 @@ TEST_CASE("room: garbage from a peer is reported, a violation drops it, the docu
     CHECK(s.evicted_partials > 0);
     CHECK(victim.core->open_peers().size() == 2);  // eviction, not a violation
   }
+  SECTION("repeated sync requests get one reply at a time, not a snapshot each") {
+    const Bytes empty_sv = Doc(1).state_vector();
+    const uint64_t ignored_before = victim.core->stats().sync_requests_ignored;
+    for (int k = 0; k < 50; ++k) {
+      Bytes f = encode_sync1(1000 + k, false, empty_sv);
+      victim.core->handle_frame(evil, f.data(), f.size(), sim.now());
+    }
+    // No drain in between (as when the frames arrive in one burst): one reply is queued.
+    CHECK(victim.core->stats().sync_requests_ignored - ignored_before == 49);
+    sim.run_until(sim.now() + 100);
+    CHECK(victim.core->open_peers().size() == 2);
+  }
+  SECTION("a flood of pings within one input stays within the control budget") {
+    // Pongs wait in the control queue until the next drain: bounded.
+    for (int k = 0; k < 150000; ++k) {  // ~10-byte pongs: 1.5 MB > 1 MiB
+      Bytes f = encode_ping(false, 1 + k, 5);
+      victim.core->handle_frame(evil, f.data(), f.size(), sim.now());
+    }
+    CHECK(victim.core->stats().max_peer_control <= Limits{}.max_control_bytes_per_peer);
+    CHECK(victim.core->stats().dropped_for_budget > 0);
+    sim.run_until(sim.now() + 100);
+  }
   CHECK(victim.doc->text_content(victim.text) == before);
   CHECK(victim.doc->state_vector() == sv_before);
   // The rest of the room still works.

@@ -483,6 +483,7 @@ class Sim {
       REQUIRE(s.reassembly_bytes <= lim.max_reassembly_bytes_total);
       REQUIRE(s.max_peer_reassembly <= lim.max_reassembly_bytes_per_peer);
       REQUIRE(s.max_peer_outbound <= lim.max_outbound_bytes_per_peer);
+      REQUIRE(s.max_peer_control <= lim.max_control_bytes_per_peer);
       REQUIRE(s.open_channels <= std::max<uint32_t>(opt_.max_direct, 2));
       n.max_open = std::max(n.max_open, s.open_channels);
       if (sent_to.empty()) break;
