@@ -745,8 +745,10 @@ class Room {
     }
   }
 
+  /** An 'error' event; without a listener a warning (a refused peer must not go unnoticed). */
   _error(err) {
-    this._emit('error', err);
+    if (this._listeners.get('error').length > 0) return this._emit('error', err);
+    if (err.code !== 'connect_failed') console.warn(`roomsync: room "${this.name}": ${err.message}`); // (connect_failed: the relay carries on)
   }
 }
 
