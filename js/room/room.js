@@ -64,6 +64,9 @@ function checkOptions(options) {
   if (o.signalingKind === 'signaling' && (o.token !== undefined || o.meta !== undefined)) {
     throw new TypeError('joinRoom: `token` and `meta` apply when joinRoom connects; this Signaling has joined already');
   }
+  if (o.signalingKind === 'socket' && o.token !== undefined) {
+    throw new TypeError("joinRoom: `token` applies when joinRoom opens the socket; give the phoenix Socket its own params");
+  }
   if (o.doc !== undefined && !(o.doc instanceof Doc)) throw new TypeError('joinRoom: `doc` must be a Doc from createDoc()');
   if (o.doc !== undefined && o.doc._h === 0) throw new TypeError('joinRoom: `doc` has been destroyed');
   if (o.password !== undefined && (typeof o.password !== 'string' || o.password === '')) {

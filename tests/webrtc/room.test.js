@@ -409,6 +409,10 @@ test('bad options are refused with a TypeError naming the problem', async () => 
     [{ signaling: srv.url, room: 'r', rtcPolyfill: {} }, /rtcPolyfill/],
     [{ signaling: srv.url, room: 'r' }, /rtcPolyfill/], // Node has no RTCPeerConnection
     [{ signaling: srv.url, room: 'r', rtcPolyfill: wrtc, romo: 1 }, /unknown option "romo"/],
+    [{ signaling: { signal() {}, relay() {}, on() {}, peerId: 'p', room: 'other' }, room: 'r', rtcPolyfill: wrtc }, /joined room "other"/],
+    [{ signaling: { signal() {}, relay() {}, on() {}, peerId: 'p', room: 'r' }, room: 'r', rtcPolyfill: wrtc, token: 't' }, /token/],
+    [{ signaling: { channel() {}, connect() {} }, room: 'r', rtcPolyfill: wrtc, token: 't' }, /token/],
+    [{ signaling: srv.url, room: 'r', rtcPolyfill: wrtc, typingTimeoutMs: -1 }, /typingTimeoutMs/],
   ];
   for (const [opts, re] of bad) await assert.rejects(joinRoom(opts), (e) => e instanceof TypeError && re.test(e.message), JSON.stringify(opts));
   const doc = await createDoc();
