@@ -47,6 +47,7 @@ const SEND_ERRORS = {
 };
 
 const now = () => Math.floor(performance.now());
+const busySignalings = new WeakSet(); // a Signaling carries one room: two transports would both answer its peers
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 const isObject = (v) => v !== null && typeof v === 'object';
@@ -63,6 +64,9 @@ function checkOptions(options) {
   o.signalingKind = signalingKind(o.signaling, o.room);
   if (o.signalingKind === 'signaling' && (o.token !== undefined || o.meta !== undefined)) {
     throw new TypeError('joinRoom: `token` and `meta` apply when joinRoom connects; this Signaling has joined already');
+  }
+  if (o.signalingKind === 'signaling' && busySignalings.has(o.signaling)) {
+    throw new TypeError('joinRoom: this Signaling carries another room already (leave it first, or connect another Signaling)');
   }
   if (o.signalingKind === 'socket' && o.token !== undefined) {
     throw new TypeError("joinRoom: `token` applies when joinRoom opens the socket; give the phoenix Socket its own params");
@@ -215,6 +219,7 @@ class Room {
     this.peerId = signaling.peerId;
     this.signaling = signaling;
     this._ownsSignaling = ownsSignaling;
+    busySignalings.add(signaling);
     this._core = core;
     this._typingTimeoutMs = typingTimeoutMs ?? 3000;
     this._left = false;
@@ -487,6 +492,7 @@ class Room {
     core?.destroy();
     this._core = null;
     await transport?.close();
+    busySignalings.delete(this.signaling);
     if (this._ownsSignaling) await this.signaling.leave();
     this._emit('leave');
   }

@@ -330,6 +330,7 @@ test('signaling can be a Signaling or a phoenix Socket; the caller keeps what it
   const a = await join(room, { signaling: sig });
   const b = await join(room);
   assert.equal(a.peerId, sig.peerId);
+  await assert.rejects(joinRoom({ signaling: sig, room, rtcPolyfill: wrtc }), (e) => e instanceof TypeError && /another room/.test(e.message));
   a.doc.getText('body').insert(0, 'x');
   await allEqual([a, b]);
   await a.leave();
