@@ -805,7 +805,10 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     }
     ++stats_.updates_applied;
     push(OutKind::DocChanged, p.id);
-    if (p.sync_pending && h.request == p.sync_request) {
+    // Any reply completes a pending request: one to an older request (when the peer had a
+    // reply queued already, it answers only once) carries what we lacked a little earlier,
+    // and what came later arrives as updates.
+    if (p.sync_pending) {
       p.sync_pending = false;
       if (!p.synced) {
         p.synced = true;
