@@ -118,6 +118,24 @@ export interface Presence<S extends Record<string, unknown> = Record<string, any
   typingPeers(): string[];
 }
 
+/** Counters of the room core since the room was joined (or rejoined). */
+export interface RoomStats {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Undecodable frames received. */
+  garbage: number;
+  /** Peers dropped for breaking the protocol. */
+  violations: number;
+  /** Messages received again (gossip) and dropped. */
+  duplicates: number;
+  /** Messages forwarded for other peers (gossip). */
+  relayed: number;
+  openChannels: number;
+  peers: number;
+}
+
 export interface RoomEvents {
   'peer-join': (peerId: string) => void;
   /** reason: 'bye' (it left), 'left' (signaling lost it), 'rejoin' (this peer rejoined, see below), ... */
@@ -150,6 +168,8 @@ export interface Room {
   /** Whether the document has caught up with the room (true alone in the room). */
   readonly synced: boolean;
   readonly left: boolean;
+  /** The room core's counters (the last ones after leave()). */
+  stats(): RoomStats;
   /** Resolves once the document has caught up (at once if it has). */
   whenSynced(): Promise<void>;
   /** Ids of every other peer in the room. */

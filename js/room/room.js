@@ -239,6 +239,7 @@ class Room {
     this._syncWaiters = [];
     this._actions = new Map(); // name -> { message: [], progress: [], api }
     this._sends = new Map(); // outgoing action id -> pending send
+    this._finalStats = {}; // stats() after leave()
     this.presence = new Presence(this);
 
     this._transportOptions = { signaling, rtc, relay, iceServers, password, roomName: room };
@@ -397,6 +398,11 @@ class Room {
     return this._left;
   }
 
+  /** The room core's counters (frames and bytes in and out, relayed, duplicates...), for monitoring. */
+  stats() {
+    return this._core ? this._core.stats() : { ...this._finalStats };
+  }
+
   /** Subscribes to an event; returns an unsubscribe function. */
   on(event, cb) {
     const list = this._listeners.get(event);
@@ -489,6 +495,7 @@ class Room {
     for (const [, s] of this._sends) s.reject(new RoomError('closed', `send "${s.name}": the room was left before the action was sent`));
     this._sends.clear();
     for (const w of this._syncWaiters.splice(0)) w.reject(new RoomError('closed', 'the room was left'));
+    this._finalStats = core ? core.stats() : {};
     core?.destroy();
     this._core = null;
     await transport?.close();

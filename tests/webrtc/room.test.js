@@ -64,6 +64,9 @@ test('three peers converge after concurrent edits; each sees the others as direc
   assert.equal(info.synced, true);
   assert.equal(a.peerInfo('nobody'), undefined);
   await waitUntil(() => typeof a.peerInfo(b.peerId).rttMs === 'number', { message: 'an RTT sample' });
+  const stats = a.stats();
+  assert.equal(stats.openChannels, 2);
+  assert.ok(stats.framesOut > 0 && stats.bytesIn > 0 && stats.garbage === 0 && stats.violations === 0, JSON.stringify(stats));
   for (const r of [a, b, c]) assert.deepEqual(unexpected(r), []);
   await Promise.all([a, b, c].map((r) => r.leave()));
 });
