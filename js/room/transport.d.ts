@@ -100,7 +100,8 @@ export class PeerTransport {
   defaultPolite(peerId: string): boolean;
   /** Starts (or keeps) a connection. Exactly one side of a pair must be polite (default: defaultPolite). */
   connect(peerId: string, polite?: boolean): void;
-  /** Says bye and closes the connection; the peer's late messages do not revive it. */
+  /** Says bye and closes the connection; frames still queued for the peer are discarded; the
+   * peer's late messages do not revive it. */
   disconnect(peerId: string): Promise<void>;
   /**
    * Sends one frame (<= 64 KiB). true: sent or queued, delivered in order once. false: no route now

@@ -301,8 +301,8 @@ export class PeerTransport {
     else this._call(this.opts.onChannelClosed, peer.id);
   }
 
-  /** Forgets a peer: stops its timers, reports undelivered frames, closes its connection unless
-   * the caller does that later (closeNow false). */
+  /** Forgets a peer: stops its timers, drops its queues, closes its connection unless the caller
+   * does that later (closeNow false). */
   _drop(peer, closeNow = true) {
     if (peer.gone) return;
     peer.gone = true;
@@ -310,11 +310,11 @@ export class PeerTransport {
     if (closeNow) this._closePc(peer);
     for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer']) this._clear(peer, t);
     this._clear(peer.recv, 'gapTimer');
-    const lost = peer.relayQueue.length + peer.dcQueue.length;
+    // Frames still queued are discarded without an error: either side chose to end the
+    // connection (disconnect(), close() or the peer's bye), so they have no reader any more.
     peer.relayQueue = [];
     peer.dcQueue = [];
     peer.relayBytes = peer.dcQueueBytes = 0;
-    if (lost && !this._closed) this._error('frames_lost', `${lost} queued frame(s) to peer ${peer.id} were not sent: the connection was closed`, peer.id);
     this._updateRoute(peer);
   }
 

@@ -271,6 +271,31 @@ test('a greeting sent before the peer had a transport is repeated until it answe
   await b.close();
 });
 
+test("the peer's bye discards frames still queued for it, without an error", async () => {
+  const hub = fakeHub();
+  const errors = [];
+  const closed = [];
+  const a = new PeerTransport({
+    signaling: hub.member('pa'),
+    relay: 'always',
+    relayRate: { rate: 1, burst: 1 }, // slow: frames stay queued
+    onError: (e) => errors.push(e),
+    onChannelClosed: (id) => closed.push(id),
+  });
+  const b = new PeerTransport({ signaling: hub.member('pb'), relay: 'always' });
+  a.connect('pb');
+  await waitUntil(() => a.route('pb') === 'relay', { message: 'route' });
+  for (const i of range(5)) a.send('pb', numbered(i));
+  assert.ok(a.bufferedAmount('pb') > 0);
+  b.connect('pa');
+  await b.disconnect('pa');
+  await waitUntil(() => closed.includes('pb'), { message: 'bye' });
+  assert.equal(a.bufferedAmount('pb'), 0);
+  assert.deepEqual(errors, []);
+  await a.close();
+  await b.close();
+});
+
 test('replayed (duplicated) relay messages are delivered once', async () => {
   for (const password of [undefined, 'pw']) {
     const hub = fakeHub();
