@@ -142,6 +142,33 @@ test('a 1 MB binary action arrives intact, with progress on both sides; JSON and
   await b.leave();
 });
 
+test('beyond maxDirectPeers: a partial mesh, and edits, actions and presence reach the others by gossip', async () => {
+  const room = newRoom();
+  const peers = [];
+  for (let i = 0; i < 4; i++) peers.push(await join(room, { maxDirectPeers: 2 }));
+  const direct = (p) => p.getPeers().filter((id) => p.peerInfo(id).direct);
+  await waitUntil(() => peers.every((p) => p.getPeers().length === 3 && direct(p).length === 2), { message: 'two direct peers each' });
+  const x = peers[0];
+  const y = peers.find((p) => x.peerInfo(p.peerId)?.via === 'gossip');
+  assert.ok(y, 'x has a peer it reaches by gossip only');
+  assert.deepEqual(x.peerInfo(y.peerId), { direct: false, via: 'gossip', rttMs: null, synced: x.synced });
+  peers.forEach((p, i) => p.doc.getText('body').insert(0, String(i)));
+  await allEqual(peers);
+  assert.equal(text(x).length, 4);
+  const [send] = x.makeAction('note');
+  const [, onNote] = y.makeAction('note');
+  const got = [];
+  onNote((data, from) => got.push([data, from]));
+  await send('to y only', { to: y.peerId });
+  await send(new Uint8Array(100_000).fill(9)); // chunked, through a neighbour
+  x.presence.set({ name: 'x' });
+  await waitUntil(() => got.length === 2 && y.presence.get(x.peerId)?.name === 'x', { message: 'action and presence by gossip' });
+  assert.deepEqual(got[0], ['to y only', x.peerId]);
+  assert.equal(got[1][0].length, 100_000);
+  for (const p of peers) assert.deepEqual(unexpected(p), []);
+  await Promise.all(peers.map((p) => p.leave()));
+});
+
 test('a late joiner catches up (synced event) and then follows live edits', async () => {
   const room = newRoom();
   const a = await join(room);
