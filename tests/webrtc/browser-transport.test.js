@@ -111,6 +111,32 @@ test('a Chromium page and a Node peer (@roamhq/wrtc) connect with a room passwor
   }
 });
 
+test('two Chromium pages over the relay only, with a password (WebCrypto in the page)', { skip, timeout: 60_000 }, async () => {
+  const ctx = await browser.newContext();
+  try {
+    const room = newRoom();
+    const a = await openPage(ctx, room, { password: 'pw', relay: 'always' });
+    const b = await openPage(ctx, room, { password: 'pw', relay: 'always' });
+    await a.page.evaluate((o) => window.peer.transport.connect(o), b.id);
+    await waitUntil(async () => (await route(a, b.id)) === 'relay', { message: 'relay route' });
+    await a.page.evaluate((o) => {
+      for (let i = 0; i < 30; i++) {
+        const f = new Uint8Array(i === 29 ? 65536 : 500);
+        new DataView(f.buffer).setUint32(0, i);
+        window.peer.transport.send(o, f);
+      }
+    }, b.id);
+    await waitUntil(() => b.page.evaluate((o) => (window.peer.frames[o] || []).length === 30, a.id), { message: '30 relayed frames' });
+    const got = await b.page.evaluate((o) => window.peer.frames[o], a.id);
+    assert.deepEqual(got.map(([x0, x1, x2, x3]) => (x0 << 24) | (x1 << 16) | (x2 << 8) | x3), range(30));
+    assert.equal(got[29][4], 65536);
+    assert.deepEqual(await errors(a), []);
+    assert.deepEqual(await errors(b), []);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('a Chromium page with the wrong password is refused with a clear error', { skip, timeout: 60_000 }, async () => {
   const ctx = await browser.newContext();
   try {
