@@ -470,6 +470,8 @@ class Room {
   }
 
   async _leave() {
+    // Called from an app callback inside the pump: let the pump finish its batch first.
+    if (this._pumping) await Promise.resolve();
     const core = this._core;
     const transport = this._transport; // both null while a rejoin creates the next ones
     try {

@@ -200,8 +200,8 @@ test('a leave is seen by the others; the leaver keeps a usable document', async 
   await directTo(a, c);
   await directTo(b, c);
   const left = [];
-  a.onPeerLeave((id) => left.push(['a', id]));
-  b.onPeerLeave((id) => left.push(['b', id]));
+  a.onPeerLeave((id, reason) => left.push(['a', id, reason]));
+  b.onPeerLeave((id, reason) => left.push(['b', id, reason]));
   c.doc.getText('body').insert(0, 'c was here');
   await allEqual([a, b, c]);
   const leaveEvents = [];
@@ -210,7 +210,7 @@ test('a leave is seen by the others; the leaver keeps a usable document', async 
   await c.leave(); // idempotent
   assert.deepEqual(leaveEvents, [true]);
   await waitUntil(() => left.length === 2, { message: 'both see c leave' });
-  assert.deepEqual(left.sort(), [['a', c.peerId], ['b', c.peerId]]);
+  assert.deepEqual(left.sort(), [['a', c.peerId, 'bye'], ['b', c.peerId, 'bye']]);
   assert.deepEqual(a.getPeers(), [b.peerId]);
   assert.equal(a.peerInfo(c.peerId), undefined);
   // The leaver's document stays usable (offline), the others go on.
@@ -223,6 +223,23 @@ test('a leave is seen by the others; the leaver keeps a usable document', async 
   assert.deepEqual(unexpected(a), []);
   assert.deepEqual(unexpected(b), []);
   await a.leave();
+  await b.leave();
+});
+
+test('leave() from inside a room callback finishes cleanly', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(b, a);
+  const [, onBye] = a.makeAction('bye');
+  onBye(() => a.leave());
+  const left = new Promise((resolve) => b.onPeerLeave((id, reason) => resolve([id, reason])));
+  await b.makeAction('bye')[0]('please leave');
+  assert.deepEqual(await left, [a.peerId, 'bye'], 'the room core said bye (not just signaling)');
+  await a.leave();
+  assert.equal(a.left, true);
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
   await b.leave();
 });
 
