@@ -23,7 +23,7 @@ after(async () => {
 const open = (opts) => openPerson(env.browser, env.server, opts);
 const shot = (p, name) => p.page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
 
-test('alone, then two tabs edit one note (emoji and backspace included); a late tab catches up', { timeout: 120_000 }, async () => {
+test('alone, then two tabs edit one note (emoji and backspace included); a late tab catches up', { timeout: 180_000 }, async () => {
   const room = `notes-${process.pid}`;
   const a = await open({ name: 'Ada', color: '#6e56cf', room });
   const people = [a];
@@ -61,7 +61,7 @@ test('alone, then two tabs edit one note (emoji and backspace included); a late 
   }
 });
 
-test('a new name shows on the other tabs at once; another room starts a separate note; a bad room name is explained', { timeout: 90_000 }, async () => {
+test('a new name shows on the other tabs at once; another room starts a separate note; a bad room name is explained', { timeout: 180_000 }, async () => {
   const room = `names-${process.pid}`;
   const a = await open({ name: 'Ada', room });
   const b = await open({ name: 'Bo', room });
@@ -88,7 +88,7 @@ test('a new name shows on the other tabs at once; another room starts a separate
   }
 });
 
-test('on a phone (390 px) the page fits the width and shows every part', { timeout: 90_000 }, async () => {
+test('on a phone (390 px) the page fits the width and shows every part', { timeout: 180_000 }, async () => {
   const room = `phone-${process.pid}`;
   const a = await open({ name: 'Ada', room });
   const phone = await open({ name: 'Bo', room, viewport: { width: 390, height: 844 } });

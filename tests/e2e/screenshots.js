@@ -1,5 +1,5 @@
 // Screenshots of the shared-notes demo in its main states (not a test): three people editing,
-// a phone-width window, alone in a room, a wrong password, the server unreachable.
+// a phone-width window, alone in a room, offline, a wrong password, the server unreachable.
 //   scripts/netns.sh node tests/e2e/screenshots.js [out-dir]   (default bench-results/screenshots)
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -56,6 +56,11 @@ try {
   await phone.waitForFunction(() => document.getElementById('notes').value.includes('hike'));
   await c.keyboard.type(':00 retro', { delay: 30 });
   await shot(phone, 'notes-phone');
+
+  await c.click('#online');
+  await c.click('#notes');
+  await c.keyboard.type('\n(added on the train)', { delay: 2 });
+  await shot(c, 'notes-offline');
 
   const wrong = await person('Mallory', '#e5484d', room, { password: 'letmein' });
   await waitUntil(() => wrong.$eval('#banner', (x) => !x.hidden && x.dataset.kind === 'password'), { message: 'password banner' });

@@ -14,7 +14,7 @@ export async function openPerson(browser, server, { name, color = '#0090ff', roo
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(`${server.httpUrl}/#${encodeURIComponent(room)}`);
   await waitUntil(() => page.evaluate(() => window.notes?.room != null || document.getElementById('status').dataset.state === 'error'),
-    { message: `${name}'s page to join` });
+    { timeoutMs: 60_000, message: `${name}'s page to join` });
   const person = { name, page, context, errors, peerId: () => page.evaluate(() => window.notes.room?.peerId) };
   if (password !== undefined) await joinWith(person, { password });
   return person;

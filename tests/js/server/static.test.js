@@ -173,6 +173,7 @@ test('every file the demo page loads, transitively, is served', async () => {
       const specifiers = [
         ...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+\bfrom\s*)?['"]([^'"]+)['"]/g),
         ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+        ...code.matchAll(/\bexport\s*[\w*{}\s,]+\bfrom\s*['"]([^'"]+)['"]/g), // re-exports (js/index.js -> room/room.js)
       ].map((m) => m[1]);
       for (const spec of specifiers) {
         if (spec.startsWith('node:')) continue;
@@ -183,7 +184,7 @@ test('every file the demo page loads, transitively, is served', async () => {
       // Files fetched relative to a module (the .wasm next to the .mjs).
       for (const m of code.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) queue.push(new URL(m[1], url).href);
     }
-    for (const p of ['/notes.js', '/js/index.js', '/js/signaling.js', '/vendor/phoenix/phoenix.mjs', '/dist/roomsync.mjs', '/dist/roomsync.wasm']) {
+    for (const p of ['/notes.js', '/js/index.js', '/js/signaling.js', '/js/room/room.js', '/js/room/transport.js', '/vendor/phoenix/phoenix.mjs', '/dist/roomsync.mjs', '/dist/roomsync.wasm']) {
       assert.ok(seen.has(s.httpUrl + p), `the walk reached ${p}`);
     }
     assert.equal((await fetch(s.httpUrl + '/dist/roomsync.js.map')).status, 404);
