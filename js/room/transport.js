@@ -23,6 +23,16 @@
 //    re-address them undetected); it can still drop, delay or replay them (a replayed frame is
 //    discarded by its sequence number; dropping shows up as a 'frames_lost' error).
 // Frames on the data channel never touch the server (DTLS between the peers).
+//
+// Wire formats (all integers big-endian):
+//  - data channel message: 0x01, epoch u32, seq u32, frame bytes;
+//  - relay message: 0x01 (plain) or 0x02 (sealed), then [epoch u32, seq u32, part u16, parts u16,
+//    bytes of that part], sealed as iv || ciphertext || tag with a password;
+//  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
+//    a greeting also carries h: 1 in clear, a refusal is { rs1: 1, nack: 'wrong_password' }.
+//    Messages: hello {ack}, sdp {g, d: description}, ice {g, d: candidate}, bye, relay-only;
+//    `g` is the connection generation (a re-dial increments it, both sides follow the higher).
+// The epoch is random per peer entry: a reconnected peer starts a new stream at seq 0.
 
 import { RoomCryptoError, SEAL_OVERHEAD, deriveRoomKey, fromBase64, open, seal, toBase64 } from './crypto.js';
 
