@@ -30,6 +30,10 @@ export class RoomError extends Error {
 const OPTIONS = ['signaling', 'room', 'doc', 'password', 'iceServers', 'token', 'meta', 'maxDirectPeers', 'relay',
   'rtcPolyfill', 'typingTimeoutMs'];
 const EVENTS = ['peer-join', 'peer-leave', 'synced', 'peer-synced', 'presence', 'typing', 'rejoin', 'error', 'leave'];
+// Bytes handed to the transport per turn of the event loop. Where bufferedAmount lags behind
+// send() (Node's wrtc), the core's window never fills and one pump would push a whole large
+// action synchronously, freezing the app (and, in one process, the receiving peers) until done.
+const PUMP_BUDGET = 1 << 20;
 const MAX_ACTION_NAME_BYTES = 64; // Limits::max_action_name_bytes (cpp/room/limits.h), checked early for a clear error
 
 // Action payloads: one type byte, then the bytes. Chunking, progress and backpressure are the core's.
@@ -230,6 +234,7 @@ class Room {
     this._timerAt = null;
     this._watch = new Set(); // peers whose send buffer is not empty yet (see _reportBuffered)
     this._watchTimer = null;
+    this._resumeTimer = null;
     this._listeners = new Map(EVENTS.map((e) => [e, []]));
     this._members = new Set(); // every other peer of the room (the core's PeerUp/PeerDown)
     this._routes = new Map(); // peer -> 'datachannel' | 'relay': peers the core has a channel to
@@ -329,7 +334,8 @@ class Room {
     this._transport = null;
     clearTimeout(this._timer);
     clearTimeout(this._watchTimer);
-    this._timer = this._timerAt = this._watchTimer = null;
+    clearTimeout(this._resumeTimer);
+    this._timer = this._timerAt = this._watchTimer = this._resumeTimer = null;
     oldCore.destroy();
     this._cutTransport();
     oldTransport.close().catch(() => {});
@@ -491,7 +497,8 @@ class Room {
     }
     clearTimeout(this._timer);
     clearTimeout(this._watchTimer);
-    this._timer = this._watchTimer = null;
+    clearTimeout(this._resumeTimer);
+    this._timer = this._watchTimer = this._resumeTimer = null;
     if (this.doc._h !== 0) this.doc.off('update', this._onDocUpdate);
     for (const off of this._unsubscribe) off();
     for (const [, s] of this._sends) s.reject(new RoomError('closed', `send "${s.name}": the room was left before the action was sent`));
@@ -572,8 +579,13 @@ class Room {
   _pump() {
     if (this._pumping || this._left || !this._core) return; // pumping: the loop below drains the input
     this._pumping = true;
+    const sent = { bytes: 0 };
     try {
       for (;;) {
+        if (sent.bytes >= PUMP_BUDGET) {
+          this._resumeSoon(); // the rest after other events had their turn
+          break;
+        }
         const batch = this._core.drain();
         if (batch.length === 0) break;
         // A docChanged must reach the Doc before any app callback of this batch can edit it
@@ -582,7 +594,7 @@ class Room {
         const sentTo = new Set();
         for (const out of batch) {
           try {
-            this._dispatch(out, sentTo);
+            this._dispatch(out, sentTo, sent);
           } catch (err) {
             this._error(new RoomError('internal', `handling a "${out.kind}" output failed: ${err && err.message}`, out.peer || undefined, err));
           }
@@ -597,6 +609,13 @@ class Room {
       this._pumping = false;
     }
     this._arm();
+  }
+
+  _resumeSoon() {
+    this._resumeTimer ??= setTimeout(() => {
+      this._resumeTimer = null;
+      this._input(() => {}); // nothing new: just drain what the core has queued
+    }, 0);
   }
 
   /** The core failed (a wasm abort): report it and leave; the document stays usable. */
@@ -645,7 +664,7 @@ class Room {
     }
   }
 
-  _dispatch(out, sentTo) {
+  _dispatch(out, sentTo, sent) {
     const peer = out.peer;
     switch (out.kind) {
       case 'transmit': {
@@ -655,6 +674,7 @@ class Room {
         } catch (err) {
           this._error(err);
         }
+        sent.bytes += out.bytes.length;
         if (ok) sentTo.add(peer);
         else if (this._routes.delete(peer)) this._core.channelClosed(peer, now()); // no route: the core must know
         return;

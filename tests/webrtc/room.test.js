@@ -169,6 +169,27 @@ test('beyond maxDirectPeers: a partial mesh, and edits, actions and presence rea
   await Promise.all(peers.map((p) => p.leave()));
 });
 
+test('a large action is handed to the network in steps, not in one synchronous go', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const b = await join(room);
+  await directTo(a, b);
+  const [send] = a.makeAction('big');
+  const [, onBig] = b.makeAction('big');
+  const arrived = new Promise((resolve) => onBig(resolve));
+  const fractions = [];
+  const big = new Uint8Array(4 << 20).map((_, i) => i % 251);
+  const sent = send(big, { onProgress: (f) => fractions.push(f) });
+  // Regression: where bufferedAmount lags behind send() (wrtc), the whole payload went out inside
+  // send(), freezing the event loop; now at most ~1 MiB goes per turn.
+  assert.ok(fractions.length > 0 && fractions.at(-1) < 0.5, `handed over synchronously: ${fractions.at(-1)}`);
+  await sent;
+  assert.equal(fractions.at(-1), 1);
+  assert.ok(Buffer.from(await arrived).equals(Buffer.from(big)));
+  await a.leave();
+  await b.leave();
+});
+
 test('a late joiner catches up (synced event) and then follows live edits', async () => {
   const room = newRoom();
   const a = await join(room);
