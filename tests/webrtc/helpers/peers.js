@@ -51,7 +51,7 @@ export function blockableRtc(isBlocked) {
 export const unreachableRtc = blockableRtc(() => true);
 
 /** Polls `fn` until it returns truthy; rejects after `timeoutMs` (a hang guard, not a timing test). */
-export async function waitUntil(fn, { timeoutMs = 20_000, intervalMs = 10, message = 'condition' } = {}) {
+export async function waitUntil(fn, { timeoutMs = 30_000, intervalMs = 10, message = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
