@@ -12,6 +12,7 @@
 // sync, remote change, data), with:
 //   join({ room, signaling, spec, peers })  enter the room; resolves once others can find this peer
 //   openPeers()            number of peers with an open direct channel (documents: and synced)
+//   knownPeers()           number of other peers in the room (30-peer room only)
 //   keystroke(ch)          raw: one small message; documents: insert ch at the end of the text
 //   onRemote(cb)           cb() after each message (raw) / remote change of the text (documents)
 //   textLength(), text()   documents only
@@ -29,7 +30,10 @@ const now = () => performance.now();
 const [adapterName, indexArg] = process.argv.slice(2);
 const A = await import(`./${adapterName}.js`);
 let currentRoom = null;
-const env = { index: Number(indexArg), signal: (to, data) => process.send({ t: 'signal', to, room: currentRoom, data }), onSignal: null };
+// The orchestrator may stop this process while a reply is on its way: a message it can no
+// longer receive is dropped (the process exits on 'disconnect').
+const send = (m) => { if (process.connected) process.send(m, () => {}); };
+const env = { index: Number(indexArg), signal: (to, data) => send({ t: 'signal', to, room: currentRoom, data }), onSignal: null };
 const earlySignals = []; // [room, from, data] that arrived before this peer's join() created its connection
 
 let peer = null;
@@ -38,22 +42,25 @@ const watchers = new Set(); // conditions re-checked on every event of the peer
 const notify = () => { for (const w of [...watchers]) w(); };
 let bulk = null; // { buf } to send / { expected, got, pieces } being received
 
-// Resolves with `value()` as soon as `cond()` holds (checked now and after every peer event),
-// or with { timeout: ms } after timeoutMs.
-function until(cond, value, timeoutMs) {
+// Resolves with `value()` as soon as `cond()` holds (checked now, after every peer event and,
+// with pollMs, that often), or with { timeout: ms } after timeoutMs.
+function until(cond, value, timeoutMs, pollMs = 0) {
   return new Promise((resolve) => {
     let timer = null;
+    let poll = null;
     const check = () => {
       if (!cond()) return false;
       watchers.delete(check);
       clearTimeout(timer);
+      clearInterval(poll);
       resolve(value());
       return true;
     };
     if (check()) return;
     watchers.add(check);
+    if (pollMs) poll = setInterval(check, pollMs);
     // On a timeout, the adapter's view of its peers (if it has one) says what was missing.
-    timer = setTimeout(() => { watchers.delete(check); resolve({ timeout: timeoutMs, state: peer?.describe?.() }); }, timeoutMs);
+    timer = setTimeout(() => { watchers.delete(check); clearInterval(poll); resolve({ timeout: timeoutMs, state: peer?.describe?.() }); }, timeoutMs);
   });
 }
 
@@ -74,9 +81,11 @@ const steps = {
     return { inRoomMs: now() - tJoin };
   },
 
-  // Time from join() to n open (and, for documents, synced) peers.
-  waitOpen({ n, timeoutMs }) {
-    return until(() => peer.openPeers() >= n, () => ({ ms: now() - tJoin }), timeoutMs);
+  // Time from join() to n open (and, for documents, synced) peers and, with `known`, that many
+  // peers known in the room (a partial mesh connects to only some of them).
+  waitOpen({ n, known, timeoutMs, pollMs = 1 }) {
+    const cond = () => peer.openPeers() >= n && (known === undefined || peer.knownPeers() >= known);
+    return until(cond, () => ({ ms: now() - tJoin }), timeoutMs, A.openPollMs ? Math.max(A.openPollMs, pollMs) : 0);
   },
 
   // Loads the text a late joiner must reach, before the timed part.
@@ -189,11 +198,11 @@ process.on('message', async (m) => {
   if (m.t !== 'call') return;
   try {
     const r = await steps[m.cmd](m.args || {});
-    process.send({ t: 'reply', id: m.id, ok: true, r });
+    send({ t: 'reply', id: m.id, ok: true, r });
   } catch (e) {
-    process.send({ t: 'reply', id: m.id, ok: false, error: String(e?.stack || e) });
+    send({ t: 'reply', id: m.id, ok: false, error: String(e?.stack || e) });
   }
 });
 process.on('disconnect', () => process.exit(0)); // the orchestrator went away
 if (A.warmPeer) await A.warmPeer(); // load the library (and its native addon) before the first step
-process.send({ t: 'ready' });
+send({ t: 'ready' });

@@ -17,6 +17,10 @@ export const label = 'roomsync joinRoom';
 export const scenarios = ['connect', 'keystroke', 'latejoin', 'latejoin-rustcode', 'latejoin-big', 'typing3', 'bulk', 'room30'];
 export const version = () => `roomsync ${JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version}, @roamhq/wrtc ${pkgVersion('@roamhq/wrtc')}`;
 export const notes = 'joinRoom with rtcPolyfill = @roamhq/wrtc, our signaling server (js/cli.js serve)';
+// A peer's frames go through the signaling relay until its data channel opens, and the room has
+// no event for that switch: peer.js re-checks openPeers() this often while waiting for it (only
+// then: never during a measurement).
+export const openPollMs = 1;
 
 const ROOM_MODULE = path.join(REPO, 'js/room/room.js');
 const INDEX_MODULE = path.join(REPO, 'js/index.js');
@@ -89,7 +93,7 @@ export async function createPeer(env, { notify }) {
   let onRemote = null;
   let onBytes = null;
   let sendBulk = null;
-  let poll = null;
+  const errors = {};
 
   const viaChannel = () => {
     let n = 0;
@@ -98,16 +102,6 @@ export async function createPeer(env, { notify }) {
       if (info && info.direct && info.via === 'datachannel' && info.synced) n++;
     }
     return n;
-  };
-  // A peer's frames go through the signaling relay until its data channel opens, and the room
-  // has no event for that switch: look every millisecond while some peer is not on its synced
-  // channel yet (never during the measurements, which start once every peer is).
-  const watchRoutes = () => {
-    if (poll || !room) return;
-    poll = setInterval(() => {
-      notify();
-      if (!room || viaChannel() === room.getPeers().length) { clearInterval(poll); poll = null; }
-    }, 1);
   };
 
   return {
@@ -120,15 +114,18 @@ export async function createPeer(env, { notify }) {
         notify();
       });
       room = await joinRoom({ signaling, room: name, doc, rtcPolyfill: wrtc, ...(maxDirectPeers ? { maxDirectPeers } : {}) });
-      room.onPeerJoin(() => { notify(); watchRoutes(); });
+      room.onPeerJoin(notify);
       room.onPeerLeave(notify);
       room.on('synced', notify);
       room.on('peer-synced', notify);
+      // Counted, not printed (the room logs errors nobody listens to): in stats() and describe().
+      room.on('error', (e) => { errors[e.code] = (errors[e.code] || 0) + 1; });
       const [send, onMessage] = room.makeAction('bulk');
       sendBulk = send;
       onMessage((data) => { if (onBytes) onBytes(data); });
     },
     openPeers: () => (room ? viaChannel() : 0),
+    knownPeers: () => (room ? room.getPeers().length : 0),
     keystroke(ch) { text.insert(text.length, ch); },
     onRemote(cb) { onRemote = cb; },
     textLength: () => text.length,
@@ -141,16 +138,24 @@ export async function createPeer(env, { notify }) {
       if (!room) return {};
       const peers = room.getPeers();
       const core = room._core?.stats?.();
-      return { peers: peers.length, connections: peers.filter((id) => room.peerInfo(id)?.direct).length, framesSent: core ? core.framesOut : null };
+      return { peers: peers.length, connections: peers.filter((id) => room.peerInfo(id)?.direct).length, framesSent: core ? core.framesOut : null, errors: { ...errors } };
     },
+    // How this peer reaches the others: counts by route, and how many of those are synced.
     describe() {
-      return room ? room.getPeers().map((id) => ({ id, ...room.peerInfo(id) })) : 'not in a room';
+      if (!room) return 'not in a room';
+      const by = {};
+      for (const id of room.getPeers()) {
+        const i = room.peerInfo(id);
+        const k = i ? i.via : 'gone';
+        by[k] = by[k] || { peers: 0, synced: 0 };
+        by[k].peers++;
+        if (i?.synced) by[k].synced++;
+      }
+      return { roomSynced: room.synced, ...by, ...(Object.keys(errors).length ? { errors } : {}) };
     },
     async leave() {
       onRemote = null;
       onBytes = null;
-      clearInterval(poll);
-      poll = null;
       await room?.leave();
       room = null;
       doc?.destroy();
