@@ -155,6 +155,13 @@ class RoomHandle {
     return t ? static_cast<double>(*t) : -1;
   }
   bool synced() const { return core_.synced(); }
+  val members() const { return ids(core_.members()); }
+  val openPeers() const { return ids(core_.open_peers()); }
+  // The peer's presence state (copied), or null.
+  val presenceOf(const std::string& id) const {
+    auto p = core_.presence_of(id);
+    return p ? copy_bytes(p->data(), p->size()) : val::null();
+  }
   bool peerSynced(const std::string& id) const { return core_.peer_synced(id); }
 
   // Every pending output, in order, as plain objects.
@@ -225,6 +232,11 @@ class RoomHandle {
 
  private:
   static Millis ms(double now) { return static_cast<Millis>(now); }
+  static val ids(const std::vector<PeerId>& v) {
+    val a = val::array();
+    for (unsigned i = 0; i < v.size(); ++i) a.set(i, v[i]);
+    return a;
+  }
 
   static Config config(const val& o) {
     Config c;
@@ -273,6 +285,9 @@ EMSCRIPTEN_BINDINGS(roomsync_room) {
       .function("pollTimeout", &RoomHandle::pollTimeout)
       .function("synced", &RoomHandle::synced)
       .function("peerSynced", &RoomHandle::peerSynced)
+      .function("members", &RoomHandle::members)
+      .function("openPeers", &RoomHandle::openPeers)
+      .function("presenceOf", &RoomHandle::presenceOf)
       .function("drain", &RoomHandle::drain)
       .function("stats", &RoomHandle::stats);
 }

@@ -800,7 +800,7 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
   if (h.kind == MsgKind::Sync2) {
     Status s = doc_.apply_update(data.data(), data.size());
     if (!s) {
-      violation(p, "bad-update", s.message, true);
+      refused(p, p.id, s);
       return;
     }
     ++stats_.updates_applied;
@@ -834,15 +834,7 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     case MsgKind::Update: {
       Status s = doc_.apply_update(data.data(), data.size());
       if (!s) {
-        // From the neighbour itself: a violation. Relayed: the neighbour may be innocent (e.g.
-        // the origin shares our client id), so name the origin, drop it, and only count it
-        // as garbage against the link.
-        if (origin == p.id) {
-          violation(p, "bad-update", s.message, true);
-        } else {
-          emit_error(origin, "bad-update", s.message + " (relayed by " + p.id + ")");
-          garbage(p, "relayed update refused");
-        }
+        refused(p, origin, s);
         return;
       }
       ++stats_.updates_applied;
@@ -864,6 +856,21 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     case MsgKind::Sync2: break;
   }
   if (h.hops > 0) relay(p, id, origin, h, data);
+}
+
+// The document refused an update that came over p's channel (made by `origin`).
+void RoomCore::refused(Peer& p, const PeerId& origin, const Status& s) {
+  if (s.code == Status::kClientIdCollision) {
+    // Ops of our own client id that we never made: some peer shares our client id. The
+    // neighbour that passed them on (a relay, or a sync reply holding them) is not at fault.
+    emit_error(origin, "duplicate-client-id", s.message + " (via " + p.id + ")");
+    ++stats_.garbage;
+  } else if (origin == p.id) {
+    violation(p, "bad-update", s.message, true);
+  } else {  // relayed: the neighbour may be innocent; name the origin, count it on the link
+    emit_error(origin, "bad-update", s.message + " (relayed by " + p.id + ")");
+    garbage(p, "relayed update refused");
+  }
 }
 
 void RoomCore::relay(Peer& from, uint64_t id, const PeerId& origin, const MsgHeader& h, const Bytes& data) {

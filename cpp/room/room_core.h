@@ -247,6 +247,7 @@ class RoomCore {
   void on_frame(Peer& p, const Frame& f);
   void on_chunk(Peer& p, const Frame& f);
   void on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data);
+  void refused(Peer& p, const PeerId& origin, const Status& s);
   void relay(Peer& from, uint64_t id, const PeerId& origin, const MsgHeader& h, const Bytes& data);
   void incoming_progress(const Peer& p, uint64_t id, const MsgHeader& h, uint64_t got);
   void on_presence(const PeerId& origin, const MsgHeader& h, const Bytes& state);

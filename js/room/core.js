@@ -107,6 +107,12 @@ export class RoomCore {
   drain() { return this._h.drain(); }
   get synced() { return this._h.synced(); }
   peerSynced(peer) { return this._h.peerSynced(peer); }
+  /** Peers in the room (from signaling), sorted. */
+  members() { return this._h.members(); }
+  /** Peers with an open channel, sorted. */
+  openPeers() { return this._h.openPeers(); }
+  /** A peer's presence state (bytes) or null. */
+  presenceOf(peer) { return this._h.presenceOf(peer); }
   stats() { return this._h.stats(); }
 
   /**

@@ -1,5 +1,6 @@
 // Room core behaviour beyond convergence: hostile peers, duplicate client ids, actions with
 // progress and backpressure, presence TTL and typing, RTT (room_sim.h drives the cores).
+#include "room/mesh.h"
 #include "room_sim.h"
 
 using namespace room_sim;
@@ -355,4 +356,36 @@ TEST_CASE("room: a large local update travels in chunks within the frame limit",
   sim.edit(0, 300000);  // one ~300 KB update
   sim.run_until(sim.now() + 5000);
   sim.require_converged();
+}
+
+TEST_CASE("room: a client id shared with a peer beyond the mesh is named, the relay kept", "[room][garbage]") {
+  // Four peers, two links each: peer100 and the peer opposite it on the ring never meet directly.
+  const std::vector<std::string> ids{"peer100", "peer101", "peer102", "peer103"};
+  auto nb = choose_neighbors(ids[0], {ids[1], ids[2], ids[3]}, 2);
+  REQUIRE(nb.size() == 2);
+  std::string far;
+  for (size_t i = 1; i < 4; ++i)
+    if (std::find(nb.begin(), nb.end(), ids[i]) == nb.end()) far = ids[i];
+  REQUIRE(!far.empty());
+  SimOptions o;
+  o.max_direct = 2;
+  Sim sim(o);
+  for (const auto& id : ids) sim.add_node(id, id == far ? 1000 : 0);  // node 0 has client id 1000
+  sim.run_until(5000);
+  size_t far_index = 0;
+  for (size_t i = 0; i < 4; ++i)
+    if (ids[i] == far) far_index = i;
+  sim.edit(far_index, 3);  // ops of client 1000 that node 0 never made
+  sim.run_until(sim.now() + 3000);
+  // (Common neighbours see both hellos and refuse the second one directly.)
+  std::string via;
+  for (const auto* e : of_kind(sim.node(0), OutKind::ProtocolError)) {
+    if (e->peer != far || e->code != "duplicate-client-id") continue;
+    auto at = e->message.find("(via ");
+    REQUIRE(at != std::string::npos);
+    via = e->message.substr(at + 5, e->message.size() - at - 6);
+  }
+  REQUIRE(!via.empty());  // named the far peer, and which neighbour passed its ops on
+  auto open = sim.node(0).core->open_peers();
+  CHECK(std::find(open.begin(), open.end(), via) != open.end());  // the innocent relay stays
 }
