@@ -10,8 +10,8 @@
 // room core (cpp/room, through core.js). This file moves facts into the core and carries out what
 // it asks: signaling peers -> peerJoined/peerLeft; transport routes and frames -> channelOpen/
 // channelClosed/handleFrame; core outputs -> transport.send/connect/disconnect and app events.
-// After every input the outputs are drained completely (pump), then ONE timer is armed at the
-// core's next deadline. App callbacks run from the pump; whatever they throw is reported as an
+// After every input the outputs are drained (pump; bulk data at most PUMP_BUDGET per turn of the
+// event loop), then ONE timer is armed at the core's next deadline. App callbacks run from the pump; whatever they throw is reported as an
 // 'error' event and never stops the pump.
 import { createDoc, Doc } from '../index.js';
 import { PeerTransport } from './transport.js';
