@@ -208,8 +208,9 @@ bool RoomCore::departed(const PeerId& id) const {
 void RoomCore::dial(Peer& p) {
   p.conn = Conn::Dialing;
   p.dial_started = now_;
-  // polite: perfect negotiation roles agree on both sides
-  push(OutKind::Connect, p.id).flag = cfg_.self > p.id;
+  // Perfect negotiation roles agree on both sides: the smaller id is polite (as PeerTransport's
+  // defaultPolite in js/room/transport.js).
+  push(OutKind::Connect, p.id).flag = cfg_.self < p.id;
 }
 
 void RoomCore::retopologize() {

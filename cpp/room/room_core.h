@@ -71,7 +71,7 @@ struct Config {
 
 enum class OutKind : uint8_t {
   Transmit = 1,     // peer, bytes, lane (0 control, 1 data, 2 bulk)
-  Connect,          // peer, flag = polite
+  Connect,          // peer, flag = polite (the smaller id of the pair is polite)
   Disconnect,       // peer, code = reason
   PeerUp,           // peer
   PeerDown,         // peer, code = reason

@@ -389,3 +389,18 @@ TEST_CASE("room: a client id shared with a peer beyond the mesh is named, the re
   auto open = sim.node(0).core->open_peers();
   CHECK(std::find(open.begin(), open.end(), via) != open.end());  // the innocent relay stays
 }
+
+TEST_CASE("room: Connect roles: exactly one side of a pair is polite, the smaller id", "[room]") {
+  Doc d(9);
+  DocAdapter port(d);
+  Config c;
+  c.self = "mmm";
+  RoomCore core(c, port, 0);
+  core.peer_joined("aaa", 0);
+  core.peer_joined("zzz", 0);
+  std::map<std::string, bool> polite;
+  while (auto out = core.poll_output())
+    if (out->kind == OutKind::Connect) polite[out->peer] = out->flag;
+  CHECK(polite.at("aaa") == false);  // mmm > aaa: aaa is the polite one
+  CHECK(polite.at("zzz") == true);
+}
