@@ -405,6 +405,21 @@ function printTable(t) {
 
 const markdown = (t) => [`| ${t[0].join(' | ')} |`, `|---|${t[0].slice(1).map(() => '---:').join('|')}|`, ...t.slice(1).map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
+// The table and its context as Markdown (bench-results/rooms.md), ready for the README.
+function markdownReport(out) {
+  const sz = out.sizes;
+  return [
+    `Measured ${out.date.slice(0, 10)} with \`${out.command}\` on ${out.machine.cores} cores (${out.machine.cpu}, load ${out.machine.loadavg.map((x) => x.toFixed(1)).join(' ')} at the start), Node ${out.machine.node}; ` +
+      `${Object.entries(out.adapters).map(([, a]) => a.version).join('; ')}. Median (min–max) of ${out.options.runs} run(s); one-way latency = round trip / 2.`,
+    '',
+    out.markdown,
+    '',
+    `Bundle, gzip -9 per file: ${sz.files.map((f) => `\`${f.file}\` ${f.gzip9.toLocaleString('en-US')} B`).join(', ')}; total ${sz.totalGzip9.toLocaleString('en-US')} B.`,
+    '',
+    ...out.targets.map((x) => `- ${x.status} — ${x.name}: ${x.detail}`),
+  ].join('\n') + '\n';
+}
+
 // The issue's goals for roomsync, as printed comparisons (never asserted).
 function targets(out) {
   if (out.unavailable.roomsync) return [{ status: '—', name: 'roomsync targets', detail: 'roomsync not available yet' }];
@@ -514,6 +529,7 @@ async function main() {
             if (r.timeout !== undefined && LATE_SPECS[sc] && !res.synced) res.gaveUp = true;
             if (r.timeout === undefined) res.synced = true;
             if (i >= 0 || res.gaveUp) res.runs.push(r);
+            else res.warmup = r; // kept in the JSON (a warm-up that timed out shows there)
             if (r.timeout !== undefined) {
               const seen = (r.peers || []).slice(0, 3).map((x) => JSON.stringify(x)).join(', ');
               console.log(`\n   ${sc} / ${a}: timeout after ${r.timeout / 1000} s${seen ? `; peers saw ${seen}${r.peers.length > 3 ? ` and ${r.peers.length - 3} more (rooms.json)` : ''}` : ''}`);
@@ -564,6 +580,7 @@ async function main() {
   out.wallSeconds = (now() - t0) / 1000;
   mkdirSync(path.dirname(opt.json), { recursive: true });
   writeFileSync(opt.json, JSON.stringify(out, null, 1));
+  writeFileSync(opt.json.replace(/\.json$/, '') + '.md', markdownReport(out));
   console.log(`\nJSON: ${path.relative(process.cwd(), opt.json) || opt.json}   (wall ${out.wallSeconds.toFixed(0)} s)`);
 }
 
