@@ -125,7 +125,6 @@ export async function createPeer(env, { notify }) {
       onMessage((data) => { if (onBytes) onBytes(data); });
     },
     openPeers: () => (room ? viaChannel() : 0),
-    knownPeers: () => (room ? room.getPeers().length : 0),
     keystroke(ch) { text.insert(text.length, ch); },
     onRemote(cb) { onRemote = cb; },
     textLength: () => text.length,
