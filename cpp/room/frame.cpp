@@ -43,6 +43,14 @@ bool decode_header(ByteReader& r, const Limits& lim, MsgHeader* h) {
   if (!bounded_string(r, "origin", 0, lim.max_peer_id_bytes, &h->origin)) return false;
   h->hops = r.byte("hops");
   if (r.ok() && h->hops > lim.max_hops) r.fail("hops " + std::to_string(h->hops) + " above limit");
+  if (r.ok() && h->hops > 0) {
+    uint64_t n = r.bounded("covered count", kMaxCovered);
+    for (uint64_t i = 0; r.ok() && i < n; ++i) {
+      uint32_t v = 0;
+      for (int k = 0; k < 4; ++k) v |= uint32_t{r.byte("covered id")} << (8 * k);
+      h->covered.push_back(v);
+    }
+  }
   h->total_len = r.bounded("message length", lim.max_message_bytes);
   if (!r.ok()) return false;
   switch (h->kind) {
@@ -84,6 +92,11 @@ void write_header(ByteWriter& w, const MsgHeader& h) {
   w.byte(static_cast<uint8_t>(h.kind));
   w.string(h.origin);
   w.byte(h.hops);
+  if (h.hops > 0) {
+    w.varint(h.covered.size());
+    for (uint32_t v : h.covered)
+      for (int k = 0; k < 4; ++k) w.byte(static_cast<uint8_t>(v >> (8 * k)));
+  }
   w.varint(h.total_len);
   switch (h.kind) {
     case MsgKind::Update: break;

@@ -5,7 +5,9 @@
 //   Sync1   = request:varint | flags:u8 (1 = please send me your Sync1 too) | sv:bytes
 //   Ping    = nonce:varint | stamp:varint            Pong: same fields, echoed
 //   Chunk   = msg_id:varint | index:varint | count:varint | [header if index == 0] | data:bytes
-//   header  = kind:u8 | origin:str ("" = the sender) | hops:u8 | total_len:varint | kind fields
+//   header  = kind:u8 | origin:str ("" = the sender) | hops:u8 | [covered if hops > 0]
+//             | total_len:varint | kind fields
+//     covered = n:varint (<= 32) | n x short id:u32le: peers it was sent to already (relays skip them)
 //     Update   -                         Sync2    request:varint
 //     Action   name:str metadata:bytes ntargets:varint target:str*
 //     Presence session:varint seq:varint (data = state)
@@ -23,12 +25,14 @@
 
 #include "crdt/doc.h"
 #include "room/limits.h"
+#include "room/rng.h"
 
 namespace roomsync::room {
 
 constexpr uint8_t kProtocolVersion = 1;
 constexpr size_t kFrameOverhead = 6;  // version, type, crc32
 constexpr uint64_t kMaxId = (uint64_t{1} << 53) - 1;  // ids and stamps fit JS numbers
+constexpr size_t kMaxCovered = 32;
 
 enum class FrameType : uint8_t { Hello = 1, Sync1 = 2, Ping = 3, Pong = 4, Chunk = 5 };
 enum class MsgKind : uint8_t { Update = 1, Sync2 = 2, Action = 3, Presence = 4, Typing = 5, Bye = 6 };
@@ -39,6 +43,7 @@ struct MsgHeader {
   MsgKind kind = MsgKind::Update;
   std::string origin;  // empty: the peer that sent the frame
   uint8_t hops = 0;    // how many more times it may be relayed
+  std::vector<uint32_t> covered;  // hops > 0: short ids (short_id()) of peers that have it
   uint64_t total_len = 0;
   uint64_t request = 0;  // Sync2
   std::string name;      // Action
@@ -83,5 +88,8 @@ std::vector<uint8_t> encode_chunk(uint64_t msg_id, uint64_t index, uint64_t coun
 std::vector<uint8_t> seal_frame(FrameType type, const std::vector<uint8_t>& body);
 
 uint32_t crc32(const uint8_t* p, size_t n);
+
+// A peer id's 32-bit short form for `covered` lists (a collision only costs a relay that anti-entropy makes up for).
+inline uint32_t short_id(std::string_view id) { return static_cast<uint32_t>(fnv1a64(id)); }
 
 }  // namespace roomsync::room

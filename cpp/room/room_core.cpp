@@ -430,13 +430,32 @@ bool RoomCore::enqueue_msg(Peer& p, const std::shared_ptr<const Payload>& msg, b
   return true;
 }
 
+std::vector<RoomCore::Peer*> RoomCore::open_list() {
+  std::vector<Peer*> v;
+  for (auto& [id, p] : peers_)
+    if (p.conn == Conn::Open) v.push_back(&p);
+  return v;
+}
+
+// A message that may be relayed lists who has it already: us and the peers we send it to.
+void RoomCore::cover(MsgHeader& h, const std::vector<Peer*>& to) const {
+  if (h.hops == 0) return;
+  auto add = [&](uint32_t v) {
+    if (h.covered.size() < kMaxCovered && std::find(h.covered.begin(), h.covered.end(), v) == h.covered.end())
+      h.covered.push_back(v);
+  };
+  add(short_id(cfg_.self));
+  for (const Peer* q : to) add(short_id(q->id));
+}
+
 void RoomCore::broadcast_small(MsgHeader h, const Bytes& data) {
   h.hops = reach_all() ? 0 : static_cast<uint8_t>(cfg_.limits.max_hops);
+  std::vector<Peer*> to = open_list();
+  cover(h, to);
   uint64_t id = new_id();
   remember(id);
   auto msg = make_msg(id, std::move(h), data, false);
-  for (auto& [pid, p] : peers_)
-    if (p.conn == Conn::Open) enqueue_msg(p, msg, false);
+  for (Peer* p : to) enqueue_msg(*p, msg, false);
 }
 
 void RoomCore::pump(Peer& p, bool control_only) {
@@ -494,13 +513,13 @@ bool RoomCore::local_update(const uint8_t* update, size_t len, Millis now) {
   MsgHeader h;
   h.kind = MsgKind::Update;
   h.hops = reach_all() ? 0 : static_cast<uint8_t>(cfg_.limits.max_hops);
+  std::vector<Peer*> to = open_list();
+  cover(h, to);
   uint64_t id = new_id();
   remember(id);
   auto msg = make_msg(id, std::move(h), Bytes(update, update + len), false);
-  for (auto& [pid, p] : peers_) {
-    if (p.conn != Conn::Open) continue;
-    if (!enqueue_msg(p, msg, false)) p.needs_resync = true;  // it catches up by sync later
-  }
+  for (Peer* p : to)
+    if (!enqueue_msg(*p, msg, false)) p->needs_resync = true;  // it catches up by sync later
   return true;
 }
 
@@ -538,6 +557,7 @@ SendResult RoomCore::send_action(std::string_view name, const uint8_t* payload, 
   h.name.assign(name.data(), name.size());
   h.metadata.assign(metadata.data(), metadata.size());
   h.targets = to;
+  cover(h, rec);
   r.id = new_id();
   remember(r.id);
   auto msg = make_msg(r.id, std::move(h), Bytes(payload, payload + len), true);
@@ -875,15 +895,23 @@ void RoomCore::refused(Peer& p, const PeerId& origin, const Status& s) {
 }
 
 void RoomCore::relay(Peer& from, uint64_t id, const PeerId& origin, const MsgHeader& h, const Bytes& data) {
+  // Only to neighbours nobody upstream has sent it to (the covered list), so a flood does not
+  // cross every link of the mesh twice.
+  std::vector<Peer*> to;
+  for (auto& [pid, q] : peers_) {
+    if (q.conn != Conn::Open || &q == &from || pid == origin) continue;
+    if (std::find(h.covered.begin(), h.covered.end(), short_id(pid)) != h.covered.end()) continue;
+    to.push_back(&q);
+  }
+  if (to.empty()) return;
   MsgHeader r = h;
   r.origin = origin;
   r.hops = static_cast<uint8_t>(h.hops - 1);
-  std::shared_ptr<const Payload> msg;
-  for (auto& [pid, q] : peers_) {
-    if (q.conn != Conn::Open || &q == &from || pid == origin) continue;
-    if (!msg) msg = make_msg(id, r, data, false);
-    if (enqueue_msg(q, msg, h.kind == MsgKind::Action)) ++stats_.relayed;
-    else if (h.kind == MsgKind::Update) q.needs_resync = true;
+  cover(r, to);
+  auto msg = make_msg(id, std::move(r), data, false);
+  for (Peer* q : to) {
+    if (enqueue_msg(*q, msg, h.kind == MsgKind::Action)) ++stats_.relayed;
+    else if (h.kind == MsgKind::Update) q->needs_resync = true;
   }
 }
 

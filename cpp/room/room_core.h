@@ -239,6 +239,8 @@ class RoomCore {
   void enqueue_control(Peer& p, Bytes frame);
   bool enqueue_msg(Peer& p, const std::shared_ptr<const Payload>& msg, bool bulk);
   std::shared_ptr<const Payload> make_msg(uint64_t id, MsgHeader h, Bytes data, bool own_action);
+  std::vector<Peer*> open_list();
+  void cover(MsgHeader& h, const std::vector<Peer*>& to) const;
   void broadcast_small(MsgHeader h, const Bytes& data);
   void send_typing();
   void pump(Peer& p, bool control_only);

@@ -29,6 +29,7 @@ std::vector<std::vector<uint8_t>> sample_frames() {
   act.name = "chat";
   act.metadata = R"({"x":1})";
   act.targets = {"peer-b", "peer-c"};
+  act.covered = {1, 0xdeadbeef, short_id("peer-a")};
   v.push_back(encode_chunk(43, 0, 2, act, data, 5));
   v.push_back(encode_chunk(43, 1, 2, act, data, 5));
   MsgHeader pres;
@@ -84,6 +85,7 @@ TEST_CASE("room frames: every frame type round-trips", "[room][frame]") {
   CHECK(f.header.name == "chat");
   CHECK(f.header.metadata == R"({"x":1})");
   CHECK(f.header.targets == std::vector<std::string>{"peer-b", "peer-c"});
+  CHECK(f.header.covered == std::vector<uint32_t>{1, 0xdeadbeef, short_id("peer-a")});
   CHECK(f.bytes.size() == 5);
   for (const auto& fr : frames) {
     DecodeResult r = decode_frame(fr.data(), fr.size(), lim, &f);
@@ -182,6 +184,18 @@ TEST_CASE("room frames: limits are enforced while decoding", "[room][frame][garb
     std::vector<uint8_t> state(lim.max_presence_bytes + 1, 'x');
     p.total_len = state.size();
     fr = encode_chunk(1, 0, 1, p, state.data(), state.size());
+    CHECK(decode_frame(fr.data(), fr.size(), lim, &f).error == DecodeError::Malformed);
+  }
+  SECTION("a covered list beyond its bound") {
+    uint8_t d = 0;
+    MsgHeader h;
+    h.hops = 2;
+    h.total_len = 1;
+    h.covered.assign(kMaxCovered, 7);
+    auto fr = encode_chunk(1, 0, 1, h, &d, 1);
+    CHECK(decode_frame(fr.data(), fr.size(), lim, &f).error == DecodeError::None);
+    h.covered.push_back(8);
+    fr = encode_chunk(1, 0, 1, h, &d, 1);
     CHECK(decode_frame(fr.data(), fr.size(), lim, &f).error == DecodeError::Malformed);
   }
   SECTION("chunk index, count and sizes must agree") {
