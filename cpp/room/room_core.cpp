@@ -196,6 +196,9 @@ void RoomCore::forget(const PeerId& id, const char* reason) {
   }
   departed_.push_back(id);
   while (departed_.size() > cfg_.limits.departed_entries) departed_.pop_front();
+  bool any_member = false;
+  for (const auto& [pid, q] : peers_) any_member |= q.member && !q.banned;
+  if (!any_member) set_room_synced(true);  // alone again: nothing to catch up with
   retopologize();
 }
 

@@ -404,3 +404,19 @@ TEST_CASE("room: Connect roles: exactly one side of a pair is polite, the smalle
   CHECK(polite.at("aaa") == false);  // mmm > aaa: aaa is the polite one
   CHECK(polite.at("zzz") == true);
 }
+
+TEST_CASE("room: a joiner whose only peer leaves before answering is alone, hence synced", "[room]") {
+  Doc d(9);
+  DocAdapter port(d);
+  Config c;
+  c.self = "joiner";
+  RoomCore core(c, port, 0);
+  core.peer_joined("old", 0);
+  core.peers_listed(0);
+  core.channel_open("old", 10);
+  while (core.poll_output()) {
+  }
+  CHECK(!core.synced());
+  core.peer_left("old", 20);
+  CHECK(core.synced());
+}
