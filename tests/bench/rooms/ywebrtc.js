@@ -110,9 +110,12 @@ export async function createPeer(env, { notify }) {
       const conn = provider.signalingConns[0];
       if (!conn.connected) await new Promise((resolve) => conn.once('connect', resolve));
     },
+    // y-webrtc marks a connection synced only while the room as a whole is not (a second
+    // connection that syncs after the first one stays synced: false), so the room's flag counts too.
     openPeers() {
+      const room = provider?.room;
       let n = 0;
-      provider?.room?.webrtcConns.forEach((c) => { if (c.connected && c.synced) n++; });
+      room?.webrtcConns.forEach((c) => { if (c.connected && (c.synced || room.synced)) n++; });
       return n;
     },
     keystroke(ch) { text.insert(text.length, ch); },
@@ -121,6 +124,12 @@ export async function createPeer(env, { notify }) {
     text: () => text.toString(),
     async sendBytes() { throw new Error('y-webrtc has no message API'); },
     onBytes() { throw new Error('y-webrtc has no message API'); },
+    // Its WebRTC connections as y-webrtc sees them, and the signaling connection.
+    describe() {
+      const conns = [];
+      provider?.room?.webrtcConns.forEach((c) => conns.push({ connected: c.connected, synced: c.synced, closed: c.closed }));
+      return { signaling: provider?.signalingConns[0]?.connected ?? false, roomSynced: provider?.room?.synced, conns, chars: text?.length };
+    },
     async leave() {
       onRemote = null;
       provider?.destroy();
