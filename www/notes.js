@@ -87,7 +87,7 @@ async function join() {
   const rerender = () => session === state.session && render();
   room.on('peer-join', rerender);
   room.on('peer-leave', (peer) => {
-    state.refused.delete(peer);
+    if (state.refused.delete(peer) && state.refused.size === 0 && bannerKind === 'password') hideBanner();
     rerender();
   });
   for (const e of ['presence', 'typing', 'synced', 'peer-synced']) room.on(e, rerender);
@@ -185,8 +185,8 @@ function status() {
   if (state.phase === 'connecting' || !room) return ['connecting', 'Connecting…'];
   if (state.refused.size > 0 && room.getPeers().every((p) => state.refused.has(p))) return ['error', 'Wrong password'];
   if (!room.synced) return ['syncing', 'Syncing…'];
-  if (state.serverLost) return ['warn', 'Server offline · peers still linked'];
   const n = room.getPeers().length;
+  if (state.serverLost) return ['warn', n > 0 ? 'Server offline · peers still linked' : 'Server offline · reconnecting…'];
   return ['live', n === 0 ? 'Live · just you' : `Live · ${n + 1} people`];
 }
 

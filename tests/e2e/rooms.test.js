@@ -3,8 +3,13 @@
 // one context per person). Run inside the private network namespace, as scripts/test.sh does:
 //   scripts/netns.sh node --test tests/e2e/
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
+
 
 import { startBrowserAndServer, waitUntil } from './helpers/browser.js';
 import { converged, joinWith, noteText, openPerson, peopleOf, statusOf, typeAt, waitForPeople } from './helpers/notes-page.js';
@@ -254,5 +259,57 @@ test('the server unreachable: a clear error, local edits kept, and the page join
     assert.ok(text.includes('written offline. ') && text.includes('ada online. '), text);
   } finally {
     await closeAll([ada, bo]);
+  }
+});
+
+// A server in a process of its own, so that it can crash (SIGKILL: no goodbyes, no presence
+// updates) and come back on the same port, leaving the other tests' server alone.
+async function serverProcess(port = 0) {
+  if (port === 0) {
+    const probe = net.createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    port = probe.address().port;
+    await new Promise((r) => probe.close(r));
+  }
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../../js/cli.js', import.meta.url)), 'serve', '--port', String(port), '--log-level', 'silent'], { stdio: 'ignore' });
+  const httpUrl = `http://127.0.0.1:${port}`;
+  await waitUntil(() => fetch(`${httpUrl}/healthz`).then((r) => r.ok, () => false), { message: 'the server process to listen' });
+  return { port, httpUrl, child, kill: () => (child.exitCode === null ? (child.kill('SIGKILL'), once(child, 'exit')) : null) };
+}
+
+test('the signaling server crashes: pages keep editing over their data channels, and rejoin when it is back', { timeout: 180_000 }, async () => {
+  let server = await serverProcess();
+  const room = newRoom();
+  const ada = await openPerson(env.browser, server, { name: 'Ada', room });
+  const bo = await openPerson(env.browser, server, { name: 'Bo', room });
+  const people = [ada, bo];
+  try {
+    for (const p of people) await waitForPeople(p, ['Ada', 'Bo'], { route: 'datachannel', timeoutMs: 90_000 });
+    await typeAt(ada, 0, 'before.');
+    await converged(people);
+
+    await server.kill();
+    for (const p of people) {
+      let seen;
+      await waitUntil(async () => (seen = await p.page.$eval('#status-text', (el) => el.textContent)) === 'Server offline · peers still linked', { message: `${p.name}: server offline` })
+        .catch(async (err) => {
+          err.message += ` (status: ${seen}; people: ${JSON.stringify(await peopleOf(p))})`;
+          throw err;
+        });
+    }
+    await typeAt(bo, -1, ' during the outage.');
+    assert.equal(await converged(people), 'before. during the outage.', 'edits still travel peer to peer');
+
+    server = await serverProcess(server.port);
+    for (const p of people) await waitUntil(async () => (await statusOf(p)) === 'live', { timeoutMs: 60_000, message: `${p.name}: live again` });
+    await typeAt(ada, -1, ' after.');
+    assert.equal(await converged(people), 'before. during the outage. after.');
+    // Both back in the server's presence: each sees the other again (it may have left and
+    // rejoined the room meanwhile: they come back to the new server one after the other).
+    for (const p of people) await waitForPeople(p, ['Ada', 'Bo'], { timeoutMs: 60_000 });
+    for (const p of people) assert.deepEqual(p.errors, []);
+  } finally {
+    await closeAll(people);
+    await server.kill();
   }
 });
