@@ -822,6 +822,7 @@ void RoomCore::on_chunk(Peer& p, const Frame& f) {
 
 void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) {
   if (h.kind == MsgKind::Sync2) {
+    const Bytes sv_before = doc_.state_vector();
     Status s = doc_.apply_update(data.data(), data.size());
     if (!s) {
       refused(p, p.id, s);
@@ -829,6 +830,7 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     }
     ++stats_.updates_applied;
     push(OutKind::DocChanged, p.id);
+    const bool learned = doc_.state_vector() != sv_before;
     // Any reply completes a pending request: one to an older request (when the peer had a
     // reply queued already, it answers only once) carries what we lacked a little earlier,
     // and what came later arrives as updates.
@@ -841,6 +843,15 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
       }
       if (sync_inflight_ == p.id) sync_inflight_.clear();
       set_room_synced(true);
+    }
+    // What a sync reply brought was missed by gossip (a partition, a lost channel): our other
+    // neighbours may lack it too. Offer them an exchange now, so the repair spreads at network
+    // speed instead of one hop per anti-entropy round.
+    if (learned && room_synced_) {
+      for (auto& [qid, q] : peers_) {
+        const bool waiting = q.sync_pending && now_ - q.sync_progress < cfg_.sync_timeout;
+        if (&q != &p && q.conn == Conn::Open && q.hello && !waiting) request_sync(q, true);
+      }
     }
     return;
   }

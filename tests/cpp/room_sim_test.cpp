@@ -1,6 +1,9 @@
 // Room cores over the simulated network (room_sim.h): convergence, late joiners, partial mesh
 // gossip, partitions, churn, lossy links. Every scenario runs over several seeds; INFO prints
 // the seed of a failure so it can be replayed.
+#include <cstdio>
+#include <cstdlib>
+
 #include "room_sim.h"
 
 using namespace room_sim;
@@ -231,4 +234,49 @@ TEST_CASE("room: 30 peers through partition, healing and churn", "[room][sim][go
     CHECK(n.core->synced());
     CHECK(n.core->members().size() == N - 2);
   });
+}
+
+// Hidden: many more seeds over a mixed scenario (partitions, churn, resets, lossy frames).
+// roomsync_tests "[room-soak]"; ROOMSYNC_SOAK_SEEDS=n (default 40).
+TEST_CASE("room soak: mixed faults over many seeds", "[.][room-soak]") {
+  const char* env = std::getenv("ROOMSYNC_SOAK_SEEDS");
+  const uint64_t seeds = env ? std::strtoull(env, nullptr, 10) : 40;
+  const char* first_env = std::getenv("ROOMSYNC_SOAK_FIRST");
+  const uint64_t first = first_env ? std::strtoull(first_env, nullptr, 10) : 1000;
+  for (uint64_t seed = first; seed < first + seeds; ++seed) {
+    INFO("seed " << seed);
+    Rng r(seed);
+    SimOptions o;
+    o.seed = seed;
+    o.max_direct = 3 + static_cast<uint32_t>(r.below(4));
+    o.reset_prob = r.below(2) ? 0.003 : 0;
+    if (r.below(3) == 0) o.drop_prob = o.dup_prob = o.reorder_prob = o.corrupt_prob = 0.01;
+    Sim sim(o);
+    const size_t N = 4 + r.below(14);
+    for (size_t i = 0; i < N; ++i) sim.at(static_cast<Millis>(r.below(3000)), [&sim] { sim.add_node(); });
+    schedule_edits(sim, N, 6, 3500, 25000, seed);
+    for (int k = 0; k < 3; ++k) sim.at(4000 + static_cast<Millis>(r.below(15000)), [&sim, k] { sim.edit(k % 2, 20000); });
+    std::set<size_t> side;
+    for (size_t i = 0; i < N; ++i)
+      if (r.below(2)) side.insert(i);
+    const Millis cut = 5000 + static_cast<Millis>(r.below(10000));
+    sim.at(cut, [&sim, side] { sim.partition(side); });
+    sim.at(cut + 3000 + static_cast<Millis>(r.below(8000)), [&sim] { sim.heal(); });
+    const size_t victim = r.below(N);
+    sim.at(12000, [&sim, victim] { sim.kill(victim); });
+    sim.at(16000 + static_cast<Millis>(r.below(6000)), [&sim, victim] { sim.rejoin(victim); });
+    sim.run_until(std::getenv("ROOMSYNC_SOAK_END") ? std::atoll(std::getenv("ROOMSYNC_SOAK_END")) : 90000);
+    if (std::getenv("ROOMSYNC_SOAK_DEBUG")) {
+      std::printf("N=%zu max_direct=%u victim=%zu lossy=%d reset=%g\n", N, o.max_direct, victim, o.drop_prob > 0, o.reset_prob);
+      sim.each_alive([&](size_t i, Node& n) {
+        std::printf("%zu %s len=%u pending=%zu synced=%d open=%zu members=%zu\n", i, n.id.c_str(),
+                    n.doc->text_length(n.text), n.doc->pending_ops(), n.core->synced(), n.core->open_peers().size(),
+                    n.core->members().size());
+        for (const auto& e : n.events)
+          if (e.kind == OutKind::ProtocolError) std::printf("   err %s %s %s\n", e.peer.c_str(), e.code.c_str(), e.message.c_str());
+      });
+    }
+    sim.require_converged();
+    sim.each_alive([&](size_t, Node& n) { CHECK(n.core->synced()); });
+  }
 }
