@@ -44,8 +44,10 @@ function nameOf(peerId) {
 // ---------------------------------------------------------------- joining
 
 /** Opens the room's document (a new one when the room name changes) and joins. */
+let opening = 0;
 async function open(roomName) {
   if (state.doc && roomName === state.roomName) return join();
+  const mine = ++opening; // a later open() wins
   const left = leave(); // lets go of the room at once
   state.phase = 'connecting';
   state.roomName = roomName;
@@ -53,9 +55,14 @@ async function open(roomName) {
   renderTitle();
   render();
   await left;
+  if (mine !== opening) return;
   state.unbind?.();
+  state.unbind = null;
   state.doc?.destroy();
-  state.doc = await createDoc();
+  state.doc = null;
+  const doc = await createDoc();
+  if (mine !== opening) return doc.destroy();
+  state.doc = doc;
   state.unbind = bindTextarea(area, state.doc.getText('notes'), state.doc, {
     onLocalEdit: () => state.room?.presence.typing(),
     onChange: renderCounter,
@@ -66,7 +73,7 @@ async function open(roomName) {
 
 async function join() {
   await leave();
-  if (!state.online) return render();
+  if (!state.online || !state.doc) return render(); // no document: open() joins once it has one
   const session = ++state.session;
   state.phase = 'connecting';
   state.refused.clear();
