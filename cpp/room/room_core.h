@@ -16,15 +16,20 @@
 //   then Sync1 (our state vector); the reply Sync2 carries exactly what we lack. Until the room
 //   is synced, only one Sync1 is in flight (a late joiner gets the snapshot from ONE peer; the
 //   others are asked afterwards and send only what is still missing). Periodic anti-entropy
-//   Sync1 rounds repair anything lost.
+//   Sync1 rounds repair anything lost; a sync reply that brought something new makes us offer
+//   an exchange to our other neighbours at once, so the repair spreads.
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
-//   id, relayed (hops > 0) only when the sender could not reach every member directly.
+//   id, relayed (hops > 0) only when the sender could not reach every member directly, and
+//   then not to the peers the message lists as having it already.
+// - Synced: per peer when its sync reply is in; for the room when the first reply is in, or
+//   nobody else is in the room; not synced while there are others but no open channel.
 // - Backpressure: control frames go out at once; updates/sync replies, then actions, only while
 //   the channel's bufferedAmount estimate is below Limits::max_inflight_bytes.
 // - A frame with a bad checksum is garbage (counted, rate-limited error); a valid frame with
-//   bad content, an update the document refuses, or a duplicate client id is a violation:
-//   ProtocolError + Disconnect, and the peer is ignored until it leaves and joins again.
-//   The document is never touched by a refused message.
+//   bad content, an update the document refuses, or a duplicate client id in a Hello is a
+//   violation: ProtocolError + Disconnect, and the peer is ignored until it leaves and joins
+//   again. A refused relayed update or a client-id collision reported by the document names
+//   the origin and spares the neighbour. The document is never touched by a refused message.
 // - Each input applies at most one update to the document and then emits one DocChanged.
 #pragma once
 
