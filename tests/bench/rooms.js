@@ -90,7 +90,8 @@ function parseArgs(argv) {
     else if (a === '--big-timeout') o.bigTimeoutS = num(val(), 1);
     else if (a === '--json') o.json = path.resolve(val());
     else if (a === '-h' || a === '--help') {
-      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n'));
+      const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+      console.log(lines.slice(1, lines.findIndex((l) => !l.startsWith('//'))).join('\n')); // the header comment
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
