@@ -91,7 +91,7 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = path.resolve(val());
     else if (a === '-h' || a === '--help') {
       const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-      console.log(lines.slice(1, lines.findIndex((l) => !l.startsWith('//'))).join('\n')); // the header comment
+      console.log(lines.slice(1, lines.findIndex((l, i) => i > 0 && !l.startsWith('//'))).join('\n')); // the header comment
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -495,6 +495,7 @@ async function chromiumScenario(opt, live, out) {
     if (why) for (const a of live) if (cols.includes(a)) out.results[sc][a] = { skipped: why, runs: [] };
   }
   if (why) { console.log(`!!!!! SKIPPED chromium: ${why} !!!!!`); return; }
+  if (!live.some((a) => Object.values(chromiumBench.SCENARIOS).some((cols) => cols.includes(a)))) return;
   process.stdout.write('chromium: ');
   const t1 = now();
   try {
