@@ -13,6 +13,7 @@
 // Every page loads its library (and instantiates the wasm) before anything is timed; the
 // late joiner's document is built in Node (docs.js) and handed to the source page as bytes.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -95,6 +96,12 @@ async function openPage(browser, url, column) {
   return { context, page, errors, call };
 }
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
 let roomSeq = 0;
 const freshRoom = (s) => `chromium-${s}-${process.pid}-${++roomSeq}`;
 const leaveBoth = (pages) => Promise.all(pages.map((p) => p.call('leave')));
@@ -171,11 +178,7 @@ export async function runChromium({ columns, runs, warm, timeoutMs, keystrokes, 
     for (const name of columns) {
       let signaling = srv.url;
       if (name === 'ywebrtc') {
-        const net = await import('node:net');
-        const port = await new Promise((resolve, reject) => {
-          const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-        });
-        Object.assign(ysig, await startYSignaling({ port }));
+        Object.assign(ysig, await startYSignaling({ port: await freePort() }));
         track(ysig.child);
         signaling = ysig.url;
       }
