@@ -52,7 +52,7 @@ fi
 cpp_skips=$(grep ' (Skipped)$' "$logs/ctest.log" || true)
 cpp_traces=$(grep -ci 'trace' <<<"$cpp_skips" || true)
 cpp_others=$(grep -vi 'trace' <<<"$cpp_skips" | grep -c . || true)
-js_skips=$(cat "$logs"/*.tap 2>/dev/null | sed -n 's/^ *ok [0-9]* - .* # SKIP *//p')
+js_skips=$(cat "$logs"/*.tap 2>/dev/null | sed -n 's/^ *ok [0-9]* - \(.*\) # SKIP *$/\1/p; s/^ *ok [0-9]* - .* # SKIP *\(..*\)$/\1/p')
 js_traces=$(grep -ci 'trace' <<<"$js_skips" || true)
 tests() { if [ "$1" = 1 ]; then echo "1 $2 test"; else echo "$1 $2 tests"; fi; }
 skipped=()
