@@ -103,6 +103,7 @@ void RoomCore::remember(uint64_t id) {
 // Peers that left, were dropped or closed are erased only at the end of a public call, so
 // references held further up the stack stay valid while a frame is being handled.
 void RoomCore::gc() {
+  reap_unlisted();
   for (auto it = peers_.begin(); it != peers_.end();) {
     const Peer& p = it->second;
     if (!p.member && !p.banned && p.conn == Conn::Idle && p.partials.empty()) it = peers_.erase(it);
@@ -173,7 +174,7 @@ void RoomCore::open_peers_changed() {
   bool any_open = false, any_member = false;
   for (const auto& [id, p] : peers_) {
     any_open |= p.conn == Conn::Open;
-    any_member |= p.member && !p.banned;
+    any_member |= p.member && !p.banned && p.listed;  // unlisted without a channel: about to go
   }
   // Offline with others in the room: what we have may be stale until a peer answers a Sync1.
   if (!any_open && any_member) set_room_synced(false);
@@ -181,13 +182,15 @@ void RoomCore::open_peers_changed() {
 
 void RoomCore::forget(const PeerId& id, const char* reason) {
   if (Peer* p = find(id)) {
+    // Membership ends before the channel closes: losing the last peer is being alone (synced),
+    // not going offline, so no Synced(false) flickers out in between.
+    const bool was_member = p->member;
+    p->member = p->listed = p->banned = false;
     close(*p, reason, true);
-    if (p->member) {
+    if (was_member) {
       Output& o = push(OutKind::PeerDown, id);
       o.code = reason;
     }
-    p->member = false;
-    p->banned = false;
   }
   auto r = remote_.find(id);
   if (r != remote_.end()) {
@@ -200,6 +203,20 @@ void RoomCore::forget(const PeerId& id, const char* reason) {
   for (const auto& [pid, q] : peers_) any_member |= q.member && !q.banned;
   if (!any_member) set_room_synced(true);  // alone again: nothing to catch up with
   retopologize();
+}
+
+// Members that left signaling stay while their channel is open; once it is gone, so are they.
+void RoomCore::reap_unlisted() {
+  for (bool again = true; again && !left_;) {
+    again = false;
+    for (auto& [id, p] : peers_) {
+      if (p.member && !p.listed && p.conn != Conn::Open) {
+        forget(PeerId(id), "left");  // may close others (topology): look again
+        again = true;
+        break;
+      }
+    }
+  }
 }
 
 bool RoomCore::departed(const PeerId& id) const {
@@ -253,7 +270,10 @@ void RoomCore::peer_joined(const PeerId& peer, Millis now) {
     return;
   }
   Peer* p = find(peer);
-  if (p && p->member) return;
+  if (p && p->member) {
+    p->listed = true;  // back in signaling (it reconnected, or the server restarted)
+    return;
+  }
   if (!p) {
     if (peers_.size() >= cfg_.limits.max_peers) {
       emit_error(peer, "too-many-peers", "peer table full (" + std::to_string(cfg_.limits.max_peers) + ")");
@@ -261,7 +281,7 @@ void RoomCore::peer_joined(const PeerId& peer, Millis now) {
     }
     p = ensure(peer);
   }
-  p->member = true;
+  p->member = p->listed = true;
   p->banned = false;
   departed_.erase(std::remove(departed_.begin(), departed_.end(), peer), departed_.end());
   push(OutKind::PeerUp, peer);
@@ -272,7 +292,14 @@ void RoomCore::peer_joined(const PeerId& peer, Millis now) {
 void RoomCore::peer_left(const PeerId& peer, Millis now) {
   clamp(now);
   if (left_) return;
-  if (find(peer) || remote_.count(peer)) forget(peer, "left");
+  Peer* p = find(peer);
+  if (p && p->member && p->conn == Conn::Open) {
+    // Gone from signaling only (a server restart, its reconnect): the channel still works, so
+    // the peer stays until bye, the channel closing, or peer_timeout.
+    p->listed = false;
+  } else if (p || remote_.count(peer)) {
+    forget(peer, "left");
+  }
   gc();
 }
 

@@ -21,6 +21,9 @@
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
 //   id, relayed (hops > 0) only when the sender could not reach every member directly, and
 //   then not to the peers the message lists as having it already.
+// - Membership: signaling's join makes a member; its leave ends a membership only when there is
+//   no open channel (else the peer stays until bye, the channel closing, or peer_timeout), so a
+//   signaling restart or reconnect does not tear working links down.
 // - Synced: per peer when its sync reply is in; for the room when the first reply is in, or
 //   nobody else is in the room; not synced while there are others but no open channel.
 // - Backpressure: control frames go out at once; updates/sync replies, then actions, only while
@@ -189,6 +192,10 @@ class RoomCore {
   struct Peer {
     PeerId id;
     bool member = false, banned = false, want = false;
+    // In signaling's peer list. A member that left signaling while its channel is open stays a
+    // member (the server restarting or its reconnect is not a departure) until bye, the channel
+    // closing, or peer_timeout.
+    bool listed = false;
     Conn conn = Conn::Idle;
     Millis dial_started = 0, redial_at = 0;
     uint32_t failures = 0;
@@ -232,6 +239,7 @@ class RoomCore {
   void garbage(Peer& p, const std::string& message);
   void close(Peer& p, const char* reason, bool emit_disconnect);
   void forget(const PeerId& id, const char* reason);
+  void reap_unlisted();
   void retopologize();
   void dial(Peer& p);
   bool reach_all() const;

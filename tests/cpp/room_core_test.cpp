@@ -418,5 +418,7 @@ TEST_CASE("room: a joiner whose only peer leaves before answering is alone, henc
   }
   CHECK(!core.synced());
   core.peer_left("old", 20);
+  CHECK(!core.synced());  // out of signaling, but its channel is open: it may still answer
+  core.channel_closed("old", 30);
   CHECK(core.synced());
 }

@@ -100,6 +100,7 @@ class Sim {
     if (opt_.tune) opt_.tune(c);
     n.core = std::make_unique<RoomCore>(c, *n.port, now_);
     n.alive = true;
+    unlisted_.erase(i);
     n.joined_at = now_;
     // Signaling: the newcomer learns the others, the others learn the newcomer.
     for (size_t j = 0; j < nodes_.size(); ++j) {
@@ -137,6 +138,20 @@ class Sim {
     n.core.reset();
     for (size_t j = 0; j < nodes_.size(); ++j)
       if (j != i) push(Ev{now_ + opt_.signaling_latency, 0, EvKind::SigLeave, j, i, 0, {}});
+  }
+
+  // Signaling loses node i while it keeps running (the server shuts down closing sockets one
+  // by one, or i's socket reconnects): the others get a leave; its channels are untouched.
+  void signaling_drop(size_t i) {
+    unlisted_.insert(i);
+    for (size_t j = 0; j < nodes_.size(); ++j)
+      if (j != i) push(Ev{now_ + opt_.signaling_latency, 0, EvKind::SigLeave, j, i, 0, {}});
+  }
+  // ... and node i is back in signaling: the others get a join.
+  void signaling_back(size_t i) {
+    unlisted_.erase(i);
+    for (size_t j = 0; j < nodes_.size(); ++j)
+      if (j != i) push(Ev{now_ + opt_.signaling_latency, 0, EvKind::SigJoin, j, i, 0, {}});
   }
 
   void rejoin(size_t i) {
@@ -325,13 +340,13 @@ class Sim {
         return;
       }
       case EvKind::SigJoin:
-        if (nodes_[e.a].alive && nodes_[e.b].alive) {
+        if (nodes_[e.a].alive && nodes_[e.b].alive && !unlisted_.count(e.b)) {
           nodes_[e.a].core->peer_joined(nodes_[e.b].id, now_);
           drain(e.a);
         }
         return;
       case EvKind::SigLeave:
-        if (nodes_[e.a].alive && !nodes_[e.b].alive) {
+        if (nodes_[e.a].alive && (!nodes_[e.b].alive || unlisted_.count(e.b))) {
           nodes_[e.a].core->peer_left(nodes_[e.b].id, now_);
           drain(e.a);
         }
@@ -507,6 +522,7 @@ class Sim {
   std::priority_queue<Ev, std::vector<Ev>, Later> queue_;
   std::vector<std::function<void()>> scripts_;
   std::set<size_t> side_;
+  std::set<size_t> unlisted_;  // alive but out of signaling (signaling_drop)
   bool partitioned_ = false;
 };
 

@@ -1,6 +1,7 @@
 // Room cores over the simulated network (room_sim.h): convergence, late joiners, partial mesh
 // gossip, partitions, churn, lossy links. Every scenario runs over several seeds; INFO prints
 // the seed of a failure so it can be replayed.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -278,5 +279,119 @@ TEST_CASE("room soak: mixed faults over many seeds", "[.][room-soak]") {
     }
     sim.require_converged();
     sim.each_alive([&](size_t, Node& n) { CHECK(n.core->synced()); });
+  }
+}
+
+namespace {
+
+std::vector<const Output*> room_synced_events(const Node& n) {
+  std::vector<const Output*> v;
+  for (const auto& o : n.events)
+    if (o.kind == OutKind::Synced && o.peer.empty()) v.push_back(&o);
+  return v;
+}
+
+bool went_down(const Node& n, const std::string& peer) {
+  for (const auto& o : n.events)
+    if (o.kind == OutKind::PeerDown && o.peer == peer) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("room: a signaling restart (leaves one socket at a time) keeps working channels", "[room][sim][signaling]") {
+  const uint64_t seed = GENERATE(range(1, 6));
+  INFO("seed " << seed);
+  SimOptions o;
+  o.seed = seed;
+  Sim sim(o);
+  for (int i = 0; i < 4; ++i) sim.add_node();
+  sim.run_until(3000);
+  sim.each_alive([&](size_t, Node& n) { REQUIRE(n.core->open_peers().size() == 3); });
+  schedule_edits(sim, 4, 10, 3000, 9000, seed);
+  // The server closes its sockets one by one, then everyone reconnects.
+  for (size_t i = 0; i < 4; ++i) sim.at(3500 + static_cast<Millis>(i) * 300, [&sim, i] { sim.signaling_drop(i); });
+  for (size_t i = 0; i < 4; ++i) sim.at(7000 + static_cast<Millis>(i) * 200, [&sim, i] { sim.signaling_back(i); });
+  sim.run_until(14000);
+  sim.require_converged();
+  CHECK(sim.protocol_errors() == 0);
+  sim.each_alive([&](size_t i, Node& n) {
+    INFO("node " << n.id);
+    CHECK(sim.count(i, OutKind::PeerDown) == 0);
+    CHECK(sim.count(i, OutKind::PeerUp) == 3);  // no leave/join flapping
+    CHECK(n.core->members().size() == 3);
+    CHECK(n.core->open_peers().size() == 3);
+    CHECK(n.core->synced());
+    for (const auto* e : room_synced_events(n)) CHECK(e->flag);  // never offline meanwhile
+  });
+}
+
+TEST_CASE("room: a peer out of signaling still goes: bye, channel closed, or silence", "[room][sim][signaling]") {
+  SimOptions o;
+  o.dead_leave_after = 600000;  // signaling never reports the killed peer: only silence can
+  Sim sim(o);
+  for (int i = 0; i < 5; ++i) sim.add_node();
+  sim.run_until(3000);
+  for (size_t i = 2; i < 5; ++i) sim.signaling_drop(i);
+  sim.run_until(4000);
+  for (size_t i = 2; i < 5; ++i) REQUIRE(!went_down(sim.node(0), sim.node(i).id));
+
+  SECTION("bye over the channel") {
+    sim.leave(2);
+    sim.run_until(sim.now() + 1000);
+    CHECK(went_down(sim.node(0), sim.node(2).id));
+  }
+  SECTION("the channel closes") {
+    sim.partition({0, 1, 3, 4});
+    sim.run_until(sim.now() + o.ice_timeout + 1000);
+    CHECK(went_down(sim.node(0), sim.node(2).id));
+    CHECK(!went_down(sim.node(0), sim.node(3).id));
+  }
+  SECTION("it vanishes: gone within peer_timeout") {
+    const Millis killed = sim.now();
+    sim.kill(2);
+    sim.run_until(killed + Config{}.peer_timeout + 1000);
+    CHECK(went_down(sim.node(0), sim.node(2).id));
+    CHECK(went_down(sim.node(1), sim.node(2).id));
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    INFO("node " << i);
+    const auto members = sim.node(i).core->members();
+    CHECK(std::find(members.begin(), members.end(), sim.node(2).id) == members.end());
+    CHECK(members.size() == 3);
+    CHECK(sim.node(i).core->synced());
+  }
+}
+
+TEST_CASE("room: the last other peer leaving never makes the room unsynced", "[room][sim]") {
+  SECTION("it says bye") {
+    Sim sim(SimOptions{});
+    sim.add_node();
+    sim.add_node();
+    sim.run_until(3000);
+    REQUIRE(sim.node(0).core->synced());
+    // Its bye arrives (the simulator's leave() cuts the link before in-flight frames land).
+    MsgHeader h;
+    h.kind = MsgKind::Bye;
+    h.session = sim.node(1).core->session();
+    sim.inject(1, 0, encode_chunk(4242, 0, 1, h, nullptr, 0));
+    sim.leave(1);
+    sim.run_until(5000);
+    CHECK(sim.node(0).core->synced());
+    CHECK(went_down(sim.node(0), sim.node(1).id));
+    for (const auto* e : room_synced_events(sim.node(0))) CHECK(e->flag);
+  }
+  SECTION("it left signaling, then its channel closes") {
+    Sim sim(SimOptions{});
+    sim.add_node();
+    sim.add_node();
+    sim.run_until(3000);
+    sim.signaling_drop(1);
+    sim.run_until(3500);
+    sim.partition({0});
+    sim.run_until(3500 + SimOptions{}.ice_timeout + 1000);
+    CHECK(sim.node(0).core->synced());
+    CHECK(went_down(sim.node(0), sim.node(1).id));
+    for (const auto* e : room_synced_events(sim.node(0))) CHECK(e->flag);
   }
 }
