@@ -276,6 +276,9 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_bytes_out_len(DocHandle* h) {
 EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint32_t len) {
   return h->check(h->doc.apply_update(data, len));
 }
+// The last failure's Status::Code and message, for C callers (the room core's document port).
+EMSCRIPTEN_KEEPALIVE int rs_error_code(DocHandle* h) { return h->error_code; }
+EMSCRIPTEN_KEEPALIVE const char* rs_error_message(DocHandle* h) { return h->error_message.c_str(); }
 
 // --- transactions and events -------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE void rs_begin(DocHandle* h) { h->doc.begin(); }

@@ -27,6 +27,8 @@ const uint8_t* rs_bytes_out(void* h);
 uint32_t rs_bytes_out_len(void* h);
 int rs_apply_update(void* h, const uint8_t* data, uint32_t len);
 int rs_take_last_result(void* h);
+int rs_error_code(void* h);
+const char* rs_error_message(void* h);
 }
 
 namespace {
@@ -51,8 +53,9 @@ class HandleDoc final : public DocPort {
     return Status::success();
   }
   Status apply_update(const uint8_t* data, size_t len) override {
+    // The document's own code and message: the core tells a client-id collision from a bad update.
     if (rs_apply_update(h_, data, static_cast<uint32_t>(len)) != 0)
-      return Status::error("the document refused the update");
+      return Status::error(rs_error_message(h_), static_cast<Status::Code>(rs_error_code(h_)));
     last_flags = rs_take_last_result(h_);
     return Status::success();
   }

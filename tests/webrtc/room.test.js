@@ -445,6 +445,72 @@ test('signaling back under a new peer id: the room rejoins under it and syncs ag
   await sig.leave();
 });
 
+/** Records a room's membership events and whether a data channel to `peer` was ever lost. */
+function watchLink(r, peer) {
+  const w = { joins: [], leaves: [], unsynced: 0, lost: false };
+  r.on('peer-join', (id) => w.joins.push(id));
+  r.on('peer-leave', (id) => w.leaves.push(id));
+  r.on('synced', (s) => (w.unsynced += s ? 0 : 1));
+  const timer = setInterval(() => (w.lost ||= r.peerInfo(peer)?.via !== 'datachannel'), 5);
+  w.stop = () => clearInterval(timer);
+  return w;
+}
+
+test('a peer whose signaling reconnects keeps its data channels: no leave, no rejoin, edits flow', async () => {
+  const room = newRoom();
+  const a = await join(room);
+  const sig = await connectSignaling({ url: srv.url, room }); // keepPeerId: the same id comes back
+  const b = await join(room, { signaling: sig });
+  await Promise.all([directTo(a, b), directTo(b, a), a.whenSynced(), b.whenSynced()]);
+  const w = watchLink(a, b.peerId);
+  const sigLeft = new Promise((resolve) => a.signaling.on('peer-leave', (id) => id === b.peerId && resolve()));
+  const sigBack = new Promise((resolve) => a.signaling.on('peer-join', (id) => id === b.peerId && resolve()));
+  sig.socket.conn.close(); // phoenix reconnects by itself
+  await sigLeft; // signaling told a that b left...
+  b.doc.getText('body').insert(0, 'over the channel meanwhile');
+  await waitUntil(() => text(a) === 'over the channel meanwhile', { message: 'the edit crossed the data channel' });
+  await sigBack; // ...and that it is back
+  a.doc.getText('body').insert(0, '> ');
+  await allEqual([a, b]);
+  w.stop();
+  assert.equal(sig.peerId, b.peerId);
+  assert.deepEqual([w.joins, w.leaves, w.unsynced, w.lost], [[], [], 0, false]);
+  assert.deepEqual(a.getPeers(), [b.peerId]);
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+  await sig.leave();
+});
+
+test('the signaling server restarting (closing its sockets one by one) does not cut working data channels', async () => {
+  const own = await startServer();
+  const room = newRoom();
+  const a = await join(room, { signaling: own.url });
+  const b = await join(room, { signaling: own.url });
+  await Promise.all([directTo(a, b), directTo(b, a), a.whenSynced(), b.whenSynced()]);
+  const [wa, wb] = [watchLink(a, b.peerId), watchLink(b, a.peerId)];
+  let sigLeaves = 0;
+  for (const r of [a, b]) r.signaling.on('peer-leave', () => sigLeaves++);
+  await own.close(); // one of the two gets a presence leave of the other before its own socket closes
+  await waitUntil(() => sigLeaves > 0, { message: 'a presence leave from the closing server' });
+  a.doc.getText('body').insert(0, 'server down, ');
+  b.doc.getText('body').insert(0, 'still linked');
+  await allEqual([a, b]);
+  assert.equal(text(a).length, 'server down, still linked'.length);
+  const back = await startServer({ port: own.port }); // the same address: both reconnect
+  await waitUntil(() => a.signaling.peers().includes(b.peerId) && b.signaling.peers().includes(a.peerId), { message: 'both back in signaling' });
+  a.doc.getText('body').insert(0, '!');
+  await allEqual([a, b]);
+  for (const w of [wa, wb]) w.stop();
+  for (const w of [wa, wb]) assert.deepEqual([w.joins, w.leaves, w.unsynced, w.lost], [[], [], 0, false]);
+  assert.deepEqual(unexpected(a), []);
+  assert.deepEqual(unexpected(b), []);
+  await a.leave();
+  await b.leave();
+  await back.close();
+});
+
 test('room core inputs never touch the memory the Doc writes its edits through', async () => {
   // Regression: core.js wrote inputs into the Doc's scratch buffer through rs_scratch(), which
   // reallocated it under the pointer js/index.js keeps; later edits then wrote freed memory.
@@ -461,6 +527,40 @@ test('room core inputs never touch the memory the Doc writes its edits through',
   }
   assert.equal(t.toString(), 'abc' + lines.join(''));
   core.destroy();
+});
+
+test('a client-id collision the document reports reaches the error event with its own code and message; the link stays', async () => {
+  // Regression: the wasm document port turned every refused update into a generic one, so the
+  // collision became 'bad-update' and the peer that passed the ops on was dropped.
+  const [docA, docB] = [await createDoc({ clientId: 4242 }), await createDoc({ clientId: 4242 })];
+  docB.getText('t').insert(0, 'ops of client 4242 that a never made');
+  const cores = { a: await createRoomCore({ self: 'a', doc: docA, seed: 1 }), b: await createRoomCore({ self: 'b', doc: docB, seed: 2 }) };
+  const HELLO = 1; // frame type byte: hellos are dropped, so only the document can notice the shared id
+  const seen = { a: [], b: [] };
+  for (const [self, other] of [['a', 'b'], ['b', 'a']]) {
+    cores[self].peerJoined(other, 0);
+    cores[self].peersListed(0);
+    cores[self].channelOpen(other, 0);
+  }
+  for (let moved = true, t = 1; moved && t < 50; t++) {
+    moved = false;
+    for (const [self, other] of [['a', 'b'], ['b', 'a']]) {
+      for (const out of cores[self].drain()) {
+        seen[self].push(out);
+        if (out.kind === 'docChanged') cores[self].emitDocChange(out, null);
+        if (out.kind !== 'transmit' || out.bytes[1] === HELLO) continue;
+        cores[other].handleFrame(self, out.bytes, t);
+        moved = true;
+      }
+    }
+  }
+  const errors = seen.a.filter((o) => o.kind === 'protocolError');
+  assert.deepEqual(errors.map((e) => e.code), ['duplicate-client-id'], JSON.stringify(errors));
+  assert.equal(errors[0].peer, 'b');
+  assert.match(errors[0].message, /^client id collision: .*\(via b\)$/);
+  assert.ok(!seen.a.some((o) => o.kind === 'disconnect'), 'the link to b is kept');
+  assert.equal(docA.getText('t').toString(), '', 'the document is untouched');
+  for (const c of Object.values(cores)) c.destroy();
 });
 
 test('bad options are refused with a TypeError naming the problem', async () => {
