@@ -682,8 +682,14 @@ void RoomCore::on_frame(Peer& p, const Frame& f) {
         violation(p, "duplicate-client-id", "peer uses our document client id " + std::to_string(f.a), true);
         return;
       }
-      for (const auto& [id, q] : peers_) {
+      for (auto& [id, q] : peers_) {
         if (&q != &p && q.conn == Conn::Open && q.hello && q.client_id == f.a) {
+          if (q.member && !q.listed) {
+            // q left signaling and this peer brings its document: the same replica back under
+            // a new peer id. The old link is stale (it goes with it at gc).
+            close(q, "replaced", true);
+            continue;
+          }
           violation(p, "duplicate-client-id", "client id " + std::to_string(f.a) + " already used by " + id, true);
           return;
         }

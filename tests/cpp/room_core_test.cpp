@@ -422,3 +422,32 @@ TEST_CASE("room: a joiner whose only peer leaves before answering is alone, henc
   core.channel_closed("old", 30);
   CHECK(core.synced());
 }
+
+TEST_CASE("room: a peer back under a new id with its document replaces its old, unlisted link", "[room][signaling]") {
+  Sim sim = settled_room(3);
+  const std::string old_id = sim.node(2).id;
+  sim.signaling_drop(2);  // its signaling came back under another id: to the others it left
+  sim.run_until(sim.now() + 500);
+  REQUIRE(sim.node(0).core->open_peers().size() == 2);  // still linked: it may only be reconnecting
+  sim.kill(2);  // its old core is gone; the old channels fall silent
+  const size_t back = sim.add_node("peer-new", 1000 + 2 * 7919);  // node 2's document client id
+  sim.run_until(sim.now() + 3000);
+  for (size_t i = 0; i < 2; ++i) {
+    INFO("node " << i);
+    const Node& n = sim.node(i);
+    // Not refused as a duplicate client id.
+    for (const auto* e : of_kind(n, OutKind::ProtocolError)) FAIL_CHECK(e->peer << ": " << e->code << ": " << e->message);
+    const auto open = n.core->open_peers();
+    CHECK(std::find(open.begin(), open.end(), sim.node(back).id) != open.end());
+    CHECK(std::find(open.begin(), open.end(), old_id) == open.end());
+    bool down = false;
+    for (const auto* e : of_kind(n, OutKind::PeerDown)) down |= e->peer == old_id;
+    CHECK(down);
+  }
+  // A listed peer's client id stays taken: a second newcomer with it is refused.
+  sim.add_node("peer-dup", 1000 + 2 * 7919);
+  sim.run_until(sim.now() + 3000);
+  bool refused = false;
+  for (const auto* e : of_kind(sim.node(0), OutKind::ProtocolError)) refused |= e->code == "duplicate-client-id";
+  CHECK(refused);
+}
