@@ -1,7 +1,5 @@
 #include "room/frame.h"
 
-#include <array>
-
 #include "codec/varint.h"
 
 namespace roomsync::room {
@@ -10,14 +8,12 @@ namespace {
 
 constexpr uint64_t kMaxTypingTtl = 60000;
 
-std::array<uint32_t, 256> make_crc_table() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
+uint32_t load32le(const uint8_t* p) {
+  return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
+}
+
+void put32le(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
 DecodeResult fail(DecodeError e, std::string m) { return {e, std::move(m)}; }
@@ -121,13 +117,6 @@ void write_header(ByteWriter& w, const MsgHeader& h) {
 
 }  // namespace
 
-uint32_t crc32(const uint8_t* p, size_t n) {
-  static const std::array<uint32_t, 256> table = make_crc_table();
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
-
 DecodeResult decode_body(FrameType type, const uint8_t* p, size_t n, const Limits& lim, Frame* out) {
   *out = Frame{};
   out->type = type;
@@ -174,9 +163,7 @@ DecodeResult decode_body(FrameType type, const uint8_t* p, size_t n, const Limit
 
 DecodeResult decode_frame(const uint8_t* p, size_t n, const Limits& lim, Frame* out) {
   if (n < kFrameOverhead) return fail(DecodeError::Garbage, "frame of " + std::to_string(n) + " bytes");
-  uint32_t want = uint32_t{p[n - 4]} | uint32_t{p[n - 3]} << 8 | uint32_t{p[n - 2]} << 16 |
-                  uint32_t{p[n - 1]} << 24;
-  if (crc32(p, n - 4) != want) return fail(DecodeError::Garbage, "checksum mismatch");
+  if (crc32(p, n - 4) != load32le(p + n - 4)) return fail(DecodeError::Garbage, "checksum mismatch");
   if (p[0] != kProtocolVersion)
     return fail(DecodeError::Version, "protocol version " + std::to_string(p[0]) + ", expected " +
                                           std::to_string(kProtocolVersion));
@@ -187,50 +174,70 @@ DecodeResult decode_frame(const uint8_t* p, size_t n, const Limits& lim, Frame* 
   return decode_body(static_cast<FrameType>(type), p + 2, n - kFrameOverhead, lim, out);
 }
 
-std::vector<uint8_t> seal_frame(FrameType type, const std::vector<uint8_t>& body) {
-  std::vector<uint8_t> f;
-  f.reserve(body.size() + kFrameOverhead);
-  f.push_back(kProtocolVersion);
-  f.push_back(static_cast<uint8_t>(type));
-  f.insert(f.end(), body.begin(), body.end());
-  uint32_t c = crc32(f.data(), f.size());
-  for (int i = 0; i < 4; ++i) f.push_back(static_cast<uint8_t>(c >> (8 * i)));
+namespace {
+
+// Frames are written in place: version and type first, then the body, then the checksum over
+// both; no second buffer, no copy of the body.
+ByteWriter start_frame(FrameType type, size_t body_hint) {
+  std::vector<uint8_t> buf;
+  buf.reserve(body_hint + kFrameOverhead);
+  ByteWriter w(std::move(buf));
+  w.byte(kProtocolVersion);
+  w.byte(static_cast<uint8_t>(type));
+  return w;
+}
+
+std::vector<uint8_t> finish_frame(ByteWriter& w) {
+  std::vector<uint8_t> f = w.take();
+  const size_t n = f.size();
+  f.resize(n + 4);
+  put32le(f.data() + n, crc32(f.data(), n));
   return f;
 }
 
+}  // namespace
+
+std::vector<uint8_t> seal_frame(FrameType type, const std::vector<uint8_t>& body) {
+  ByteWriter w = start_frame(type, body.size());
+  w.bytes(body.data(), body.size());
+  return finish_frame(w);
+}
+
 std::vector<uint8_t> encode_hello(uint64_t client_id, uint64_t session) {
-  ByteWriter w;
+  ByteWriter w = start_frame(FrameType::Hello, 20);
   w.varint(client_id);
   w.varint(session);
-  return seal_frame(FrameType::Hello, w.buffer());
+  return finish_frame(w);
 }
 
 std::vector<uint8_t> encode_sync1(uint64_t request, bool want_reply, const std::vector<uint8_t>& sv) {
-  ByteWriter w;
+  ByteWriter w = start_frame(FrameType::Sync1, sv.size() + 16);
   w.varint(request);
   w.byte(want_reply ? 1 : 0);
   w.varint(sv.size());
   w.bytes(sv.data(), sv.size());
-  return seal_frame(FrameType::Sync1, w.buffer());
+  return finish_frame(w);
 }
 
 std::vector<uint8_t> encode_ping(bool pong, uint64_t nonce, uint64_t stamp) {
-  ByteWriter w;
+  ByteWriter w = start_frame(pong ? FrameType::Pong : FrameType::Ping, 20);
   w.varint(nonce);
   w.varint(stamp);
-  return seal_frame(pong ? FrameType::Pong : FrameType::Ping, w.buffer());
+  return finish_frame(w);
 }
 
 std::vector<uint8_t> encode_chunk(uint64_t msg_id, uint64_t index, uint64_t count,
                                   const MsgHeader& header, const uint8_t* data, size_t len) {
-  ByteWriter w;
+  // Room for the ids, a typical header and the data: one allocation for most chunks.
+  ByteWriter w = start_frame(FrameType::Chunk, len + 64 + (index == 0 ? header.origin.size() + header.name.size() +
+                                                                          header.metadata.size() + 4 * header.covered.size() : 0));
   w.varint(msg_id);
   w.varint(index);
   w.varint(count);
   if (index == 0) write_header(w, header);
   w.varint(len);
   w.bytes(data, len);
-  return seal_frame(FrameType::Chunk, w.buffer());
+  return finish_frame(w);
 }
 
 }  // namespace roomsync::room

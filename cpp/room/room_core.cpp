@@ -805,6 +805,7 @@ void RoomCore::on_chunk(Peer& p, const Frame& f) {
         part.reserved = need;
         p.partial_bytes += need;
         reassembly_total_ += need;
+        part.data.reserve(need);  // the budget holds it already; the chunks then never reallocate
         part.data.assign(bytes, bytes + f.bytes.size());
       }
     }
@@ -915,7 +916,8 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
         o.id = id;
         o.name = h.name;
         o.metadata = h.metadata;
-        o.bytes = data;
+        if (h.hops > 0) o.bytes = data;  // relayed below
+        else o.bytes = std::move(data);  // a large action is not copied once more
       }
       break;
     case MsgKind::Presence: on_presence(origin, h, data); break;
