@@ -66,6 +66,21 @@ void normalize(Delta& d) {
 }  // namespace
 
 void delta_insert(Delta& d, uint32_t pos, std::u16string_view text) {
+  // Within or at either end of an insert of this transaction (typing, or a remote snapshot
+  // arriving run by run): insert into its text in place. normalize() would give the same ops,
+  // but split + normalize copy every inserted text, so a snapshot of n runs cost O(n x text)
+  // (most of a late joiner's time when the text has observers).
+  uint32_t out = 0;
+  for (auto& op : d) {
+    const uint32_t n = out_len(op);
+    if (op.kind == TextDeltaOp::Insert && pos >= out && pos <= out + n) {
+      op.text.insert(pos - out, text);
+      op.length = static_cast<uint32_t>(op.text.size());
+      return;
+    }
+    if (pos < out + n) break;
+    out += n;
+  }
   size_t i = seek(d, pos);
   d.insert(d.begin() + static_cast<ptrdiff_t>(i),
            TextDeltaOp{TextDeltaOp::Insert, static_cast<uint32_t>(text.size()), std::u16string(text)});
