@@ -6,11 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 import { defaultStaticDirs } from '../../js/server/index.js';
 import { startServer, closeAll, makePeer, waitUntil, numbered, indices, range } from './helpers/peers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
 
 let srv;
@@ -19,17 +18,8 @@ before(async () => {
   if (skip) return;
   const pages = fileURLToPath(new URL('./pages/', import.meta.url));
   srv = await startServer({ staticDirs: [...defaultStaticDirs(), { prefix: '/test/', dir: pages }] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Media permission makes Chromium gather host candidates with real addresses (10.77.0.1 in
-      // the namespace); without it a namespace with no default route yields no candidates at all.
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-    ],
-  });
+  browser = await launchChromium();
+
 });
 after(async () => {
   await closeAll();

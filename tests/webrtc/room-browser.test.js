@@ -5,11 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 import { defaultStaticDirs } from '../../js/server/index.js';
 import { startServer, waitUntil } from './helpers/peers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}`;
 
 let srv;
@@ -18,13 +17,8 @@ before(async () => {
   if (skip) return;
   const pages = fileURLToPath(new URL('./pages/', import.meta.url));
   srv = await startServer({ staticDirs: [...defaultStaticDirs(), { prefix: '/test/', dir: pages }] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // See browser-transport.test.js: fake media permission makes Chromium gather host candidates.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
-  });
+  browser = await launchChromium();
+
 });
 after(async () => {
   await browser?.close();

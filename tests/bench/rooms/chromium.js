@@ -29,10 +29,6 @@ export const SCENARIOS = { 'chromium-latejoin': ['ywebrtc', 'roomsync'], 'chromi
 // The document each late-joiner row syncs (docs.js): automerge-paper as the issue asks; rustcode,
 // the largest trace whose Yjs state fits one data channel message, so that y-webrtc has a figure.
 export const LATE_SPECS = { 'chromium-latejoin': 'automerge-paper', 'chromium-latejoin-rustcode': 'rustcode' };
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-  // Camera/mic permission makes Chromium gather host candidates in the private namespace.
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'];
 
 /** Why the Chromium rows cannot run here, or null. */
 export async function unavailable() {
@@ -154,7 +150,7 @@ const scenarios = {
  * `track(child)` registers a child process for clean-up on exit; `tick()` is called per run.
  */
 export async function runChromium({ columns, runs, warm, timeoutMs, keystrokes, keyWarm, track = () => {}, tick = () => {} }) {
-  const { chromium } = await import('playwright-core');
+  const { launchChromium } = await import('../../webrtc/helpers/chromium.js');  // the tests' flags
   const { createServer, defaultStaticDirs } = await import(pathToFileURL(path.join(REPO, 'js/server/index.js')).href);
   const o = { timeoutMs, keystrokes, keyWarm };
   const results = {};
@@ -173,7 +169,7 @@ export async function runChromium({ columns, runs, warm, timeoutMs, keystrokes, 
     if (columns.includes('ywebrtc')) await bundleYWebrtc(tmp);
     srv = await createServer({ port: 0, host: '127.0.0.1', logger: 'silent',
       staticDirs: [...defaultStaticDirs(), { prefix: '/bench/', dir: path.join(HERE, 'pages') }, { prefix: '/bench-lib/', dir: tmp }] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await launchChromium();
     const info = { chromium: browser.version() };
     for (const name of columns) {
       let signaling = srv.url;

@@ -5,28 +5,18 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createServer } from '../../../js/server/index.js';
+import { CHROMIUM, launchChromium } from '../../webrtc/helpers/chromium.js';
 import { assertPrivateNetns } from '../../webrtc/helpers/netns.js';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+export { CHROMIUM };
 
 /** Starts the server on a free port and launches Chromium; returns { server, browser, close }. */
 export async function startBrowserAndServer() {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (scripts/setup.sh installs chromium)`);
   assertPrivateNetns();
   const server = await createServer({ port: 0, logger: { level: 'silent' } });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Media permission makes Chromium gather host candidates with real addresses (10.77.0.1 in
-      // the namespace); without it a namespace with no default route yields no candidates at all.
-      // (No extra --disable-features: it would replace Playwright's own list.)
-      '--use-fake-ui-for-media-stream',
-    ],
-  });
+  const browser = await launchChromium();
+
   return {
     server,
     browser,
