@@ -16,34 +16,15 @@
 #include "room/frame.h"
 #include "room/room_core.h"
 
+#include "fuzz_input.h"
+
 using namespace roomsync;
 using namespace roomsync::room;
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const std::string& detail = "") {
-  std::fprintf(stderr, "\nroomsync frame fuzz invariant violated: %s %s\n", what, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-class Input {
- public:
-  Input(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool more() const { return i_ < n_; }
-  uint8_t byte() { return i_ < n_ ? d_[i_++] : 0; }
-  uint32_t u16() { return byte() | (uint32_t{byte()} << 8); }
-  std::vector<uint8_t> bytes(size_t n) {
-    n = std::min(n, n_ - i_);
-    std::vector<uint8_t> v(d_ + i_, d_ + i_ + n);
-    i_ += n;
-    return v;
-  }
-
- private:
-  const uint8_t* d_;
-  size_t n_, i_ = 0;
-};
+using fuzz::Input;
+[[noreturn]] void fail(const char* what, const std::string& detail = "") { fuzz::fail("frame", what, detail); }
 
 Limits small_limits() {
   Limits l;

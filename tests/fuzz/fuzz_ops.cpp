@@ -14,28 +14,15 @@
 
 #include "crdt/doc.h"
 
+#include "fuzz_input.h"
+
 using namespace roomsync;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const std::string& detail = "") {
-  std::fprintf(stderr, "\nroomsync ops fuzz invariant violated: %s %s\n", what, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-
-class Input {
- public:
-  Input(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool more() const { return i_ < n_; }
-  uint8_t byte() { return i_ < n_ ? d_[i_++] : 0; }
-  uint32_t u16() { return byte() | (uint32_t{byte()} << 8); }
-
- private:
-  const uint8_t* d_;
-  size_t n_, i_ = 0;
-};
+using fuzz::Input;
+[[noreturn]] void fail(const char* what, const std::string& detail = "") { fuzz::fail("ops", what, detail); }
 
 bool is_high(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
 bool is_low(char16_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
