@@ -65,9 +65,14 @@ before(async () => {
   mkdirSync(join(root, 'app', 'vendor'), { recursive: true });
   writeFileSync(join(root, 'index.html'), html);
   writeFileSync(join(root, 'app', 'index.html'), html.replace("from './roomsync.browser.js'", "from './vendor/roomsync.browser.js'"));
-  for (const f of [BUNDLE, WASM]) {
-    copyFileSync(join(repo, 'dist', f), join(root, f));
-    copyFileSync(join(repo, 'dist', f), join(root, 'app', 'vendor', f));
+  // And once pointed at a port where no signaling server listens (/down/).
+  const closedPort = await new Promise((resolve) => {
+    const probe = createHttpServer().listen(0, '127.0.0.1', () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
+  });
+  mkdirSync(join(root, 'down'));
+  writeFileSync(join(root, 'down', 'index.html'), html.replace(signalingUrl[1], `ws://localhost:${closedPort}/socket`));
+  for (const dir of ['', 'app/vendor', 'down']) {
+    for (const f of [BUNDLE, WASM]) copyFileSync(join(repo, 'dist', f), join(root, dir, f));
   }
 
   const signaling = await createServer({ port: Number(signalingUrl[2]), logger: { level: 'silent' } });
@@ -195,5 +200,23 @@ test('the bundle imported from another directory (/app/index.html -> ./vendor/) 
     assert.ok(!env.statics.log.some((r) => r.path === '/app/roomsync.wasm'));
   } finally {
     await Promise.all(people.map((p) => p.context.close()));
+  }
+});
+
+test('without a signaling server the page says it cannot join', { timeout: 60_000 }, async () => {
+  const context = await env.browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${env.statics.url}/down/?room=${newRoom()}&name=Fay`);
+    const shown = await waitUntil(async () => {
+      const text = await page.$eval('#status', (el) => el.textContent);
+      return text.startsWith('Cannot join: ') && text;
+    }, { message: 'the page to report the failed join' });
+    assert.match(shown, /^Cannot join: cannot connect to ws:\/\/localhost:\d+\/socket/);
+    assert.equal(errors.length, 1, 'the error is also thrown, for the console');
+  } finally {
+    await context.close();
   }
 });
