@@ -40,7 +40,9 @@ async function startStaticServer(root) {
     const ok = file.startsWith(root + sep) && existsSync(file);
     log.push({ path, status: ok ? 200 : 404 });
     if (!ok) return res.writeHead(404).end('not found');
-    res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    // Under /octet/ it plays a server that does not know .wasm (sends application/octet-stream).
+    const type = path.startsWith('/octet/') && extname(file) === '.wasm' ? 'application/octet-stream' : types[extname(file)];
+    res.writeHead(200, { 'content-type': type ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -71,7 +73,9 @@ before(async () => {
   });
   mkdirSync(join(root, 'down'));
   writeFileSync(join(root, 'down', 'index.html'), html.replace(signalingUrl[1], `ws://localhost:${closedPort}/socket`));
-  for (const dir of ['', 'app/vendor', 'down']) {
+  mkdirSync(join(root, 'octet'));
+  writeFileSync(join(root, 'octet', 'index.html'), html);
+  for (const dir of ['', 'app/vendor', 'down', 'octet']) {
     for (const f of [BUNDLE, WASM]) copyFileSync(join(repo, 'dist', f), join(root, dir, f));
   }
 
@@ -218,5 +222,17 @@ test('without a signaling server the page says it cannot join', { timeout: 60_00
     assert.equal(errors.length, 1, 'the error is also thrown, for the console');
   } finally {
     await context.close();
+  }
+});
+
+test('a server that sends the wasm as application/octet-stream: the page still works (compiled after download, with a console warning)', { timeout: 60_000 }, async () => {
+  const gus = await open('/octet/', { name: 'Gus', room: newRoom() });
+  try {
+    assert.equal(await status(gus), 'Gus: 0 other(s) here');
+    await say(gus, 'still here');
+    await allShow([gus], 'Gus: still here\n');
+    assert.ok(gus.warnings.some((w) => /falling back to ArrayBuffer instantiation/.test(w)), gus.warnings.join('\n'));
+  } finally {
+    await gus.context.close();
   }
 });
