@@ -6,13 +6,15 @@
 
 namespace roomsync {
 
-bool is_sequence_root(RootType type) {
-  return type == RootType::Text;
-}
-
 namespace {
 
-const char* type_name(RootType type) { return type == RootType::Text ? "text" : "list"; }
+// Every sequence root type, by the name anchors carry. (A new sequence type joins here.)
+struct SequenceType {
+  RootType type;
+  const char* name;
+};
+constexpr SequenceType kSequenceTypes[] = {{RootType::Text, "text"}};
+
 
 // The code unit at visible position `pos` of a Text.
 char16_t unit_at(const DocImpl& d, const TextTree& t, uint32_t pos) {
@@ -21,6 +23,24 @@ char16_t unit_at(const DocImpl& d, const TextTree& t, uint32_t pos) {
 }
 
 }  // namespace
+
+const char* sequence_type_name(RootType type) {
+  for (const SequenceType& s : kSequenceTypes)
+    if (s.type == type) return s.name;
+  return nullptr;
+}
+
+bool is_sequence_root(RootType type) { return sequence_type_name(type) != nullptr; }
+
+bool sequence_type_of(std::string_view name, RootType* out) {
+  for (const SequenceType& s : kSequenceTypes) {
+    if (name == s.name) {
+      *out = s.type;
+      return true;
+    }
+  }
+  return false;
+}
 
 Status Doc::sticky_index(RootHandle h, uint32_t index, int assoc, Sticky* out) const {
   const DocImpl& d = *impl_;
@@ -90,9 +110,9 @@ Status Doc::resolve_sticky(RootHandle h, const Sticky& s, std::optional<uint32_t
     return Status::error("not a text or list root");
   const Root& root = d.roots[h];
   if (s.type != root.type || s.name != root.name) {
-    const char* kind = is_sequence_root(s.type) ? type_name(s.type) : "unknown root";
+    const char* kind = is_sequence_root(s.type) ? sequence_type_name(s.type) : "unknown root";
     return Status::error(std::string("sticky index of ") + kind + " \"" + s.name +
-                         "\" resolved in " + type_name(root.type) + " \"" + root.name + "\"");
+                         "\" resolved in " + sequence_type_name(root.type) + " \"" + root.name + "\"");
   }
   return resolve_sticky(s, index);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "crdt/doc.h"
 
@@ -30,5 +31,8 @@ struct Sticky {
 
 // Whether roots of this type are sequences (a TextTree) that sticky positions work on.
 bool is_sequence_root(RootType type);
+// The name anchors give a sequence root type ("text"), or nullptr for other types; and back.
+const char* sequence_type_name(RootType type);
+bool sequence_type_of(std::string_view name, RootType* out);
 
 }  // namespace roomsync

@@ -6,6 +6,8 @@
 #include <optional>
 #include <random>
 
+#include "codec/sticky_json.h"
+#include "crdt/ids.h"
 #include "crdt/sticky.h"
 #include "test_util.h"
 
@@ -383,6 +385,97 @@ TEST_CASE("sticky: concurrent edits from 3 replicas in random orders keep anchor
       auto a = resolve(f.doc(r), f.texts[r], after_at);
       REQUIRE(a.has_value());
       CHECK(f.text(r)[*a - 1] == u'@');
+    }
+  }
+}
+
+// --- the JSON form (codec/sticky_json.h) ----------------------------------------------------
+
+TEST_CASE("sticky JSON: the JS API's object, round trip", "[sticky][json]") {
+  Doc d(10);
+  RootHandle t = text_of(d, "t");
+  insert(d, t, 0, "abc");
+  const Sticky s = anchor(d, t, 1, 0);
+  CHECK(sticky_to_json(s) == R"({"t":"text","r":"t","c":10,"k":1,"a":0})");  // as JSON.stringify writes it
+  CHECK(sticky_to_json(anchor(d, t, 0, -1)) == R"({"t":"text","r":"t","a":-1})");
+  Sticky big = s;
+  big.client = kMaxClientId;
+  big.clock = kMaxClock;
+  big.name = "ünï \"q\" 😀";
+  big.assoc = -1;
+  for (const Sticky& x : {s, big, anchor(d, t, 3, 0), anchor(d, t, 0, -1)}) {
+    Sticky y;
+    Status st = sticky_from_json(sticky_to_json(x), &y);
+    INFO(sticky_to_json(x) << ": " << st.message);
+    REQUIRE(st.ok);
+    CHECK(y.type == x.type);
+    CHECK(y.name == x.name);
+    CHECK(y.has_element == x.has_element);
+    CHECK(y.client == (x.has_element ? x.client : 0));
+    CHECK(y.clock == (x.has_element ? x.clock : 0));
+    CHECK(y.assoc == x.assoc);
+  }
+  Sticky y;
+  REQUIRE(sticky_from_json(R"( {"a":0.0,"k":1.0,"extra":[1],"c":10,"r":"t","t":"text"} )", &y).ok);
+  CHECK(resolve(d, t, y) == 1u);
+  REQUIRE(sticky_from_json(R"({"t":"text","r":"t","c":null,"k":null,"a":0})", &y).ok);
+  CHECK(!y.has_element);
+  CHECK(resolve(d, t, y) == 3u);
+}
+
+TEST_CASE("sticky JSON: garbage is a Status, never a crash", "[sticky][json]") {
+  const char* invalid[] = {
+      "", "null", "[]", "\"t\"", "{}", "{", R"({"t":"text","r":"t","c":1,"k":1,"a":0)",
+      R"({"r":"t","a":0})", R"({"t":"map","r":"t","a":0})", R"({"t":1,"r":"t","a":0})",
+      R"({"t":"text","a":0})", R"({"t":"text","r":5,"a":0})", R"({"t":"text","r":"\ud800","a":0})",
+      R"({"t":"text","r":"t"})", R"({"t":"text","r":"t","a":"0"})", R"({"t":"text","r":"t","a":false})",
+      R"({"t":"text","r":"t","c":1,"a":0})", R"({"t":"text","r":"t","k":1,"a":0})",
+      R"({"t":"text","r":"t","c":1,"k":null,"a":0})", R"({"t":"text","r":"t","c":"1","k":1,"a":0})",
+      R"({"t":"text","r":"t","c":1,"k":[1],"a":0})", "{\"t\":\"text\",\"r\":\"\xff\",\"a\":0}"};
+  const char* out_of_range[] = {
+      R"({"t":"text","r":"t","a":1})", R"({"t":"text","r":"t","a":-2})", R"({"t":"text","r":"t","a":0.5})",
+      R"({"t":"text","r":"t","c":-1,"k":1,"a":0})", R"({"t":"text","r":"t","c":9007199254740992,"k":1,"a":0})",
+      R"({"t":"text","r":"t","c":1.5,"k":1,"a":0})", R"({"t":"text","r":"t","c":1e400,"k":1,"a":0})",
+      R"({"t":"text","r":"t","c":1,"k":2147483648,"a":0})", R"({"t":"text","r":"t","c":1,"k":-1,"a":0})",
+      R"({"t":"text","r":"t","c":18446744073709551615,"k":1,"a":0})"};
+  Sticky keep;
+  keep.name = "untouched";
+  for (const char* s : invalid) {
+    INFO(s);
+    Sticky out = keep;
+    Status st = sticky_from_json(s, &out);
+    CHECK(!st.ok);
+    CHECK(out.name == "untouched");
+  }
+  for (const char* s : out_of_range) {
+    INFO(s);
+    Sticky out = keep;
+    Status st = sticky_from_json(s, &out);
+    CHECK(!st.ok);
+    CHECK((st.code == Status::kRange || st.code == Status::kInvalid));
+    CHECK(out.name == "untouched");
+  }
+  Sticky out;
+  CHECK(!sticky_from_json(std::string(100000, '['), &out).ok);
+  CHECK(!sticky_from_json(std::string(50000, '[') + std::string(50000, ']'), &out).ok);
+  // Random corruptions of a valid anchor: either an anchor that encodes back to itself or an error.
+  std::mt19937 rng(12345);
+  const std::string good = R"({"t":"text","r":"t","c":10,"k":1,"a":-1})";
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = good;
+    for (int n = 1 + static_cast<int>(rng() % 3); n > 0; --n) {
+      size_t at = rng() % s.size();
+      switch (rng() % 3) {
+        case 0: s[at] = static_cast<char>(rng()); break;
+        case 1: s.erase(at, 1); break;
+        default: s.insert(at, 1, "{}[]\",:-019.eE\\ntu"[rng() % 18]);
+      }
+    }
+    if (sticky_from_json(s, &out).ok) {
+      Sticky again;
+      INFO(s);
+      REQUIRE(sticky_from_json(sticky_to_json(out), &again).ok);
+      CHECK(sticky_to_json(again) == sticky_to_json(out));
     }
   }
 }
