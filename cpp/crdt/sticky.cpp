@@ -50,13 +50,11 @@ Status Doc::sticky_index(RootHandle h, uint32_t index, int assoc, Sticky* out) c
   const TextTree& t = *root.text;
   const uint32_t len = t.length();
   if (index > len)
-    return Status::error("sticky index " + std::to_string(index) + " past the end (" +
-                         std::to_string(len) + ")", Status::kRange);
+    return Status::error("sticky index past the end", Status::kRange);
   // A cursor never sits inside a character: refuse it as text_insert does.
   if (root.type == RootType::Text && index > 0 && index < len &&
       is_high_surrogate(unit_at(d, t, index - 1)) && is_low_surrogate(unit_at(d, t, index)))
-    return Status::error("sticky index " + std::to_string(index) + " splits a surrogate pair",
-                         Status::kRange);
+    return Status::error("sticky index splits a surrogate pair", Status::kRange);
   Sticky s;
   s.type = root.type;
   s.name = root.name;
@@ -74,33 +72,39 @@ Status Doc::sticky_index(RootHandle h, uint32_t index, int assoc, Sticky* out) c
   return {};
 }
 
-Status Doc::resolve_sticky(const Sticky& s, std::optional<uint32_t>* index) const {
-  if (!is_sequence_root(s.type)) return Status::error("sticky index of a root that is no text or list");
+namespace {
+
+Status check_element(const Sticky& s) {
   if (s.has_element && s.client > kMaxClientId)
     return Status::error("sticky index client id above 2^53-1", Status::kRange);
   if (s.has_element && s.clock > kMaxClock)
     return Status::error("sticky index clock above 2^31-1", Status::kRange);
+  return {};
+}
+
+std::optional<uint32_t> resolve_in(const DocImpl& d, const TextTree& t, const Sticky& s) {
+  if (!s.has_element) return s.assoc < 0 ? 0 : t.length();
+  auto c = d.client_ids.find(s.client);
+  if (c == d.client_ids.end()) return std::nullopt;
+  TreePos p = t.locate(Id{c->second, s.clock});
+  if (p.leaf == TextTree::kNone) return std::nullopt;  // not (yet) integrated, or of another root
+  const Run& r = t.run(p.leaf, p.idx);
+  // A tombstone sits where the next visible element is, whichever side the anchor keeps.
+  return t.position_of(p.leaf, p.idx) + (r.deleted ? 0 : p.off + (s.assoc < 0 ? 1 : 0));
+}
+
+}  // namespace
+
+Status Doc::resolve_sticky(const Sticky& s, std::optional<uint32_t>* index) const {
+  if (!is_sequence_root(s.type)) return Status::error("sticky index of a root that is no text or list");
+  if (Status st = check_element(s); !st) return st;
   const DocImpl& d = *impl_;
   auto h = d.find_root(s.type, s.name);
   if (!h) {  // no such root here yet: it is empty, and none of its elements has arrived
     *index = s.has_element ? std::nullopt : std::optional<uint32_t>(0);
     return {};
   }
-  const TextTree& t = *d.roots[*h].text;
-  if (!s.has_element) {
-    *index = s.assoc < 0 ? 0 : t.length();
-    return {};
-  }
-  *index = std::nullopt;
-  auto c = d.client_ids.find(s.client);
-  if (c == d.client_ids.end()) return {};
-  TreePos p = t.locate(Id{c->second, s.clock});
-  if (p.leaf == TextTree::kNone) return {};  // not (yet) integrated, or of another root
-  const Run& r = t.run(p.leaf, p.idx);
-  uint32_t pos = t.position_of(p.leaf, p.idx);
-  // A tombstone sits where the next visible element is, whichever side the anchor keeps.
-  if (!r.deleted) pos += p.off + (s.assoc < 0 ? 1 : 0);
-  *index = pos;
+  *index = resolve_in(d, *d.roots[*h].text, s);
   return {};
 }
 
@@ -110,11 +114,16 @@ Status Doc::resolve_sticky(RootHandle h, const Sticky& s, std::optional<uint32_t
     return Status::error("not a text or list root");
   const Root& root = d.roots[h];
   if (s.type != root.type || s.name != root.name) {
-    const char* kind = is_sequence_root(s.type) ? sequence_type_name(s.type) : "unknown root";
-    return Status::error(std::string("sticky index of ") + kind + " \"" + s.name +
-                         "\" resolved in " + sequence_type_name(root.type) + " \"" + root.name + "\"");
+    std::string m = "sticky index of another root: \"";
+    m += s.name;
+    m += "\" resolved in \"";
+    m += root.name;
+    m += '"';
+    return Status::error(std::move(m));
   }
-  return resolve_sticky(s, index);
+  if (Status st = check_element(s); !st) return st;
+  *index = resolve_in(d, *root.text, s);
+  return {};
 }
 
 }  // namespace roomsync

@@ -118,7 +118,7 @@ test('bad anchors throw and change nothing', async () => {
   // An anchor of another root is an error, not an index in this one.
   const other = doc.getText('other');
   other.insert(0, 'xyz');
-  assert.throws(() => other.resolveSticky(good), /text "t".*text "other"/);
+  assert.throws(() => other.resolveSticky(good), /another root: "t" resolved in "other"/);
   // Fields absent together are fine (start/end); null counts as absent.
   assert.equal(t.resolveSticky({ t: 'text', r: 't', c: null, k: null, a: 0 }), 3);
   assert.equal(t.resolveSticky(good), 1);
