@@ -15,7 +15,6 @@ struct SequenceType {
 };
 constexpr SequenceType kSequenceTypes[] = {{RootType::Text, "text"}};
 
-
 // The code unit at visible position `pos` of a Text.
 char16_t unit_at(const DocImpl& d, const TextTree& t, uint32_t pos) {
   TreePos p = t.find_visible(pos);
@@ -49,8 +48,7 @@ Status Doc::sticky_index(RootHandle h, uint32_t index, int assoc, Sticky* out) c
   const Root& root = d.roots[h];
   const TextTree& t = *root.text;
   const uint32_t len = t.length();
-  if (index > len)
-    return Status::error("sticky index past the end", Status::kRange);
+  if (index > len) return Status::error("sticky index past the end", Status::kRange);
   // A cursor never sits inside a character: refuse it as text_insert does.
   if (root.type == RootType::Text && index > 0 && index < len &&
       is_high_surrogate(unit_at(d, t, index - 1)) && is_low_surrogate(unit_at(d, t, index)))
