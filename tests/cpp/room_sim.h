@@ -184,6 +184,25 @@ class Sim {
     drain(i);
   }
 
+  // One local edit of the List root "l": a unique value at a seeded index, or (one time in
+  // four, when not empty) a delete of one element.
+  void edit_list(size_t i) {
+    Node& n = nodes_[i];
+    if (!n.alive) return;
+    RootHandle l = 0;
+    REQUIRE(n.doc->root(RootType::List, "l", &l).ok);
+    const uint32_t len = n.doc->list_length(l);
+    if (len > 0 && rng_.below(4) == 0) {
+      REQUIRE(n.doc->list_delete(l, static_cast<uint32_t>(rng_.below(len)), 1).ok);
+    } else {
+      const std::string v = "{\"by\":\"" + n.id + "\",\"n\":" + std::to_string(list_values_++) + "}";
+      REQUIRE(n.doc->list_insert(l, static_cast<uint32_t>(rng_.below(len + 1)), {v}).ok);
+    }
+    TransactionResult r = n.doc->take_last_result();
+    REQUIRE(n.core->local_update(r.update.data(), r.update.size(), now_));
+    drain(i);
+  }
+
   // Runs until `until` (virtual ms) or the step budget; fails on a livelock.
   void run_until(Millis until, uint64_t budget = 5'000'000) {
     while (steps_ < budget) {
@@ -215,6 +234,14 @@ class Sim {
     }
     REQUIRE(steps_ < budget);
     now_ = std::max(now_, until);
+  }
+
+  // The next `count` frames from `from` to `to` vanish, as when a transport gives up waiting
+  // for them; frames_lost() then reports it the way the glue does.
+  void blackhole(size_t from, size_t to, uint32_t count) { blackholed_[{from, to}] += count; }
+  void frames_lost(size_t at, size_t from) {
+    nodes_[at].core->frames_lost(nodes_[from].id, now_);
+    drain(at);
   }
 
   // Delivers raw bytes to node `to` as if sent by `from` on an open channel (hostile peers).
@@ -261,7 +288,8 @@ class Sim {
   }
 
  private:
-  enum class EvKind : uint8_t { Script, SigJoin, SigLeave, SigListed, Open, Deliver, Closed, IceFail };
+  uint64_t list_values_ = 0;  // values edit_list inserted so far (makes each unique)
+    enum class EvKind : uint8_t { Script, SigJoin, SigLeave, SigListed, Open, Deliver, Closed, IceFail };
   struct Ev {
     Millis t;
     uint64_t seq;
@@ -419,6 +447,10 @@ class Sim {
       return;
     }
     if (chance(opt_.drop_prob)) return;
+    if (auto bh = blackholed_.find({from, to}); bh != blackholed_.end() && bh->second > 0) {
+      --bh->second;
+      return;
+    }
     Bytes bytes = o.bytes;
     if (chance(opt_.corrupt_prob) && !bytes.empty()) bytes[rng_.below(bytes.size())] ^= static_cast<uint8_t>(1 + rng_.below(255));
     int d = dir(from, to);
@@ -519,6 +551,7 @@ class Sim {
   uint64_t max_inflight_seen_ = 0;
   std::vector<Node> nodes_;
   std::map<std::pair<size_t, size_t>, Link> links_;
+  std::map<std::pair<size_t, size_t>, uint32_t> blackholed_;
   std::priority_queue<Ev, std::vector<Ev>, Later> queue_;
   std::vector<std::function<void()>> scripts_;
   std::set<size_t> side_;

@@ -1,9 +1,10 @@
 // A small app that uses all three entry points of the package, type-checked with strict tsc by
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
-import { createDoc, type Doc, type DeltaOp, type StickyIndex } from 'roomsync';
+import { createDoc, type Doc, type DeltaOp, type List, type ListDeltaOp, type StickyIndex } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
+import * as browser from 'roomsync/browser';
 
 // Each import must be typed, not `any` (an `any` would hide a missing declaration file).
 type IsAny<T> = 0 extends 1 & T ? true : false;
@@ -31,6 +32,27 @@ const cursor: StickyIndex = text.stickyIndex(2, -1);
 const cursorAt: number | null = text.resolveSticky(JSON.parse(JSON.stringify(cursor)) as StickyIndex);
 void cursorAt;
 
+// A typed list: values, events and iteration carry the element type.
+type Todo = { title: string; done: boolean };
+const todos: List<Todo> = doc.getList<Todo>('todos');
+todos.push({ title: 'write', done: false }, { title: 'ship', done: true });
+todos.insert(0, { title: 'plan', done: true });
+todos.delete(1);
+todos.delete(0, 1);
+const first: Todo | undefined = todos.get(0);
+const titles: string[] = todos.toArray().map((t) => t.title);
+for (const t of todos) titles.push(t.title);
+const count: number = todos.length;
+todos.observe(({ delta, target }) => {
+  const ops: ListDeltaOp<Todo>[] = delta;
+  for (const op of ops) if ('insert' in op) titles.push(...op.insert.map((t) => t.title));
+  void target.length;
+});
+const anyList = doc.getList('misc');
+anyList.push(1, 'two', [3], { four: 4 }, null);
+const raw: unknown = anyList.get(0);
+void [first, count, raw];
+
 let lastError: string | null = null;
 const peer: Signaling = await connectSignaling({ url: server.url, room: 'notes' });
 doc.on('update', (update: Uint8Array) => {
@@ -42,4 +64,10 @@ doc.on('update', (update: Uint8Array) => {
 await peer.leave();
 doc.destroy();
 await server.close({ code: 1001 });
-export { typed, port, joins, lastError };
+// roomsync/browser (the self-contained browser bundle): the same API and types, in one module.
+const bundled: [IsAny<typeof browser.createDoc>, IsAny<typeof browser.joinRoom>, IsAny<typeof browser.connectSignaling>] = [false, false, false];
+const sameDoc: Doc = await browser.createDoc();
+const bundledError: typeof SignalingError = browser.SignalingError;
+sameDoc.getText('notes').insert(0, 'hi');
+
+export { typed, port, joins, lastError, bundled, bundledError };
