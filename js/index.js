@@ -264,7 +264,7 @@ function randomClientId() {
 // The anchor is a plain JSON-safe object: { t: root type, r: root name, c: the element's
 // client id, k: its clock, a: 0 (stays before the element) or -1 (stays after it) }; without
 // c and k it is the end (a: 0) or the start (a: -1) of the root. The core does the rest.
-const STICKY_TYPES = { text: TEXT }; // sequence roots by the name anchors carry
+const STICKY_TYPES = { text: TEXT, list: LIST }; // sequence roots by the name anchors carry
 
 function makeSticky(root, index, assoc) {
   const doc = root.doc;
@@ -838,6 +838,12 @@ export class List extends Root {
   [Symbol.iterator]() { return this.toArray()[Symbol.iterator](); }
 
   toJSON() { return this.toArray(); }
+
+  /** An anchor at `index` that keeps its place as the list changes (see index.d.ts). */
+  stickyIndex(index, assoc = 0) { return makeSticky(this, index, assoc); }
+
+  /** The anchor's current index, or null while this replica lacks its element. */
+  resolveSticky(anchor) { return resolveSticky(this, anchor); }
 }
 
 export { RMap as Map, loadModule };

@@ -51,7 +51,7 @@ Status sticky_from_json(std::string_view text, Sticky* out) {
   Sticky s;
   auto t = j.find("t");
   if (t == j.end() || !t->is_string() || !sequence_type_of(t->get_ref<const std::string&>(), &s.type))
-    return Status::error("sticky index root type (t) is not a sequence root type (\"text\")");
+    return Status::error("sticky index root type (t) is not \"text\" or \"list\"");
   auto r = j.find("r");
   if (r == j.end() || !r->is_string()) return Status::error("sticky index root name (r) is not a string");
   s.name = r->get<std::string>();

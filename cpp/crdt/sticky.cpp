@@ -13,7 +13,7 @@ struct SequenceType {
   RootType type;
   const char* name;
 };
-constexpr SequenceType kSequenceTypes[] = {{RootType::Text, "text"}};
+constexpr SequenceType kSequenceTypes[] = {{RootType::Text, "text"}, {RootType::List, "list"}};
 
 // The code unit at visible position `pos` of a Text.
 char16_t unit_at(const DocImpl& d, const TextTree& t, uint32_t pos) {

@@ -479,3 +479,107 @@ TEST_CASE("sticky JSON: garbage is a Status, never a crash", "[sticky][json]") {
     }
   }
 }
+
+// --- List roots: the same anchors over elements (JSON values) ---------------------------------
+
+namespace {
+
+void list_push(Doc& d, RootHandle l, uint32_t at, std::vector<std::string_view> values) {
+  Status st = d.list_insert(l, at, values);
+  INFO("list_insert: " << st.message);
+  REQUIRE(st.ok);
+}
+
+}  // namespace
+
+TEST_CASE("sticky: list anchors follow their elements; a text's anchor is no list's", "[sticky][list]") {
+  Doc d(3);
+  RootHandle l = root_of(d, RootType::List, "todos");
+  RootHandle t = text_of(d, "todos");
+  list_push(d, l, 0, {"1", "\"milk\"", "{\"x\":2}", "null"});
+  const Sticky on_milk = anchor(d, l, 1, 0);
+  const Sticky after_milk = anchor(d, l, 2, -1);
+  const Sticky end = anchor(d, l, 4, 0);
+  CHECK(on_milk.type == RootType::List);
+  CHECK(sticky_to_json(on_milk) == R"({"t":"list","r":"todos","c":3,"k":1,"a":0})");
+  list_push(d, l, 0, {"true", "false"});
+  list_push(d, l, 4, {"\"between\""});  // right after milk: after the after-anchor
+  CHECK(resolve(d, l, on_milk) == 3u);
+  CHECK(resolve(d, l, after_milk) == 4u);
+  CHECK(resolve(d, l, end) == 7u);
+  CHECK(d.list_get(l, 3) == "\"milk\"");
+  REQUIRE(d.list_delete(l, 2, 3).ok);  // 1, milk, between
+  CHECK(resolve(d, l, on_milk) == 2u);
+  CHECK(resolve(d, l, after_milk) == 2u);
+  CHECK(d.list_get(l, 2) == "{\"x\":2}");
+  // Text and list of one name are two roots: their anchors do not mix.
+  insert(d, t, 0, "abc");
+  std::optional<uint32_t> out;
+  CHECK(!d.resolve_sticky(t, on_milk, &out).ok);
+  CHECK(!d.resolve_sticky(l, anchor(d, t, 1, 0), &out).ok);
+  Sticky s;
+  CHECK(d.sticky_index(l, 5, 0, &s).code == Status::kRange);
+  Sticky from_json;
+  REQUIRE(sticky_from_json(sticky_to_json(after_milk), &from_json).ok);
+  CHECK(resolve(d, l, from_json) == 2u);
+}
+
+TEST_CASE("sticky: list anchors under concurrent edits from 3 replicas in random orders", "[sticky][list][convergence]") {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    auto pick = [&](size_t lo, size_t hi) { return std::uniform_int_distribution<size_t>(lo, hi)(rng); };
+    std::vector<std::unique_ptr<Doc>> docs;
+    std::vector<RootHandle> lists;
+    std::vector<std::vector<Bytes>> sent(3);
+    for (int i = 0; i < 3; ++i) {
+      docs.push_back(std::make_unique<Doc>(500 + 31 * i));
+      docs.back()->set_capture_updates(true);
+      lists.push_back(root_of(*docs.back(), RootType::List, "l"));
+    }
+    list_push(*docs[0], lists[0], 0, {"0", "\"#\"", "1", "\"@\"", "2"});
+    const Bytes base = docs[0]->take_last_result().update;
+    for (int i = 1; i < 3; ++i) REQUIRE(apply_upd(*docs[i], base).ok);
+    const Sticky on_hash = anchor(*docs[1], lists[1], 1, 0);
+    const Sticky after_at = anchor(*docs[2], lists[2], 4, -1);
+    int next = 10;
+    for (int step = 0; step < 60; ++step) {
+      const size_t i = pick(0, 2);
+      Doc& d = *docs[i];
+      const std::vector<std::string> v = d.list_values(lists[i]);
+      if (v.size() > 3 && pick(0, 2) == 0) {
+        const uint32_t at = static_cast<uint32_t>(pick(0, v.size() - 1));
+        if (v[at] == "\"#\"" || v[at] == "\"@\"") continue;
+        REQUIRE(d.list_delete(lists[i], at, 1).ok);
+      } else {
+        const std::string n = std::to_string(next++);
+        list_push(d, lists[i], static_cast<uint32_t>(pick(0, v.size())), {n});
+      }
+      sent[i].push_back(d.take_last_result().update);
+    }
+    auto check = [&](size_t r) {
+      auto h = resolve(*docs[r], lists[r], on_hash);
+      auto a = resolve(*docs[r], lists[r], after_at);
+      REQUIRE(h.has_value());
+      REQUIRE(a.has_value());
+      CHECK(docs[r]->list_get(lists[r], *h) == "\"#\"");
+      CHECK(docs[r]->list_get(lists[r], *a - 1) == "\"@\"");
+    };
+    for (size_t dst = 0; dst < 3; ++dst) {
+      std::vector<const Bytes*> inbox;
+      for (size_t src = 0; src < 3; ++src)
+        if (src != dst)
+          for (const Bytes& b : sent[src]) inbox.push_back(&b);
+      std::shuffle(inbox.begin(), inbox.end(), rng);
+      for (const Bytes* b : inbox) {
+        REQUIRE(apply_upd(*docs[dst], *b).ok);
+        check(dst);
+      }
+    }
+    for (size_t r = 1; r < 3; ++r) {
+      REQUIRE(docs[r]->list_content(lists[r]) == docs[0]->list_content(lists[0]));
+      CHECK(resolve(*docs[r], lists[r], on_hash) == resolve(*docs[0], lists[0], on_hash));
+      CHECK(resolve(*docs[r], lists[r], after_at) == resolve(*docs[0], lists[0], after_at));
+    }
+  }
+}

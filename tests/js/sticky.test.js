@@ -127,3 +127,36 @@ test('bad anchors throw and change nothing', async () => {
   assert.throws(() => t.resolveSticky(good), /destroyed/);
   assert.throws(() => t.stickyIndex(0), /destroyed/);
 });
+
+test('lists: anchors follow their elements across docs; text and list anchors do not mix', async () => {
+  const a = await createDoc({ clientId: 21 });
+  const b = await createDoc({ clientId: 22 });
+  a.on('update', (u) => b.applyUpdate(u));
+  const la = a.getList('shapes');
+  la.push('circle', 'square', { kind: 'star' });
+  const lb = b.getList('shapes');
+  const onSquare = JSON.parse(JSON.stringify(lb.stickyIndex(1)));
+  assert.deepEqual(onSquare, { t: 'list', r: 'shapes', c: 21, k: 1, a: 0 });
+  const end = lb.stickyIndex(3);
+  lb.insert(0, 'line', 'dot'); // b only: a does not have these yet
+  la.delete(0);
+  assert.equal(lb.resolveSticky(onSquare), 2);
+  assert.equal(lb.get(lb.resolveSticky(onSquare)), 'square');
+  assert.equal(la.resolveSticky(onSquare), 0);
+  assert.equal(lb.resolveSticky(end), 4);
+  const onDot = lb.stickyIndex(1);
+  assert.equal(la.resolveSticky(onDot), null); // not synced to a
+  a.applyUpdate(b.encodeStateSince(a.stateVector()));
+  assert.equal(la.resolveSticky(onDot), 1);
+  assert.throws(() => la.stickyIndex(5), RangeError);
+  // A text and a list of one name are two roots.
+  const text = a.getText('notes');
+  text.insert(0, 'abc');
+  const list = a.getList('todo');
+  list.push(1);
+  assert.throws(() => list.resolveSticky({ ...text.stickyIndex(1), r: 'todo' }), /another root/);
+  assert.throws(() => text.resolveSticky({ ...list.stickyIndex(0), r: 'notes' }), /another root/);
+  assert.throws(() => list.resolveSticky({ t: 'List', r: 'todo', a: 0 }), TypeError);
+  a.destroy();
+  b.destroy();
+});
