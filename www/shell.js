@@ -60,8 +60,12 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
   const header = buildHeader(product);
   const bannerEl = buildBanner();
   document.body.prepend(header.root, bannerEl.root);
-  if (!roomName || !name) ({ room: roomName, name } = await joinForm({ room: roomName, name }));
+  header.root.classList.add('joining'); // no status or invite link before there is a room
+  let password; // kept in memory only, never in the URL
+  if (!roomName || !name) ({ room: roomName, name, password } = await joinForm({ room: roomName, name }));
+  password ||= undefined;
   localStorage.setItem('roomsync.name', name);
+  header.root.classList.remove('joining');
   header.setRoom(roomName);
   document.title = `${roomName} · ${product} · roomsync`;
 
@@ -77,7 +81,6 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
   let serverLost = false;
   let bannerKind = null;
   let retryTimer = null;
-  let password;
   let away = document.hidden;
   let extra = {};
   const refused = new Set(); // peers that use another password
@@ -178,7 +181,7 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
   }
 
   async function askPassword() {
-    const got = await joinForm({ room: roomName, name, password: true, fixed: true });
+    const got = await joinForm({ room: roomName, name, fixed: true });
     password = got.password || undefined;
     banner(null);
     join();
@@ -401,7 +404,7 @@ function buildBanner() {
 }
 
 /** The join form: resolves with { room, name, password } once submitted (and puts them in the URL). */
-function joinForm({ room, name, password = false, fixed = false }) {
+function joinForm({ room, name, fixed = false }) {
   const main = [...document.querySelectorAll('main')];
   for (const m of main) m.hidden = true;
   const card = el('form', 'card form join-card');
@@ -419,7 +422,8 @@ function joinForm({ room, name, password = false, fixed = false }) {
     field('Your name', nameInput);
   }
   const pw = Object.assign(el('input'), { id: 'join-password', type: 'password', autocomplete: 'new-password', placeholder: 'Optional' });
-  if (fixed || password) field('Password', pw);
+  field(fixed ? 'Password' : 'Room password', pw);
+  if (!fixed) pw.placeholder = 'Optional: end-to-end encrypts the room';
   const submit = el('button', 'btn primary', fixed ? 'Join with this password' : 'Join');
   submit.type = 'submit';
   submit.id = 'join';
