@@ -138,6 +138,7 @@ function messageNode(m, grouped, reacts) {
 }
 
 let shown = 0; // messages on screen, to tell new ones apart
+const nodeCache = new Map(); // message id -> { key, node }
 function render() {
   const wasNearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
   const reacts = reactionIndex();
@@ -154,9 +155,15 @@ function render() {
       prev = null;
     }
     const grouped = prev && prev.user_id === m.user_id && m.timestamp - prev.timestamp < GROUP_MS && m.timestamp >= prev.timestamp;
-    nodes.push(messageNode(m, grouped, reacts.get(m.id)));
+    // Reuse the node while nothing it shows changed (long histories re-render in one pass).
+    const r = reacts.get(m.id);
+    const key = `${grouped ? 1 : 0}${dayKey(m.timestamp)}${r ? JSON.stringify([...r].map(([e, u]) => [e, u.size, u.has(shell.userId)])) : ''}`;
+    let cached = nodeCache.get(m.id);
+    if (!cached || cached.key !== key) nodeCache.set(m.id, (cached = { key, node: messageNode(m, grouped, r) }));
+    nodes.push(cached.node);
     prev = m;
   }
+  for (const id of nodeCache.keys()) if (!seen.has(id)) nodeCache.delete(id);
   $('empty').hidden = seen.size > 0;
   list.replaceChildren($('empty'), ...nodes);
   const added = seen.size > shown;

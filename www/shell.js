@@ -204,9 +204,9 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
       case 'offline': return shell.online ? 'Offline · reconnecting…' : 'Offline · changes kept';
       case 'error': return phase === 'unreachable' ? 'Server unreachable' : refused.size ? 'Wrong password' : 'Not joined';
       case 'connecting': return 'Connecting…';
-      case 'connected': return serverLost ? 'Server offline' : 'Connected · just you';
-      case 'syncing': return 'Syncing…';
-      default: return serverLost ? `Synced · server offline` : `Synced · ${n + 1} people`;
+      case 'connected': return 'Connected · just you';
+      case 'syncing': return serverLost ? 'Server offline · syncing with peers…' : 'Syncing…';
+      default: return serverLost ? 'Server offline · peers still linked' : `Synced · ${n + 1} people`;
     }
   }
 
@@ -350,7 +350,11 @@ function buildHeader(product) {
   root.append(left, right);
   return {
     root,
-    setRoom(name) { roomLabel.textContent = name; roomLabel.title = `Room ${name}`; },
+    setRoom(name) {
+      roomLabel.textContent = name;
+      roomLabel.title = `Room ${name}`;
+      brand.href = `/?room=${encodeURIComponent(name)}`; // back to the index, same room
+    },
     setStatus(state, label) { status.dataset.state = state; text.textContent = label; },
     setOnline(on) { toggle.textContent = on ? 'Go offline' : 'Go online'; toggle.setAttribute('aria-pressed', String(!on)); },
     onToggle(cb) { toggle.addEventListener('click', cb); },
