@@ -191,12 +191,13 @@ function renderPeople() {
   $('alone').hidden = !room || room.getPeers().length > 0;
 }
 
-// Coalesce bursts of remote changes into one render per frame.
+// Coalesce bursts of remote changes into one render (a timer, not requestAnimationFrame: that
+// one stops in a hidden tab, and away users should still get their messages rendered).
 let queued = false;
 const schedule = () => {
   if (queued) return;
   queued = true;
-  requestAnimationFrame(() => { queued = false; render(); });
+  setTimeout(() => { queued = false; render(); }, 16);
 };
 messages.observe(schedule);
 reactions.observe(schedule);
