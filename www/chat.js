@@ -113,7 +113,9 @@ function messageNode(m, grouped, reacts) {
   body.append(text);
 
   const chips = el('div', 'reactions');
-  for (const [emoji, users] of reacts ?? []) {
+  for (const emoji of REACTIONS) { // always in the bar's order, whoever reacted first
+    const users = reacts?.get(emoji);
+    if (!users) continue;
     const chip = el('button', `chip${users.has(shell.userId) ? ' on' : ''}`);
     chip.type = 'button';
     chip.dataset.emoji = emoji;

@@ -120,7 +120,7 @@ test('hostile messages stay text, only http(s) links are links; reactions at mos
     await new Promise((r) => setTimeout(r, 1100));
     await click(ada, 2, '.react[data-emoji="🎉"]');
     await click(bo, 2, '.chip[data-emoji="👍"]'); // Bo adds his own 👍
-    for (const p of people) await waitUntil(async () => JSON.stringify(await reactionsOf(p, 2)) === '["👍2","🎉1"]', { message: `${p.name} sees 👍2 🎉1` });
+    for (const p of people) await waitUntil(async () => JSON.stringify(await reactionsOf(p, 2)) === '["👍2","🎉1"]', { message: `${p.name} sees 👍2 🎉1` }).catch(async (err) => { err.message += ` (shown: ${JSON.stringify(await reactionsOf(p, 2))}, map: ${JSON.stringify(await p.page.evaluate(() => window.shell.room.doc.getMap("reactions").toJSON()))})`; throw err; });
     for (const p of people) assert.deepEqual(p.errors, []);
   } finally {
     await closeAll(people);
