@@ -66,20 +66,20 @@ test('a late joiner gets a long history, and the others see it arrive', { timeou
     await waitForPeople(ada, ['Ada', 'Bo']);
     await say(ada, 'Agenda?');
     await say(bo, '1. budget 💶');
-    // A long history too (more than one frame's worth of sync): 1500 messages in one go.
+    // A long history too (200 KB: more than one frame's worth of sync): 400 messages in one go.
     await ada.page.evaluate(() => {
       const list = window.shell.room.doc.getList('messages');
       const t = Date.now();
-      list.push(...Array.from({ length: 1500 }, (_, i) => ({ id: `bulk-${i}`, content: `line ${i} ${'x'.repeat(100)}`, user_id: 'bulk', room_id: 'r', timestamp: t + i, name: 'Script' })));
+      list.push(...Array.from({ length: 400 }, (_, i) => ({ id: `bulk-${i}`, content: `line ${i} ${'x'.repeat(500)}`, user_id: 'bulk', room_id: 'r', timestamp: t + i, name: 'Script' })));
     });
-    const before = await converged(people, { count: 1502 });
+    const before = await converged(people, { count: 402 });
 
     const late = await open({ name: 'Late', room });
     people.push(late);
     await waitUntil(async () => JSON.stringify(await textsOf(late)) === JSON.stringify(before), { timeoutMs: 30_000, message: 'the late joiner to show the history' });
     for (const p of people) await waitForPeople(p, ['Ada', 'Bo', 'Late']);
     await say(late, '2. venue');
-    assert.deepEqual((await converged(people, { count: 1503 })).slice(-2), ['line 1499 ' + 'x'.repeat(100), '2. venue']);
+    assert.deepEqual((await converged(people, { count: 403 })).slice(-2), ['line 399 ' + 'x'.repeat(500), '2. venue']);
   } finally {
     await closeAll(people);
   }

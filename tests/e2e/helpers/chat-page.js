@@ -91,8 +91,11 @@ export async function converged(people, { count, timeoutMs = 30_000 } = {}) {
     seen = await Promise.all(people.map((p) => textsOf(p)));
     const first = JSON.stringify(seen[0]);
     return seen.every((t) => JSON.stringify(t) === first) && (count === undefined || seen[0].length === count);
-  }, { timeoutMs, message: 'every page to show the same messages' }).catch((err) => {
-    err.message += `; seen: ${JSON.stringify(seen)}`;
+  }, { timeoutMs, intervalMs: 150, message: 'every page to show the same messages' }).catch((err) => {
+    // Long histories: the counts, the first place two pages differ and its neighbourhood.
+    const at = seen?.[0]?.findIndex((t, i) => seen.some((other) => other[i] !== t)) ?? -1;
+    const near = (t) => (t.length > 8 ? { count: t.length, from: Math.max(0, at - 2), shown: t.slice(Math.max(0, at - 2), at + 3) } : t);
+    err.message += `; seen: ${JSON.stringify(seen?.map(near))}`.slice(0, 4000);
     throw err;
   });
   return seen[0];
