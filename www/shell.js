@@ -339,10 +339,14 @@ function buildHeader(product) {
   const text = el('span', '', 'Connecting…');
   text.id = 'status-text';
   status.append(dot, text);
-  const invite = el('button', 'btn ghost small', 'Copy invite link');
+  // Buttons carry a long and a short label (phones show the short one).
+  const label = (button, long, short = long) => button.replaceChildren(el('span', 'long', long), el('span', 'short', short));
+  const invite = el('button', 'btn ghost small');
+  label(invite, 'Copy invite link', 'Invite');
   invite.id = 'invite';
   invite.type = 'button';
-  const toggle = el('button', 'btn ghost small', 'Go offline');
+  invite.title = 'Copy a link that opens this page in this room';
+  const toggle = el('button', 'btn ghost small');
   toggle.id = 'online';
   toggle.type = 'button';
   const right = el('div', 'shell-right');
@@ -356,17 +360,22 @@ function buildHeader(product) {
       brand.href = `/?room=${encodeURIComponent(name)}`; // back to the index, same room
     },
     setStatus(state, label) { status.dataset.state = state; text.textContent = label; },
-    setOnline(on) { toggle.textContent = on ? 'Go offline' : 'Go online'; toggle.setAttribute('aria-pressed', String(!on)); },
+    setOnline(on) {
+      if (toggle.dataset.on === String(on)) return;
+      toggle.dataset.on = String(on);
+      label(toggle, on ? 'Go offline' : 'Go online', on ? 'Offline' : 'Online');
+      toggle.setAttribute('aria-pressed', String(!on));
+    },
     onToggle(cb) { toggle.addEventListener('click', cb); },
     onInvite(url) {
       invite.addEventListener('click', async () => {
         try {
           await navigator.clipboard.writeText(url());
-          invite.textContent = 'Link copied';
+          label(invite, 'Link copied', 'Copied');
         } catch {
           prompt('Copy this link:', url());
         }
-        setTimeout(() => { invite.textContent = 'Copy invite link'; }, 2000);
+        setTimeout(() => label(invite, 'Copy invite link', 'Invite'), 2000);
       });
     },
   };
@@ -427,7 +436,10 @@ function joinForm({ room, name, fixed = false }) {
   }
   const pw = Object.assign(el('input'), { id: 'join-password', type: 'password', autocomplete: 'new-password', placeholder: 'Optional' });
   field(fixed ? 'Password' : 'Room password', pw);
-  if (!fixed) pw.placeholder = 'Optional: end-to-end encrypts the room';
+  if (!fixed) {
+    pw.placeholder = 'Optional';
+    card.append(el('p', 'muted small', 'With a password, everything between you and the others is end-to-end encrypted; everyone uses the same one.'));
+  }
   const submit = el('button', 'btn primary', fixed ? 'Join with this password' : 'Join');
   submit.type = 'submit';
   submit.id = 'join';

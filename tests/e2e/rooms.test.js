@@ -97,7 +97,7 @@ test('a page that goes offline keeps writing, and resyncs both ways when it come
     await converged(people, { count: 1 });
 
     await cy.page.click('#online'); // Go offline: Cy leaves the room; its document stays
-    assert.equal(await cy.page.$eval('#online', (b) => b.textContent), 'Go online');
+    assert.deepEqual(await cy.page.$eval('#online', (b) => [b.querySelector('.long').textContent, b.getAttribute('aria-pressed')]), ['Go online', 'true']);
     for (const p of [ada, bo]) await waitForPeople(p, ['Ada', 'Bo']);
     assert.equal(await statusOf(cy), 'offline');
     await say(cy, 'cy offline');

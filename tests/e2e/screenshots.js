@@ -21,7 +21,7 @@ async function visit(url, { viewport = DESKTOP, context } = {}) {
   return page;
 }
 const q = (o) => new URLSearchParams(o).toString();
-const rowsShown = (page, n) => waitUntil(() => page.$$eval('#peers .peer', (l) => l.length === n), { message: `${n} rows`, intervalMs: 200, timeoutMs: 60_000 });
+const rowsShown = (page, n) => waitUntil(async () => (await page.$$eval('#peers .peer', (l) => l.length)) === n, { message: `${n} rows`, intervalMs: 200, timeoutMs: 60_000 });
 async function say(page, text) {
   await page.focus('#input');
   for (const [i, line] of text.split('\n').entries()) {
