@@ -1,6 +1,7 @@
 // The page shell shared by the demo pages (chat, editor, whiteboard, call): who and where
 // (?room=&name= or a small join form), the header with the status pill, the invite link and the
-// offline switch, an error banner, the peers list, and this peer's presence { name, color, away }.
+// offline switch, an error banner, the peers list, and this peer's presence
+// { name, color, userId, away }. Pages load style.css (the shell's classes are at its end).
 //
 //   import { createDoc } from '/dist/roomsync.browser.js';
 //   import { startShell } from './shell.js';
@@ -24,9 +25,13 @@
 //   setPresence(fields)     adds fields to this peer's presence (name, color and away stay).
 //   nameOf(id), colorOf(id), isAway(id)   what a peer's presence says (names are never HTML).
 //   onChange(cb)            cb() after any change the shell shows; returns an unsubscribe function.
+//   onJoin(cb)              cb(room) for every Room joined (the first, and each after Go online,
+//                           a password or a retry): attach room listeners there. Returns unsubscribe.
 //   banner(title, text?, { level, kind, action, onAction }) | banner(null)   show / hide the banner.
 //   status()                'connecting' | 'connected' | 'syncing' | 'synced' | 'offline' | 'error'.
-// colorFor(id), initials(name), el(tag, className, text)   small helpers, exported too.
+// colorFor(id), initials(name), el(tag, className, text), randomRoom(), ROOM_PATTERN   exported too.
+// Tests read: #status[data-state], #status-text, #banner[data-kind], #peers .peer (.name, .self,
+// [data-presence], [data-route], [data-sync]), #online, #invite, #join-form; window.shell.
 import { joinRoom } from '/dist/roomsync.browser.js';
 
 const PALETTE = ['#e5484d', '#f76b15', '#c28a00', '#30a46c', '#12a594', '#0090ff', '#6e56cf', '#d6409f'];
@@ -73,6 +78,7 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
   let userId = sessionStorage.getItem('roomsync.user');
   if (!/^[a-z0-9]{12}$/.test(userId ?? '')) sessionStorage.setItem('roomsync.user', (userId = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('')));
   const listeners = new Set();
+  const joinListeners = new Set();
   const changed = () => { for (const cb of listeners) cb(); render(); };
   let room = null;
   let joinOptions = null;
@@ -99,6 +105,7 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
     colorOf: (id) => (id === room?.peerId ? shell.color : PALETTE.includes(room?.presence.get(id)?.color) ? room.presence.get(id).color : colorFor(id)),
     isAway: (id) => (id === room?.peerId ? away : room?.presence.get(id)?.away === true),
     onChange(cb) { listeners.add(cb); return () => listeners.delete(cb); },
+    onJoin(cb) { joinListeners.add(cb); return () => joinListeners.delete(cb); },
     banner,
     status,
   };
@@ -145,6 +152,13 @@ export async function startShell({ product = '', peers, idleMs } = {}) {
     r.on('error', live(roomError));
     r.signaling.on('disconnect', live(() => { serverLost = true; changed(); }));
     r.signaling.on('reconnect', live(() => { serverLost = false; changed(); }));
+    for (const cb of joinListeners) {
+      try {
+        cb(r);
+      } catch (err) {
+        console.error(err);
+      }
+    }
     changed();
     return r;
   }
