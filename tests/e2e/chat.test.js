@@ -28,12 +28,15 @@ test('two people chat: both ways, Shift+Enter breaks a line, typing shows and cl
   const room = newRoom();
   // Bo's idle timer is shortened by the page's debug option (?idle=ms).
   const ada = await open({ name: 'Ada', room });
-  const bo = await open({ name: 'Bo', room, query: { idle: 4000 } });
+  const bo = await open({ name: 'Bo', room, query: { idle: 3000 } });
   const people = [ada, bo];
   try {
     assert.equal(await ada.page.$eval('#empty', (el) => el.hidden), false, 'an empty room says so');
     for (const p of people) await waitForPeople(p, ['Ada', 'Bo']);
-    assert.deepEqual((await peopleOf(ada)).map((r) => [r.name, r.self, r.presence]).sort(), [['Ada', true, 'online'], ['Bo', false, 'online']]);
+    // Both online (Bo moves his mouse: his short idle time may have run out meanwhile).
+    await bo.page.mouse.move(100, 100);
+    await waitUntil(async () => JSON.stringify((await peopleOf(ada)).map((r) => [r.name, r.self, r.presence]).sort()) === JSON.stringify([['Ada', true, 'online'], ['Bo', false, 'online']]),
+      { message: 'Ada lists herself and Bo, both online' });
 
     await say(ada, 'Hi Bo!');
     await say(bo, 'Hello Ada.\nTwo lines here.');
