@@ -130,7 +130,7 @@ test('hostile messages stay text, only http(s) links are links; reactions at mos
   }
 });
 
-test('history: a reload and a late joiner see every message once, in the same order', { timeout: 120_000 }, async () => {
+test('history: a reload and a late joiner see every message once, in the same order; new messages do not yank a reader', { timeout: 120_000 }, async () => {
   const room = newRoom();
   const ada = await open({ name: 'Ada', room });
   const bo = await open({ name: 'Bo', room });
@@ -156,6 +156,24 @@ test('history: a reload and a late joiner see every message once, in the same or
     assert.equal(new Set(ids).size, ids.length, 'no duplicates');
     // The reloaded Bo is the same user: his messages before and after the reload are "you".
     assert.deepEqual(await bo.page.$$eval('#messages .msg.mine .msg-text', (l) => l.map((x) => x.textContent)), ['bo 1', 'bo 2', 'bo 3', 'back after reload']);
+
+    // Reading history is not interrupted: Cy scrolls up, a new message arrives, Cy stays where he
+    // is and gets a "New messages" button that takes him down.
+    await ada.page.evaluate(() => {
+      const list = window.shell.room.doc.getList('messages');
+      list.push(...Array.from({ length: 40 }, (_, i) => ({ id: `filler-${i}`, content: `filler ${i}`, user_id: 'script', room_id: 'r', timestamp: Date.now(), name: 'Script' })));
+    });
+    await converged(people, { count: 47 });
+    const scroll = () => cy.page.$eval('#messages', (el) => ({ top: el.scrollTop, atEnd: el.scrollHeight - el.scrollTop - el.clientHeight < 80 }));
+    assert.equal((await scroll()).atEnd, true, 'new messages scroll a reader at the end along');
+    await cy.page.$eval('#messages', (el) => { el.scrollTop = 0; });
+    await say(ada, 'while Cy reads');
+    await converged(people, { count: 48 });
+    assert.deepEqual(await scroll(), { top: 0, atEnd: false });
+    assert.equal(await cy.page.$eval('#jump', (el) => el.hidden), false);
+    await cy.page.click('#jump');
+    await waitUntil(async () => (await scroll()).atEnd, { message: 'the button takes Cy to the end' });
+    assert.equal(await cy.page.$eval('#jump', (el) => el.hidden), true);
     for (const p of people) assert.deepEqual(p.errors, []);
   } finally {
     await closeAll(people);
