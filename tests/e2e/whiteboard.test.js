@@ -1,0 +1,140 @@
+// The whiteboard page (www/whiteboard.html) in headless Chromium: people draw, move and delete
+// shapes with the mouse and a finger, see each other's pointers, and a late joiner gets the
+// whole board. Asserts on what the pages show. Run inside the private network namespace:
+//   scripts/netns.sh node --test tests/e2e/whiteboard.test.js
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startBrowserAndServer, waitUntil } from './helpers/browser.js';
+
+let env;
+before(async () => { env = await startBrowserAndServer(); });
+after(async () => { await env?.close(); });
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+async function open(name, room, { viewport = DESKTOP, touch = false } = {}) {
+  const context = await env.browser.newContext({ viewport, hasTouch: touch, isMobile: touch, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${env.server.httpUrl}/whiteboard.html?room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`);
+  await page.waitForSelector('#board-view:not([hidden])');
+  return { name, page, context, errors };
+}
+
+/** Waits until the page lists exactly these names and says it is synced with them. */
+async function waitForPeople(p, names) {
+  const want = [...names].sort().join(', ');
+  let seen;
+  await waitUntil(async () => {
+    seen = await p.page.evaluate(() => [
+      [...document.querySelectorAll('#peers .name')].map((n) => n.textContent).sort().join(', '),
+      document.getElementById('status').dataset.status,
+    ]);
+    return seen[0] === want && seen[1] === 'synced';
+  }, { timeoutMs: 40_000, message: `${p.name} to list ${want} and be synced` }).catch((err) => {
+    err.message += `; last seen: ${JSON.stringify(seen)}`;
+    throw err;
+  });
+}
+
+/** Screen position of a board point on this page (the board scales to fit the window). */
+const toScreen = (p, x, y) => p.page.evaluate(([bx, by]) => {
+  const at = new DOMPoint(bx, by).matrixTransform(document.getElementById('board').getScreenCTM());
+  return { x: at.x, y: at.y };
+}, [x, y]);
+
+/** Mouse drag through board points, with the given tool. */
+async function drag(p, tool, points) {
+  await p.page.click(`[data-tool="${tool}"]`);
+  const [first, ...rest] = await Promise.all(points.map(([x, y]) => toScreen(p, x, y)));
+  await p.page.mouse.move(first.x, first.y);
+  await p.page.mouse.down();
+  for (const at of rest) await p.page.mouse.move(at.x, at.y, { steps: 4 });
+  await p.page.mouse.up();
+}
+
+/** The shapes a page shows: [{ kind, ...geometry of the visible element }], stacking order. */
+const shapesOf = (p) => p.page.$$eval('#shapes [data-id]', (gs) => gs.map((g) => {
+  const ink = g.querySelector('.wb-ink');
+  const attrs = Object.fromEntries(['x', 'y', 'width', 'height', 'cx', 'cy', 'r', 'd', 'stroke']
+    .filter((a) => ink.hasAttribute(a)).map((a) => [a, ink.getAttribute(a)]));
+  return { id: g.dataset.id, kind: g.dataset.kind, ...attrs };
+}));
+const kinds = async (p) => (await shapesOf(p)).map((s) => s.kind).sort().join(',');
+const waitShapes = (p, want, message) => waitUntil(async () => (await kinds(p)) === want, { message: `${p.name}: ${message} (${want})` });
+const sameShapes = async (a, b) => JSON.stringify(await shapesOf(a)) === JSON.stringify(await shapesOf(b));
+
+test('two people draw, move and delete shapes together; pointers show with names; a late joiner and a finger on a phone', { timeout: 120_000 }, async () => {
+  const room = `wb-${process.pid}`;
+  const ada = await open('Ada', room);
+  const bo = await open('Bo', room);
+  const people = [ada, bo];
+  try {
+    assert.equal(await ada.page.$eval('#empty', (el) => !el.hidden && el.textContent), 'Draw something — everyone in this room sees it');
+    for (const p of people) await waitForPeople(p, ['Ada', 'Bo']);
+
+    // Ada draws a freehand line, a rectangle and a circle with the mouse.
+    await drag(ada, 'pen', [[100, 150], [200, 220], [300, 160], [400, 230]]);
+    await drag(ada, 'rect', [[500, 100], [700, 300]]);
+    await ada.page.click('[data-color="#e5484d"]');
+    await drag(ada, 'circle', [[900, 550], [1000, 550]]);
+    assert.equal(await kinds(ada), 'circle,line,rect');
+    await waitShapes(bo, 'circle,line,rect', 'Ada\'s three shapes');
+    await waitUntil(() => sameShapes(ada, bo), { message: 'the same geometry on both pages' });
+    const before = await shapesOf(bo);
+    const rect = before.find((s) => s.kind === 'rect');
+    assert.equal(rect.stroke, '#14171f');
+    assert.equal(before.find((s) => s.kind === 'circle').stroke, '#e5484d');
+    assert.ok(Math.abs(Number(rect.x) - 500) < 2 && Math.abs(Number(rect.width) - 200) < 2, JSON.stringify(rect));
+    assert.equal(await bo.page.$eval('#empty', (el) => el.hidden), true);
+    assert.equal(await bo.page.$eval('#shape-count', (el) => el.textContent), '3 shapes');
+
+    // Bo moves the rectangle down by 300 and deletes the circle: Ada sees both.
+    await drag(bo, 'select', [[600, 200], [600, 350], [600, 500]]);
+    await bo.page.click('[data-tool="erase"]');
+    const circleAt = await toScreen(bo, 900, 550);
+    await bo.page.mouse.click(circleAt.x, circleAt.y); // inside the circle
+    await waitShapes(ada, 'line,rect', 'the circle deleted by Bo');
+    await waitUntil(() => sameShapes(ada, bo), { message: 'Bo\'s move on Ada\'s page' });
+    const movedRect = (await shapesOf(ada)).find((s) => s.kind === 'rect');
+    assert.equal(movedRect.id, rect.id, 'a move keeps the shape (same id)');
+    assert.ok(Math.abs(Number(movedRect.y) - 400) < 3 && Math.abs(Number(movedRect.x) - 500) < 3, JSON.stringify(movedRect));
+
+    // Bo's pointer is on Ada's board, with Bo's name, where Bo's mouse is.
+    await bo.page.mouse.move((await toScreen(bo, 300, 700)).x, (await toScreen(bo, 300, 700)).y, { steps: 3 });
+    const want = await toScreen(ada, 300, 700);
+    await waitUntil(() => ada.page.evaluate(([x, y]) => {
+      const el = document.querySelector('#pointers .wb-pointer');
+      if (!el || el.querySelector('.wb-pointer-name').textContent !== 'Bo') return false;
+      const r = el.getBoundingClientRect();
+      return Math.abs(r.left - x) < 3 && Math.abs(r.top - y) < 3;
+    }, [want.x, want.y]), { message: 'Bo\'s pointer at (300, 700) on Ada\'s page' });
+
+    // A late joiner sees every shape.
+    const cy = await open('Cy', room);
+    people.push(cy);
+    await waitForPeople(cy, ['Ada', 'Bo', 'Cy']);
+    await waitShapes(cy, 'line,rect', 'the board as it is');
+    await waitUntil(() => sameShapes(ada, cy), { message: 'Cy to see the same geometry' });
+
+    // A phone: a finger draws a line (real touch input, which Chromium turns into pointer events).
+    const di = await open('Di', room, { viewport: PHONE, touch: true });
+    people.push(di);
+    await waitShapes(di, 'line,rect', 'the board on a phone');
+    await di.page.click('[data-tool="pen"]');
+    const cdp = await di.context.newCDPSession(di.page);
+    const path = await Promise.all([[200, 700], [400, 800], [600, 700], [800, 800]].map(([x, y]) => toScreen(di, x, y)));
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [path[0]] });
+    for (const at of path.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await waitShapes(ada, 'line,line,rect', 'Di\'s finger-drawn line');
+    const starts = (await shapesOf(ada)).filter((s) => s.kind === 'line').map((s) => s.d.match(/^M([\d.]+) ([\d.]+)/).slice(1).map(Number));
+    assert.ok(starts.some(([x, y]) => Math.abs(x - 200) < 5 && Math.abs(y - 700) < 5), `a line starting near (200, 700): ${JSON.stringify(starts)}`);
+
+    for (const p of people) assert.deepEqual(p.errors, [], `${p.name}: no page errors`);
+  } finally {
+    await Promise.all(people.map((p) => p.context.close()));
+  }
+});
