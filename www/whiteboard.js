@@ -155,15 +155,21 @@ function setTool(tool) {
 }
 
 function setColor(color) {
-  state.color = color;
-  for (const b of document.querySelectorAll('.wb-color')) b.setAttribute('aria-pressed', String(b.dataset.color === color));
+  showColor(color);
   // Recolouring the selection is a move-like edit: set the shape's new value.
   const s = state.selected && shapeOf(state.selected);
   if (s && s.color !== color) state.shapes.set(state.selected, { ...s, color });
 }
 
+function showColor(color) {
+  state.color = color;
+  for (const b of document.querySelectorAll('.wb-color')) b.setAttribute('aria-pressed', String(b.dataset.color === color));
+}
+
 function select(id) {
   state.selected = id;
+  const s = id && shapeOf(id);
+  if (s && INK.includes(s.color)) showColor(s.color); // the palette shows the selection's colour
   renderSelection();
 }
 
@@ -345,6 +351,7 @@ function renderPointers() {
     el.querySelector('.wb-pointer-name').textContent = name || 'Someone';
     const at = new DOMPoint(pointer[0], pointer[1]).matrixTransform(ctm);
     el.style.transform = `translate(${at.x - box.left}px, ${at.y - box.top}px)`;
+    el.classList.toggle('flip', at.x - box.left > box.width - 120);
   }
   for (const el of [...layer.children]) if (!seen.has(el.dataset.peer)) el.remove();
 }
