@@ -13,8 +13,9 @@ after(async () => { await env?.close(); });
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-async function open(name, room, { viewport = DESKTOP, touch = false } = {}) {
+async function open(name, room, { viewport = DESKTOP, touch = false, route } = {}) {
   const context = await env.browser.newContext({ viewport, hasTouch: touch, isMobile: touch, deviceScaleFactor: 1 });
+  if (route) await context.routeWebSocket(/\/socket\//, route);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
@@ -136,5 +137,29 @@ test('two people draw, move and delete shapes together; pointers show with names
     for (const p of people) assert.deepEqual(p.errors, [], `${p.name}: no page errors`);
   } finally {
     await Promise.all(people.map((p) => p.context.close()));
+  }
+});
+
+test('the server unreachable: offline with a clear notice, shapes drawn meanwhile reach the room once it is back', { timeout: 90_000 }, async () => {
+  const room = `wb-offline-${process.pid}`;
+  const ada = await open('Ada', room);
+  let blocked = true;
+  const bo = await open('Bo', room, { route: (ws) => (blocked ? ws.close() : ws.connectToServer()) });
+  try {
+    await waitUntil(() => bo.page.$eval('#status', (el) => el.dataset.status === 'offline'), { message: 'Bo offline' });
+    assert.equal(await bo.page.$eval('#banner', (el) => !el.hidden && el.querySelector('#banner-title').textContent), 'Can’t reach the server.');
+    assert.match(await bo.page.$eval('#status-text', (el) => el.textContent), /^Offline/);
+    await drag(bo, 'rect', [[200, 200], [400, 400]]);
+    await drag(ada, 'circle', [[800, 400], [900, 400]]);
+    assert.equal(await kinds(bo), 'rect', 'Bo draws while offline');
+
+    blocked = false;
+    await bo.page.click('#banner-action'); // Retry now
+    for (const p of [ada, bo]) await waitForPeople(p, ['Ada', 'Bo']);
+    assert.equal(await bo.page.$eval('#banner', (el) => el.hidden), true);
+    for (const p of [ada, bo]) await waitShapes(p, 'circle,rect', 'both drawings after the reconnection');
+    for (const p of [ada, bo]) assert.deepEqual(p.errors, [], `${p.name}: no page errors`);
+  } finally {
+    await Promise.all([ada, bo].map((p) => p.context.close()));
   }
 });
