@@ -7,7 +7,9 @@
 //   Concurrent draws never collide (distinct keys), concurrent edits of one shape resolve per key,
 //   and a late joiner gets the whole map when it syncs. Shapes are written once per gesture (on
 //   release), not per pointer move: every set stays in the document's history.
-// - Pointers travel in presence ({ name, color, pointer: [x, y] | null }), throttled to ~30/s.
+// - Pointers travel in presence ({ name, color, pointer: [x, y] | null, gesture }), throttled to
+//   ~30/s; `gesture` is the stroke or shape being drawn, or the move being dragged, so others
+//   watch it happen before it lands in the document.
 //   Presence is last-writer-wins per peer (a late or duplicate message never moves a pointer
 //   back), a late joiner gets everyone's current state, and a peer that leaves or vanishes takes
 //   its pointer with it: exactly a pointer's semantics, for ~60 bytes a message. An action
@@ -20,6 +22,7 @@ const INK = ['#14171f', '#e5484d', '#f76b15', '#d6a000', '#30a46c', '#0090ff', '
 const PEOPLE = INK.slice(1); // identity colours (not black: pointers must stand out)
 const STROKE = 5;
 const POINTER_MS = 33;
+const LIVE_POINTS = 300; // of a stroke in progress, shown to others (the whole one lands on release)
 const RETRY_MS = 5000;
 const ROOM_RE = /^[A-Za-z0-9_.:@+-]{1,128}$/;
 
@@ -43,7 +46,7 @@ const state = {
   serverLost: false,
   tool: 'pen',
   color: INK[0],
-  me: { name: myName, color: PEOPLE[0], pointer: null },
+  me: { name: myName, color: PEOPLE[0], pointer: null, gesture: null },
   selected: null, // shape id
   gesture: null, // what the active pointer is doing
   elements: new Map(), // shape id -> <g>
@@ -266,6 +269,16 @@ function drawGesture(p) {
     state.elements.get(g.move)?.setAttribute('transform', `translate(${dx} ${dy})`);
     renderSelection(dx, dy);
   }
+  state.me.gesture = liveGesture(g);
+  schedulePresence();
+}
+
+/** What others see of a gesture in progress (small: presence holds at most 4 KB). */
+function liveGesture(g) {
+  if (g.move) return { move: g.move, dx: Math.round(g.last.x - g.start.x), dy: Math.round(g.last.y - g.start.y) };
+  if (Array.isArray(g.draft)) return { kind: 'line', color: state.color, points: g.draft.slice(-LIVE_POINTS * 2).map(Math.round) };
+  if (g.draft) return { ...g.draft, color: state.color };
+  return null;
 }
 
 /** Ends the gesture: writes the new shape or the moved geometry to the map, once. */
@@ -274,7 +287,9 @@ function finish(e, commit) {
   if (!g || g.id !== e.pointerId) return;
   state.gesture = null;
   overlay.querySelector('.wb-draft')?.remove();
+  state.me.gesture = null;
   if (e.pointerType !== 'mouse') publishPointer(null); // a finger or pen that lifts is gone
+  else schedulePresence();
   const end = g.last || g.start;
   if (commit && state.tool === 'pen' && g.draft.length >= 2) addShape({ kind: 'line', points: g.draft });
   if (commit && g.draft && !Array.isArray(g.draft)) {
@@ -298,6 +313,10 @@ let pointerSentAt = 0;
 
 function publishPointer(p) {
   state.me.pointer = p ? [Math.round(p.x), Math.round(p.y)] : null;
+  schedulePresence();
+}
+
+function schedulePresence() {
   if (pointerTimer) return; // the pending send takes the latest position
   const wait = Math.max(0, pointerSentAt + POINTER_MS - performance.now());
   pointerTimer = setTimeout(() => {
@@ -325,6 +344,35 @@ function identity(peerId) {
   const p = s.pointer;
   const pointer = Array.isArray(p) && p.length === 2 && p.every((v) => Number.isFinite(v) && v >= -50 && v <= W + 50) ? p : null;
   return { name, color, pointer };
+}
+
+/** Others' gestures in progress: strokes and shapes being drawn, shapes being dragged. */
+function renderGestures() {
+  const layer = $('remote');
+  for (const el of shapesLayer.querySelectorAll('[data-dragged]')) {
+    el.removeAttribute('transform');
+    el.removeAttribute('data-dragged');
+  }
+  const drafts = [];
+  for (const id of state.room ? state.room.getPeers() : []) {
+    const v = state.room.presence.get(id)?.gesture;
+    if (!v || typeof v !== 'object') continue;
+    if (typeof v.move === 'string' && Number.isFinite(v.dx) && Number.isFinite(v.dy)) {
+      const el = state.elements.get(v.move);
+      if (el && state.gesture?.move !== v.move) {
+        el.setAttribute('transform', `translate(${v.dx} ${v.dy})`);
+        el.dataset.dragged = id;
+      }
+      continue;
+    }
+    const s = checkShape({ ...v, width: STROKE, z: 0 });
+    if (s) {
+      const draft = drawDraft(s, s.color, STROKE);
+      draft.dataset.peer = id;
+      drafts.push(draft);
+    }
+  }
+  layer.replaceChildren(...drafts);
 }
 
 /** Places each peer's pointer (board units -> this screen) with its name. */
@@ -396,6 +444,7 @@ function retry() {
 let peopleKey = '';
 function onPresence() {
   renderPointers();
+  renderGestures();
   const key = JSON.stringify(peopleRows().map((r) => [r.id, r.name, r.color, r.synced]));
   if (key !== peopleKey) renderPeople();
 }
@@ -418,6 +467,7 @@ function render() {
   $('status-text').textContent = text;
   renderPeople();
   renderPointers();
+  renderGestures();
 }
 
 function peopleRows() {

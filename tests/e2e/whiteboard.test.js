@@ -46,13 +46,14 @@ const toScreen = (p, x, y) => p.page.evaluate(([bx, by]) => {
   return { x: at.x, y: at.y };
 }, [x, y]);
 
-/** Mouse drag through board points, with the given tool. */
-async function drag(p, tool, points) {
+/** Mouse drag through board points, with the given tool; `during` runs before the button is released. */
+async function drag(p, tool, points, during) {
   await p.page.click(`[data-tool="${tool}"]`);
   const [first, ...rest] = await Promise.all(points.map(([x, y]) => toScreen(p, x, y)));
   await p.page.mouse.move(first.x, first.y);
   await p.page.mouse.down();
   for (const at of rest) await p.page.mouse.move(at.x, at.y, { steps: 4 });
+  await during?.();
   await p.page.mouse.up();
 }
 
@@ -76,8 +77,10 @@ test('two people draw, move and delete shapes together; pointers show with names
     assert.equal(await ada.page.$eval('#empty', (el) => !el.hidden && el.textContent), 'Draw something — everyone in this room sees it');
     for (const p of people) await waitForPeople(p, ['Ada', 'Bo']);
 
-    // Ada draws a freehand line, a rectangle and a circle with the mouse.
-    await drag(ada, 'pen', [[100, 150], [200, 220], [300, 160], [400, 230]]);
+    // Ada draws a freehand line, a rectangle and a circle with the mouse. Bo watches the line
+    // being drawn (Ada's gesture in her presence) before it lands in the document.
+    await drag(ada, 'pen', [[100, 150], [200, 220], [300, 160], [400, 230]], () => waitUntil(() => bo.page.evaluate(() =>
+      document.querySelector('#remote path.wb-draft') !== null && document.querySelector('#shapes [data-id]') === null), { message: 'Ada\'s stroke in progress on Bo\'s page' }));
     await drag(ada, 'rect', [[500, 100], [700, 300]]);
     await ada.page.click('[data-color="#e5484d"]');
     await drag(ada, 'circle', [[900, 550], [1000, 550]]);
@@ -93,11 +96,13 @@ test('two people draw, move and delete shapes together; pointers show with names
     assert.equal(await bo.page.$eval('#shape-count', (el) => el.textContent), '3 shapes');
 
     // Bo moves the rectangle down by 300 and deletes the circle: Ada sees both.
-    await drag(bo, 'select', [[600, 200], [600, 350], [600, 500]]);
+    await drag(bo, 'select', [[600, 200], [600, 350], [600, 500]], () => waitUntil(() => ada.page.evaluate((id) =>
+      Number(document.querySelector(`#shapes [data-id="${id}"]`)?.getAttribute('transform')?.match(/^translate\(-?\d+ (\d+)\)$/)?.[1]) > 250, rect.id), { message: 'Bo\'s drag in progress on Ada\'s page' }));
     await bo.page.click('[data-tool="erase"]');
     const circleAt = await toScreen(bo, 900, 550);
     await bo.page.mouse.click(circleAt.x, circleAt.y); // inside the circle
     await waitShapes(ada, 'line,rect', 'the circle deleted by Bo');
+    assert.equal(await ada.page.$eval('#remote', (g) => g.childElementCount), 0, 'no gesture left over');
     await waitUntil(() => sameShapes(ada, bo), { message: 'Bo\'s move on Ada\'s page' });
     const movedRect = (await shapesOf(ada)).find((s) => s.kind === 'rect');
     assert.equal(movedRect.id, rect.id, 'a move keeps the shape (same id)');
