@@ -443,10 +443,30 @@ function retry() {
 // only when a name or colour changed.
 let peopleKey = '';
 function onPresence() {
+  pickColor();
   renderPointers();
   renderGestures();
   const key = JSON.stringify(peopleRows().map((r) => [r.id, r.name, r.color, r.synced]));
   if (key !== peopleKey) renderPeople();
+}
+
+/**
+ * Two people with one colour are hard to tell apart: of two peers that share one, the one with
+ * the greater peer id moves to the first colour nobody uses (the same rule runs on every page).
+ */
+function pickColor() {
+  const room = state.room;
+  if (!room) return;
+  const others = room.getPeers().map((id) => [id, identity(id).color]);
+  if (!others.some(([id, c]) => c === state.me.color && id < room.peerId)) return;
+  const taken = new Set(others.map(([, c]) => c));
+  const start = PEOPLE.indexOf(colorOf(room.peerId));
+  const free = PEOPLE.map((_, i) => PEOPLE[(start + i) % PEOPLE.length]).find((c) => !taken.has(c));
+  if (free && free !== state.me.color) {
+    state.me.color = free;
+    publishPresence();
+    renderPeople();
+  }
 }
 
 function status() {

@@ -60,11 +60,21 @@ try {
   await a.mouse.click(sel.x, sel.y);
   const pb = await at(b, 760, 700);
   await b.mouse.move(pb.x, pb.y, { steps: 3 });
-  const pc = await at(c, 1000, 500);
-  await c.mouse.move(pc.x, pc.y, { steps: 3 });
-  await waitUntil(() => a.evaluate(() => document.querySelectorAll('#pointers .wb-pointer').length === 2), { message: 'pointers' });
+  // Alan is still drawing (his stroke in progress shows on Ada's board).
+  await c.click('[data-tool="pen"]');
+  await c.click('[data-color="#d6409f"]');
+  const start = await at(c, 880, 640);
+  await c.mouse.move(start.x, start.y);
+  await c.mouse.down();
+  for (const [x, y] of wave(880, 640, 180, -30, 12).slice(1, 10)) {
+    const p = await at(c, x, y);
+    await c.mouse.move(p.x, p.y, { steps: 2 });
+  }
+  await waitUntil(() => a.evaluate(() => document.querySelectorAll('#pointers .wb-pointer').length === 2
+    && document.querySelector('#remote .wb-draft') !== null), { message: 'pointers and a stroke in progress' });
   await new Promise((r) => setTimeout(r, 300));
   await shot(a, 'whiteboard-desktop');
+  await c.mouse.up();
 
   const phone = await person('Linus', room, { viewport: { width: 390, height: 844 }, touch: true });
   await synced(phone, 4);

@@ -139,6 +139,12 @@ test('two people draw, move and delete shapes together; pointers show with names
     const starts = (await shapesOf(ada)).filter((s) => s.kind === 'line').map((s) => s.d.match(/^M([\d.]+) ([\d.]+)/).slice(1).map(Number));
     assert.ok(starts.some(([x, y]) => Math.abs(x - 200) < 5 && Math.abs(y - 700) < 5), `a line starting near (200, 700): ${JSON.stringify(starts)}`);
 
+    // Four people, four colours (two peers that hash to one colour: the greater id moves).
+    await waitUntil(() => ada.page.$$eval('#peers .avatar', (els) => {
+      const colors = els.map((el) => el.style.getPropertyValue('--c'));
+      return colors.length === 4 && new Set(colors).size === 4;
+    }), { message: 'four distinct colours in Ada\'s people list' });
+
     for (const p of people) assert.deepEqual(p.errors, [], `${p.name}: no page errors`);
   } finally {
     await Promise.all(people.map((p) => p.context.close()));
