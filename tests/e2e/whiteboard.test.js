@@ -174,3 +174,23 @@ test('the server unreachable: offline with a clear notice, shapes drawn meanwhil
     await Promise.all([ada, bo].map((p) => p.context.close()));
   }
 });
+
+test('without ?room= and ?name= a join form comes first; it opens a shareable link', { timeout: 30_000 }, async () => {
+  const context = await env.browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${env.server.httpUrl}/whiteboard.html`);
+    assert.equal(await page.$eval('#board-view', (el) => el.hidden), true);
+    assert.match(await page.inputValue('#join-room'), /^board-[a-z0-9]+$/, 'a random room by default');
+    await page.fill('#join-name', 'Eve Example');
+    await page.fill('#join-room', 'wb-form');
+    await Promise.all([page.waitForURL(/whiteboard\.html\?/), page.click('#join-form button')]);
+    const url = new URL(page.url());
+    assert.deepEqual([url.searchParams.get('room'), url.searchParams.get('name')], ['wb-form', 'Eve Example']);
+    await waitUntil(() => page.$eval('#status', (el) => el.dataset.status === 'connected'), { message: 'joined alone' });
+    assert.equal(await page.$eval('#peers .name', (el) => el.textContent), 'Eve Example');
+    assert.equal(new URL(await page.inputValue('#share-link')).search, '?room=wb-form', 'the invite link lets the next person pick a name');
+  } finally {
+    await context.close();
+  }
+});
