@@ -66,6 +66,7 @@ struct TransactionResult {
 };
 
 class DocImpl;
+class UndoManager;
 
 class Doc {
  public:
@@ -143,6 +144,7 @@ class Doc {
   std::vector<RootInfo> roots() const;
 
  private:
+  friend class UndoManager;  // reads the op log and makes the inverse edits (crdt/undo.cpp)
   std::unique_ptr<DocImpl> impl_;
 };
 
