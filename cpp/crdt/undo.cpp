@@ -12,72 +12,83 @@ namespace roomsync {
 
 namespace {
 
-uint64_t id_key(uint32_t client, uint32_t clock) { return (uint64_t{client} << 32) | clock; }
-
-// Element ids per (root, client): disjoint, non-touching clock intervals.
+// Element ids per (root, client), as sorted, disjoint, non-touching spans of clocks. (Sorted
+// vectors, not maps: undo is rare, and this keeps the WebAssembly module small.)
 class IdRanges {
  public:
-  void add(RootHandle root, uint32_t client, uint32_t clock, uint32_t len) {
-    if (len == 0) return;
-    auto& s = sets_[key(root, client)];
-    uint32_t start = clock, end = clock + len;
-    auto it = s.upper_bound(start);
-    if (it != s.begin() && std::prev(it)->second >= start) {
+  static uint64_t key(RootHandle root, uint32_t client) { return (uint64_t{root} << 32) | client; }
+
+  void add(uint64_t k, uint32_t start, uint32_t end) {
+    if (start >= end) return;
+    auto it = std::upper_bound(v_.begin(), v_.end(), Span{k, start, 0}, before);
+    if (it != v_.begin() && (it - 1)->key == k && (it - 1)->end >= start) {
       --it;
-      start = it->first;
-      end = std::max(end, it->second);
-      it = s.erase(it);
+      start = it->start;
+      end = std::max(end, it->end);
     }
-    while (it != s.end() && it->first <= end) {
-      end = std::max(end, it->second);
-      it = s.erase(it);
+    auto last = it;
+    for (; last != v_.end() && last->key == k && last->start <= end; ++last) end = std::max(end, last->end);
+    if (it == last) {
+      v_.insert(it, Span{k, start, end});
+    } else {
+      *it = Span{k, start, end};
+      v_.erase(it + 1, last);
     }
-    s.emplace_hint(it, start, end);
   }
   void add(const IdRanges& o) {
-    o.each([&](RootHandle r, uint32_t c, uint32_t k, uint32_t n) { add(r, c, k, n); });
+    for (const Span& s : o.v_) add(s.key, s.start, s.end);
+  }
+  void remove(uint64_t k, uint32_t a, uint32_t b) {
+    auto it = std::upper_bound(v_.begin(), v_.end(), Span{k, a, 0}, before);
+    if (it != v_.begin() && (it - 1)->key == k && (it - 1)->end > a) --it;
+    while (it != v_.end() && it->key == k && it->start < b) {
+      const Span s = *it;
+      if (s.start < a && s.end > b) {  // a hole in the middle
+        it->end = a;
+        v_.insert(it + 1, Span{k, b, s.end});
+        return;
+      }
+      if (s.start < a) {
+        (it++)->end = a;
+      } else if (s.end > b) {
+        it->start = b;
+        return;
+      } else {
+        it = v_.erase(it);
+      }
+    }
   }
   void subtract(const IdRanges& o) {
-    o.each([&](RootHandle r, uint32_t c, uint32_t k, uint32_t n) { remove(key(r, c), k, k + n); });
+    for (const Span& s : o.v_) remove(s.key, s.start, s.end);
   }
-  bool empty() const { return sets_.empty(); }
+  bool empty() const { return v_.empty(); }
   uint64_t size() const {
     uint64_t n = 0;
-    for (const auto& [k, s] : sets_)
-      for (const auto& [a, b] : s) n += b - a;
+    for (const Span& s : v_) n += s.end - s.start;
     return n;
   }
-  // fn(root, client, clock, len) for every interval.
+  // fn(root, client, clock, len) for every span.
   template <typename Fn>
   void each(Fn fn) const {
-    for (const auto& [k, s] : sets_)
-      for (const auto& [a, b] : s) fn(static_cast<RootHandle>(k >> 32), static_cast<uint32_t>(k), a, b - a);
+    for (const Span& s : v_)
+      fn(static_cast<RootHandle>(s.key >> 32), static_cast<uint32_t>(s.key), s.start, s.end - s.start);
+  }
+  // fn(start, end) for the parts of [a, b) of `k` that are in the set.
+  template <typename Fn>
+  void overlaps(uint64_t k, uint32_t a, uint32_t b, Fn fn) const {
+    auto it = std::upper_bound(v_.begin(), v_.end(), Span{k, a, 0}, before);
+    if (it != v_.begin() && (it - 1)->key == k) --it;
+    for (; it != v_.end() && it->key == k && it->start < b; ++it)
+      if (it->end > a) fn(std::max(a, it->start), std::min(b, it->end));
   }
 
  private:
-  static uint64_t key(RootHandle root, uint32_t client) { return (uint64_t{root} << 32) | client; }
-  void remove(uint64_t k, uint32_t a, uint32_t b) {
-    auto f = sets_.find(k);
-    if (f == sets_.end()) return;
-    auto& s = f->second;
-    auto it = s.upper_bound(a);
-    if (it != s.begin()) --it;
-    while (it != s.end() && it->first < b) {
-      const uint32_t s0 = it->first, e0 = it->second;
-      if (e0 <= a) {
-        ++it;
-        continue;
-      }
-      it = s.erase(it);
-      if (s0 < a) s.emplace(s0, a);
-      if (e0 > b) {
-        s.emplace(b, e0);
-        break;
-      }
-    }
-    if (s.empty()) sets_.erase(f);
-  }
-  std::map<uint64_t, std::map<uint32_t, uint32_t>> sets_;
+  struct Span {
+    uint64_t key;
+    uint32_t start, end;
+  };
+  static bool before(const Span& x, const Span& y) { return x.key < y.key || (x.key == y.key && x.start < y.start); }
+  std::vector<Span> v_;
 };
 
 bool is_sequence(const Root& r) { return r.text != nullptr; }
@@ -85,29 +96,42 @@ bool is_sequence(const Root& r) { return r.text != nullptr; }
 }  // namespace
 
 struct UndoStep {
-  IdRanges inserted;  // elements the step inserted: undo deletes them (or their copies)
+  IdRanges inserted;  // elements the step inserted (and copies of them): undo deletes them
   IdRanges deleted;   // elements it deleted: undo inserts copies after their tombstones
   struct MapWrite {
+    RootHandle root;
+    std::string key;
     MapPrior before;   // the entry before the step
     uint64_t lamport;  // the step's last write to the key: undo only replaces that
   };
-  std::map<std::pair<RootHandle, std::string>, MapWrite> maps;
-  std::map<RootHandle, CounterSum> counters;
+  std::vector<MapWrite> maps;  // in write order; a key may appear more than once
+  std::vector<std::pair<RootHandle, CounterSum>> counters;
 
   bool empty() const { return inserted.empty() && deleted.empty() && maps.empty() && counters.empty(); }
-  void note_map(RootHandle h, const std::string& key, const MapPrior& prior, uint64_t lamport) {
-    auto [it, fresh] = maps.try_emplace({h, key}, MapWrite{prior, lamport});
-    if (!fresh) it->second.lamport = lamport;  // the value before the step is the first prior
+  // A write to a key written shortly before in the step (a slider dragged, a field typed into)
+  // updates that entry: the first write keeps the value before the step, the last one counts.
+  // The search is bounded, so a step writing many keys stays linear; a key written again
+  // after many others gets a second entry, which revert() handles (latest first).
+  void note_map(MapWrite&& w) {
+    for (size_t i = maps.size(), seen = 0; i-- > 0 && seen++ < 16;) {
+      if (maps[i].root == w.root && maps[i].key == w.key) {
+        maps[i].lamport = w.lamport;
+        return;
+      }
+    }
+    maps.push_back(std::move(w));
+  }
+  void add_counter(RootHandle h, CounterSum delta) {
+    for (auto& [root, sum] : counters)
+      if (root == h) return void(sum += delta);
+    counters.push_back({h, delta});
   }
   // Appends a later step (captured within the merge interval).
   void merge(UndoStep&& later) {
     inserted.add(later.inserted);
     deleted.add(later.deleted);
-    for (auto& [k, w] : later.maps) {
-      auto [it, fresh] = maps.try_emplace(k, std::move(w));
-      if (!fresh) it->second.lamport = w.lamport;
-    }
-    for (const auto& [h, sum] : later.counters) counters[h] += sum;
+    for (MapWrite& w : later.maps) note_map(std::move(w));
+    for (const auto& [h, sum] : later.counters) add_counter(h, sum);
   }
 };
 
@@ -125,11 +149,6 @@ size_t UndoManager::redo_size() const { return redo_.size(); }
 void UndoManager::clear(bool undo_stack, bool redo_stack) {
   if (undo_stack) undo_.clear();
   if (redo_stack) redo_.clear();
-  if (undo_.empty() && redo_.empty()) {  // nothing can refer to copies any more
-    copies_.clear();
-    copied_ = 0;
-    revived_.clear();
-  }
 }
 
 bool UndoManager::in_scope(RootHandle h) const {
@@ -151,21 +170,23 @@ UndoStep UndoManager::record(uint32_t from, uint32_t to) const {
     const uint32_t n = b - a, i = a - op.clock;
     switch (op.kind) {
       case OpKind::Insert:
-        step.inserted.add(op.root, 0, a, n);
+        step.inserted.add(IdRanges::key(op.root, 0), a, b);
         break;
-      case OpKind::Delete:  // clock + i deleted target + i (backward: + len - 1 - i)
-        step.deleted.add(op.root, op.left.client, op.backward ? op.left.clock + op.len - i - n : op.left.clock + i, n);
+      case OpKind::Delete: {  // clock + i deleted target + i (backward: + len - 1 - i)
+        const uint32_t first = op.backward ? op.left.clock + op.len - i - n : op.left.clock + i;
+        step.deleted.add(IdRanges::key(op.root, op.left.client), first, first + n);
         break;
+      }
       case OpKind::MapSet:
       case OpKind::MapDelete: {
         auto p = std::lower_bound(d.map_priors.begin(), d.map_priors.end(), op.clock,
                                   [](const MapPrior& m, uint32_t c) { return m.clock < c; });
         if (p != d.map_priors.end() && p->clock == op.clock)
-          step.note_map(op.root, d.strings[op.content], *p, op.lamport);
+          step.note_map({op.root, d.strings[op.content], *p, op.lamport});
         break;
       }
       case OpKind::CounterAdd:
-        step.counters[op.root] += op.delta;
+        step.add_counter(op.root, op.delta);
         break;
       default:
         break;
@@ -198,17 +219,18 @@ int UndoManager::capture(bool merge) {
   return result;
 }
 
+namespace {
+
 // An upper bound of the clocks revert(step) uses: it deletes at most the step's inserted
-// elements and copies, copies at most its deleted elements, writes each key once and adds to
-// each counter in int64-sized steps.
-uint64_t UndoManager::clocks_needed(const UndoStep& step) const {
-  uint64_t n = step.inserted.size() + copied_ + step.deleted.size() + step.maps.size();
-  for (const auto& [h, sum] : step.counters) {
-    const CounterSum mag = sum < 0 ? -sum : sum;
-    n += static_cast<uint64_t>(mag / std::numeric_limits<int64_t>::max()) + 1;
-  }
+// elements, copies at most its deleted ones, writes each key once and adds to each counter in
+// steps of at most 2^63 - 1 (so at most |sum| / 2^62 + 1 of them).
+uint64_t clocks_needed(const UndoStep& step) {
+  uint64_t n = step.inserted.size() + step.deleted.size() + step.maps.size();
+  for (const auto& [h, sum] : step.counters) n += static_cast<uint64_t>((sum < 0 ? -sum : sum) >> 62) + 1;
   return n;
 }
+
+}  // namespace
 
 Status UndoManager::apply(bool redo, bool* changed) {
   DocImpl& d = impl();
@@ -236,7 +258,7 @@ Status UndoManager::apply(bool redo, bool* changed) {
   return {};
 }
 
-void UndoManager::revert(const UndoStep& step) {
+void UndoManager::revert(UndoStep& step) {
   DocImpl& d = impl();
   // Deleted elements come back first, except those the step inserted itself (typed and
   // erased within one step: they were never there before it).
@@ -245,19 +267,27 @@ void UndoManager::revert(const UndoStep& step) {
   back.each([&](RootHandle h, uint32_t c, uint32_t k, uint32_t n) { restore(h, c, k, n); });
   step.inserted.each([&](RootHandle h, uint32_t c, uint32_t k, uint32_t n) { remove(h, c, k, n); });
   const ClientId self = d.clients[0].id;
-  for (const auto& [key, w] : step.maps) {
-    const Root& root = d.roots[key.first];
-    auto e = root.entries.find(key.second);
-    // Only while the step's own write is the value (itself, or an undo here that wrote its
-    // value back): a later write by anyone stays.
-    if (e == root.entries.end() || e->second.client != self) continue;
-    uint64_t cur = e->second.lamport;
-    for (auto a = revived_.find(cur); cur != w.lamport && a != revived_.end(); a = revived_.find(cur)) cur = a->second;
-    if (cur != w.lamport) continue;
-    if (w.before.live) set_entry(d, key.first, key.second, w.before.value, false);
-    else if (!e->second.deleted) set_entry(d, key.first, key.second, {}, true);
+  for (size_t i = step.maps.size(); i-- > 0;) {  // latest first: see note_map
+    const UndoStep::MapWrite& w = step.maps[i];
+    const Root& root = d.roots[w.root];
+    auto e = root.entries.find(w.key);
+    // Only while the step's own write is the value: a later write by anyone stays.
+    if (e == root.entries.end() || e->second.client != self || e->second.lamport != w.lamport) continue;
+    if (w.before.live) set_entry(d, w.root, w.key, w.before.value, false);
+    else if (!e->second.deleted) set_entry(d, w.root, w.key, {}, true);
     else continue;
-    if (w.before.mine) revived_[e->second.lamport] = w.before.lamport;
+    // The value (or deletion) of an own write is back, under a new lamport: the step that made
+    // that write owns the key again.
+    if (w.before.mine) {
+      const uint64_t now = e->second.lamport;
+      auto relabel = [&](UndoStep& other) {
+        for (UndoStep::MapWrite& o : other.maps)
+          if (o.lamport == w.before.lamport) o.lamport = now;
+      };
+      relabel(step);
+      for (UndoStep& other : undo_) relabel(other);
+      for (UndoStep& other : redo_) relabel(other);
+    }
   }
   for (const auto& [h, sum] : step.counters) {
     CounterSum rest = -sum;
@@ -272,14 +302,14 @@ void UndoManager::revert(const UndoStep& step) {
 
 // Brings back the deleted elements [clock, clock + len) of `client`: each stretch of them that
 // is still contiguous in the sequence becomes one new run right after the stretch's last
-// tombstone, so it sits exactly where it was, also when peers inserted around or inside it.
+// tombstone, so it sits exactly where it was, also when peers inserted around or inside it
+// (and in the same order as other stretches, whatever order they are brought back in).
 void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_t len) {
   DocImpl& d = impl();
   if (h >= d.roots.size() || !is_sequence(d.roots[h])) return;
   TextTree& t = *d.roots[h].text;
   struct Stretch {
-    uint32_t clock;  // first original element
-    std::u16string content;
+    uint32_t clock, content, len;  // first original element; the copy's content in the arena
   };
   std::vector<Stretch> stretches;
   uint32_t prev_leaf = TextTree::kNone, prev_idx = 0;  // run of the previous piece
@@ -295,8 +325,9 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
     if (r.deleted && r.content != kNoContent) {
       uint32_t l = prev_leaf, i = prev_idx;
       bool joins = l != TextTree::kNone && p.off == 0 && t.next_run(&l, &i) && l == p.leaf && i == p.idx;
-      if (!joins) stretches.push_back({k, {}});
-      stretches.back().content.append(d.arena, r.content + p.off, n);
+      if (!joins) stretches.push_back({k, static_cast<uint32_t>(d.arena.size()), 0});
+      d.arena.append(d.arena, r.content + p.off, n);  // the arena only grows: copies go there
+      stretches.back().len += n;
       prev_leaf = p.leaf;
       prev_idx = p.idx;
     } else {
@@ -306,7 +337,8 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
   }
   ClientState& self = d.clients[0];
   for (const Stretch& s : stretches) {
-    const uint32_t n = static_cast<uint32_t>(s.content.size());
+    // The copy goes right after the stretch's last tombstone, like an insert there would.
+    const uint32_t n = s.len;
     const Id left{client, s.clock + n - 1};
     TreePos p = t.locate(left);
     Id right = kNoId;
@@ -318,71 +350,45 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
       uint32_t nl = p.leaf, ni = p.idx;
       if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
     }
-    const uint32_t content = static_cast<uint32_t>(d.arena.size());
-    d.arena.append(s.content);
     const uint32_t own = self.next_clock;
-    TreePos placed = t.insert_after(p.leaf, p.idx, Run{0, own, n, content, left, right, false});
+    TreePos placed = t.insert_after(p.leaf, p.idx, Run{0, own, n, s.content, left, right, false});
     Op op{own, n, OpKind::Insert};
     op.root = h;
     op.left = left;
     op.right = right;
-    op.content = content;
+    op.content = s.content;
     d.log_op(0, op);
     self.next_clock += n;
-    d.note_text_insert(h, d.wants_events(h) ? t.position_of(placed.leaf, placed.idx) : 0, s.content);
-    copies_[id_key(client, s.clock)] = {n, own};
-    copied_ += n;
+    d.note_text_insert(h, d.wants_events(h) ? t.position_of(placed.leaf, placed.idx) : 0,
+                       std::u16string_view(d.arena).substr(s.content, n));
+    // Steps that inserted these elements now delete the copy when undone.
+    const uint64_t orig = IdRanges::key(h, client), mine = IdRanges::key(h, 0);
+    std::vector<std::pair<uint32_t, uint32_t>> found;
+    for (auto* stack : {&undo_, &redo_}) {
+      for (UndoStep& other : *stack) {
+        found.clear();
+        other.inserted.overlaps(orig, s.clock, s.clock + n, [&](uint32_t a, uint32_t b) { found.push_back({a, b}); });
+        for (auto [a, b] : found) other.inserted.add(mine, own + (a - s.clock), own + (b - s.clock));
+      }
+    }
   }
 }
 
-// Deletes the elements [clock, clock + len) of `client` that are visible, and, for those that
-// are deleted, the copies an undo here made of them (and of those copies, and so on).
+// Deletes the elements [clock, clock + len) of `client` that are still visible.
 void UndoManager::remove(RootHandle h, uint32_t client, uint32_t clock, uint32_t len) {
   DocImpl& d = impl();
   if (h >= d.roots.size() || !is_sequence(d.roots[h])) return;
   TextTree& t = *d.roots[h].text;
-  ClientState& self = d.clients[0];
-  struct Range {
-    uint32_t client, clock, len;
-  };
-  std::vector<Range> work{{client, clock, len}};
-  while (!work.empty()) {
-    const Range w = work.back();
-    work.pop_back();
-    for (uint32_t k = w.clock, end = w.clock + w.len; k < end;) {
-      TreePos p = t.locate(Id{w.client, k});
-      if (p.leaf == TextTree::kNone) {
-        ++k;
-        continue;
-      }
-      const Run& r = t.run(p.leaf, p.idx);
-      const uint32_t run_end = r.clock + r.len;
-      const uint32_t n = std::min(run_end, end) - k;
-      if (!r.deleted) {
-        if (p.off > 0) t.split_before(Id{w.client, k});
-        if (k + n < run_end) t.split_before(Id{w.client, k + n});
-        p = t.locate(Id{w.client, k});
-        const uint32_t pos = d.wants_events(h) ? t.position_of(p.leaf, p.idx) : 0;
-        t.mark_deleted(p.leaf, p.idx);
-        Op op{self.next_clock, n, OpKind::Delete};
-        op.root = h;
-        op.left = Id{w.client, k};
-        d.log_op(0, op);
-        self.next_clock += n;
-        d.note_text_delete(h, pos, n);
-      } else {
-        // Copies of deleted elements in [k, k + n): entries start at or before them.
-        auto c = copies_.upper_bound(id_key(w.client, k));
-        if (c != copies_.begin()) --c;
-        for (; c != copies_.end() && c->first < id_key(w.client, k + n); ++c) {
-          if (static_cast<uint32_t>(c->first >> 32) != w.client) continue;
-          const uint32_t s = static_cast<uint32_t>(c->first), e = s + c->second.first;
-          const uint32_t a = std::max(s, k), b = std::min(e, k + n);
-          if (a < b) work.push_back({0, c->second.second + (a - s), b - a});
-        }
-      }
-      k += n;
+  for (uint32_t k = clock, end = clock + len; k < end;) {
+    TreePos p = t.locate(Id{client, k});
+    if (p.leaf == TextTree::kNone) {
+      ++k;
+      continue;
     }
+    const Run& r = t.run(p.leaf, p.idx);
+    const uint32_t n = std::min(r.clock + r.len, end) - k;
+    if (!r.deleted) (void)doc_.text_delete(h, t.position_of(p.leaf, p.idx) + p.off, n);
+    k += n;
   }
 }
 

@@ -17,7 +17,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include "crdt/doc.h"
@@ -60,23 +59,14 @@ class UndoManager {
   bool in_scope(RootHandle h) const;
   UndoStep record(uint32_t from, uint32_t to) const;
   Status apply(bool redo, bool* changed);
-  void revert(const UndoStep& step);
+  void revert(UndoStep& step);
   void restore(RootHandle h, uint32_t client, uint32_t clock, uint32_t len);
   void remove(RootHandle h, uint32_t client, uint32_t clock, uint32_t len);
-  uint64_t clocks_needed(const UndoStep& step) const;
 
   Doc& doc_;
   std::vector<RootHandle> scope_;  // sorted
   std::vector<UndoStep> undo_, redo_;
   uint32_t captured_until_ = 0;  // own clocks below this are captured (or were undo/redo)
-  // Elements an undo here brought back, by (client << 32 | clock) of the first original
-  // element: {length, clock of the first copy (own client)}. Undoing their insertion deletes
-  // the copies.
-  std::map<uint64_t, std::pair<uint32_t, uint32_t>> copies_;
-  uint64_t copied_ = 0;  // elements in copies_
-  // Lamport of a map write an undo here made -> lamport of the own write whose value (or
-  // deletion) it brought back: that write's step still owns the key.
-  std::map<uint64_t, uint64_t> revived_;
 };
 
 }  // namespace roomsync

@@ -1,7 +1,7 @@
 // A small app that uses all three entry points of the package, type-checked with strict tsc by
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
-import { createDoc, type Doc, type DeltaOp } from 'roomsync';
+import { createDoc, createUndoManager, type Doc, type DeltaOp, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
 
@@ -28,6 +28,14 @@ text.observe(({ delta }) => {
 });
 text.insert(0, 'hello');
 
+// Undo and redo.
+const undoManager: UndoManager = createUndoManager([text, doc.getMap('m')], { captureTimeout: 300, trackedOrigins: [null, 'ui'] });
+undoManager.on('stack-item-added', (e: UndoStackEvent) => { const kind: 'undo' | 'redo' = e.type; void kind; });
+undoManager.on('stack-cleared', ({ redoStackCleared }) => { const b: boolean = redoStackCleared; void b; });
+const undid: boolean = undoManager.canUndo && undoManager.undo();
+undoManager.stopCapturing();
+createUndoManager(doc).destroy();
+
 let lastError: string | null = null;
 const peer: Signaling = await connectSignaling({ url: server.url, room: 'notes' });
 doc.on('update', (update: Uint8Array) => {
@@ -39,4 +47,4 @@ doc.on('update', (update: Uint8Array) => {
 await peer.leave();
 doc.destroy();
 await server.close({ code: 1001 });
-export { typed, port, joins, lastError };
+export { typed, port, joins, lastError, undid };
