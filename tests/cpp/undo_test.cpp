@@ -188,6 +188,28 @@ TEST_CASE("undo: maps get their previous value back, or lose the key", "[undo]")
   CHECK(a.get("j") == "false");
 }
 
+TEST_CASE("undo: a key written again after many others in one step", "[undo]") {
+  // The step keeps two entries for "k" (its duplicate search is bounded); undo still restores
+  // the value from before the step, redo the last one.
+  Rep a(1);
+  a.edit([&](Doc& d) { return d.map_set(a.map, "k", "0"); });
+  a.edit([&](Doc& d) { return d.map_set(a.map, "k", "1"); });
+  for (int i = 0; i < 20; ++i)
+    a.edit([&](Doc& d) { return d.map_set(a.map, "x" + std::to_string(i), "1"); }, true);
+  a.edit([&](Doc& d) { return d.map_set(a.map, "k", "2"); }, true);
+  a.edit([&](Doc& d) { return d.map_delete(a.map, "x3"); }, true);
+  CHECK(a.um->undo_size() == 2);
+  a.undo();
+  CHECK(a.get("k") == "0");
+  CHECK(a.doc->map_keys(a.map) == std::vector<std::string>{"k"});
+  a.redo();
+  CHECK(a.get("k") == "2");
+  CHECK(a.doc->map_keys(a.map).size() == 20);
+  a.undo();
+  a.undo();
+  CHECK(a.doc->map_keys(a.map).empty());
+}
+
 TEST_CASE("undo: registers and counters", "[undo]") {
   Rep a(1);
   a.edit([&](Doc& d) { return d.register_set(a.reg, "\"first\""); });
