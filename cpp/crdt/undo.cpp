@@ -2,7 +2,7 @@
 #include "crdt/undo.h"
 
 #include <algorithm>
-#include <limits>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -105,7 +105,9 @@ struct UndoStep {
     uint64_t lamport;  // the step's last write to the key: undo only replaces that
   };
   std::vector<MapWrite> maps;  // in write order; a key may appear more than once
-  std::vector<std::pair<RootHandle, CounterSum>> counters;
+  // Counter steps summed per root; a sum that would leave (-2^63, 2^63) starts another entry, so
+  // every entry can be negated.
+  std::vector<std::pair<RootHandle, int64_t>> counters;
 
   bool empty() const { return inserted.empty() && deleted.empty() && maps.empty() && counters.empty(); }
   // A write to a key written shortly before in the step (a slider dragged, a field typed into)
@@ -121,9 +123,11 @@ struct UndoStep {
     }
     maps.push_back(std::move(w));
   }
-  void add_counter(RootHandle h, CounterSum delta) {
-    for (auto& [root, sum] : counters)
-      if (root == h) return void(sum += delta);
+  void add_counter(RootHandle h, int64_t delta) {
+    for (auto& [root, sum] : counters) {
+      int64_t total;
+      if (root == h && !__builtin_add_overflow(sum, delta, &total) && total != INT64_MIN) return void(sum = total);
+    }
     counters.push_back({h, delta});
   }
   // Appends a later step (captured within the merge interval).
@@ -222,12 +226,10 @@ int UndoManager::capture(bool merge) {
 namespace {
 
 // An upper bound of the clocks revert(step) uses: it deletes at most the step's inserted
-// elements, copies at most its deleted ones, writes each key once and adds to each counter in
-// steps of at most 2^63 - 1 (so at most |sum| / 2^62 + 1 of them).
+// elements, copies at most its deleted ones, writes each key once and adds to a counter once
+// per entry (twice for -2^63).
 uint64_t clocks_needed(const UndoStep& step) {
-  uint64_t n = step.inserted.size() + step.deleted.size() + step.maps.size();
-  for (const auto& [h, sum] : step.counters) n += static_cast<uint64_t>((sum < 0 ? -sum : sum) >> 62) + 1;
-  return n;
+  return step.inserted.size() + step.deleted.size() + step.maps.size() + 2 * step.counters.size();
 }
 
 }  // namespace
@@ -290,13 +292,8 @@ void UndoManager::revert(UndoStep& step) {
     }
   }
   for (const auto& [h, sum] : step.counters) {
-    CounterSum rest = -sum;
-    while (rest != 0) {
-      const int64_t max = std::numeric_limits<int64_t>::max();
-      const int64_t part = rest > max ? max : rest < -max ? -max : static_cast<int64_t>(rest);
-      doc_.counter_add(h, part);
-      rest -= part;
-    }
+    if (sum == INT64_MIN) doc_.counter_add(h, 1);  // -(-2^63) = 2^63 - 1 + 1
+    doc_.counter_add(h, sum == INT64_MIN ? INT64_MAX : -sum);
   }
 }
 

@@ -236,6 +236,22 @@ TEST_CASE("undo: registers and counters", "[undo]") {
   CHECK(a.doc->counter_value(a.ctr) == 3);
 }
 
+TEST_CASE("undo: counter steps at the ends of the int64 range", "[undo]") {
+  Rep a(1);
+  a.edit([&](Doc& d) { return d.counter_add(a.ctr, 7); });
+  a.edit([&](Doc& d) { return d.counter_add(a.ctr, INT64_MIN); });
+  a.edit([&](Doc& d) { return d.counter_add(a.ctr, -5); }, true);  // would overflow the step's sum
+  a.edit([&](Doc& d) { return d.counter_add(a.ctr, INT64_MAX); }, true);
+  a.edit([&](Doc& d) { return d.counter_add(a.ctr, INT64_MIN); }, true);
+  a.undo();
+  CHECK(a.doc->counter_value(a.ctr) == 7);
+  a.redo();
+  CHECK(a.doc->counter_value(a.ctr) == INT64_MIN + 1);  // 7 - 2^63 - 5 + 2^63 - 1 - 2^63
+  a.undo();
+  a.undo();
+  CHECK(a.doc->counter_value(a.ctr) == 0);
+}
+
 TEST_CASE("undo: a scoped manager tracks only its roots", "[undo]") {
   Doc doc(3);
   RootHandle t = text_of(doc), m = root_of(doc, RootType::Map, "m");
