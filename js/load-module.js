@@ -24,7 +24,9 @@ export function loadModule() {
 
 async function instantiate() {
   const options = {};
-  if (isNode) {
+  // Labelled `nodeOnly`: the browser bundle (scripts/build.sh, esbuild --drop-labels=nodeOnly)
+  // leaves this branch out; there the glue fetches roomsync.wasm beside the bundle.
+  nodeOnly: if (isNode) {
     // A computed specifier keeps bundlers from trying to pack a Node built-in for the browser.
     const fsModule = 'node:fs/promises';
     const { readFile } = await import(/* webpackIgnore: true */ /* @vite-ignore */ fsModule);

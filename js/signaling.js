@@ -24,10 +24,13 @@ const EVENTS = ['peer-join', 'peer-leave', 'signal', 'broadcast', 'comment', 're
 async function defaultTransport() {
   if (typeof globalThis.WebSocket === 'function') return globalThis.WebSocket;
   // Node < 22 has no global WebSocket: use `ws`. The specifier is a variable so that browser
-  // bundlers do not try to include it.
-  const name = 'ws';
-  const mod = await import(/* @vite-ignore */ name);
-  return mod.WebSocket || mod.default;
+  // bundlers do not try to include it; the browser bundle drops the block (--drop-labels=nodeOnly).
+  nodeOnly: {
+    const name = 'ws';
+    const mod = await import(/* @vite-ignore */ name);
+    return mod.WebSocket || mod.default;
+  }
+  throw new Error('no WebSocket in this environment');
 }
 
 // The server closes the whole socket (1009) on a frame over its limit, which phoenix.js only

@@ -34,4 +34,16 @@ if [ "$what" = wasm ] || [ "$what" = all ]; then
   if [ -f dist/roomsync.wasm ]; then
     echo "build.sh: dist/roomsync.wasm $(stat -c %s dist/roomsync.wasm) B, dist/roomsync.mjs $(stat -c %s dist/roomsync.mjs) B"
   fi
+  # --- the browser bundle (roomsync/browser) ---
+  # dist/roomsync.browser.js: js/browser.js, the glue and the phoenix client in one minified ES
+  # module for pages without a bundler; it fetches roomsync.wasm from its own directory (the
+  # glue's new URL('roomsync.wasm', import.meta.url)). --drop-labels removes the Node-only
+  # branches (labelled nodeOnly). A fraction of a second, so it always runs.
+  esbuild=node_modules/.bin/esbuild
+  [ -x "$esbuild" ] || { echo "build.sh: $esbuild is missing (npm install, or scripts/setup.sh)" >&2; exit 1; }
+  banner="/*! roomsync $(node -p 'require("./package.json").version') (MIT) browser bundle; includes phoenix $(node -p 'require("./node_modules/phoenix/package.json").version') (MIT, Copyright (c) 2014 Chris McCord) */"
+  "$esbuild" js/browser.js --bundle --minify --format=esm --platform=browser --drop-labels=nodeOnly \
+    --banner:js="$banner" --log-level=warning --outfile=dist/roomsync.browser.js
+  echo "build.sh: dist/roomsync.browser.js $(stat -c %s dist/roomsync.browser.js) B"
+  # --- end browser bundle ---
 fi

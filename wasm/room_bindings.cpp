@@ -127,6 +127,7 @@ class RoomHandle {
   void peersListed(double now) { core_.peers_listed(ms(now)); }
   void channelOpen(const std::string& id, double now) { core_.channel_open(id, ms(now)); }
   void channelClosed(const std::string& id, double now) { core_.channel_closed(id, ms(now)); }
+  void framesLost(const std::string& id, double now) { core_.frames_lost(id, ms(now)); }
   void channelBuffered(const std::string& id, double bytes, double now) {
     core_.channel_buffered(id, static_cast<uint64_t>(bytes < 0 ? 0 : bytes), ms(now));
   }
@@ -278,6 +279,7 @@ EMSCRIPTEN_BINDINGS(roomsync_room) {
       .function("channelOpen", &RoomHandle::channelOpen)
       .function("channelClosed", &RoomHandle::channelClosed)
       .function("channelBuffered", &RoomHandle::channelBuffered)
+      .function("framesLost", &RoomHandle::framesLost)
       .function("handleFrame", &RoomHandle::handleFrame)
       .function("localUpdate", &RoomHandle::localUpdate)
       .function("sendAction", &RoomHandle::sendAction)

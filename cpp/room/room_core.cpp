@@ -379,6 +379,13 @@ void RoomCore::channel_buffered(const PeerId& peer, uint64_t bytes, Millis now) 
   }
 }
 
+void RoomCore::frames_lost(const PeerId& peer, Millis now) {
+  clamp(now);
+  Peer* p = find(peer);
+  if (left_ || !p || p->conn != Conn::Open || !p->hello) return;
+  if (!(p->sync_pending && now_ - p->sync_progress < cfg_.sync_timeout)) request_sync(*p, true);
+}
+
 // --- sync -----------------------------------------------------------------------------------------
 
 void RoomCore::set_room_synced(bool s) {

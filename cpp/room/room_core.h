@@ -145,6 +145,9 @@ class RoomCore {
   void channel_closed(const PeerId& peer, Millis now);
   // The channel's bufferedAmount. Report it after sending a batch and on bufferedamountlow.
   void channel_buffered(const PeerId& peer, uint64_t bytes, Millis now);
+  // The transport gave up waiting for frames from this peer and went on after them: what they
+  // carried is asked for again (a sync exchange) at once, not at the next anti-entropy round.
+  void frames_lost(const PeerId& peer, Millis now);
   void handle_frame(const PeerId& from, const uint8_t* data, size_t len, Millis now);
 
   // --- local commands

@@ -57,6 +57,8 @@ export class RoomCore {
   channelOpen(peer: string, now: number): void;
   channelClosed(peer: string, now: number): void;
   channelBuffered(peer: string, bytes: number, now: number): void;
+  /** The transport skipped frames from `peer` that never arrived: resync with it now. */
+  framesLost(peer: string, now: number): void;
   handleFrame(peer: string, data: Uint8Array | ArrayBuffer, now: number): void;
   localUpdate(update: Uint8Array, now: number): boolean;
   sendAction(name: string, payload: Uint8Array | ArrayBuffer, options: { to?: string[]; metadata?: string } | undefined,

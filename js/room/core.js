@@ -82,6 +82,7 @@ export class RoomCore {
   channelClosed(peer, now) { this._h.channelClosed(peer, now); }
   /** Report dc.bufferedAmount after sending a batch to peer and on 'bufferedamountlow'. */
   channelBuffered(peer, bytes, now) { this._h.channelBuffered(peer, bytes, now); }
+  framesLost(peer, now) { this._h.framesLost(peer, now); }
   handleFrame(peer, data, now) { this._withBytes(data, (p, n) => this._h.handleFrame(peer, p, n, now)); }
   /** An update the local document produced (doc.on('update') with an origin other than the room). */
   localUpdate(update, now) { return this._withBytes(update, (p, n) => this._h.localUpdate(p, n, now)); }

@@ -306,7 +306,11 @@ class Room {
         if (current() && this._routes.delete(peer)) this._input((c, t) => c.channelClosed(peer, t));
       },
       onDrain: (peer) => current() && this._input((c, t) => c.channelBuffered(peer, transport.bufferedAmount(peer), t)),
-      onError: (err) => current() && this._error(err),
+      onError: (err) => {
+        if (!current()) return;
+        if (err.code === 'frames_lost' && err.peerId) this._input((c, t) => c.framesLost(err.peerId, t));
+        this._error(err);
+      },
       acceptPeer: () => current() && !this._left,
     });
     const current = () => this._transport === transport;

@@ -25,7 +25,8 @@
 // Frames on the data channel never touch the server (DTLS between the peers).
 //
 // Wire formats (all integers big-endian):
-//  - data channel message: 0x01, epoch u32, seq u32, frame bytes;
+//  - data channel message: 0x01, epoch u32, seq u32, frame bytes; or a batch of frames with
+//    consecutive seqs: 0x02, epoch u32, seq u32 of the first, then per frame length u32, bytes;
 //  - relay message: 0x01 (plain) or 0x02 (sealed), then [epoch u32, seq u32, part u16, parts u16,
 //    bytes of that part], sealed as iv || ciphertext || tag with a password;
 //  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
@@ -49,7 +50,12 @@ export class TransportError extends Error {
 export const MAX_FRAME_BYTES = 64 * 1024;
 
 const DC_FRAME = 1; // data channel message: kind u8, epoch u32, seq u32, frame bytes
+const DC_BATCH = 2; // data channel message: kind u8, epoch u32, seq u32 of the first, then per frame: length u32, bytes
 const DC_HEADER = 9;
+const BATCH_BYTES = 64 * 1024; // a batch is sent once this full (a frame alone may be up to 64 KiB)
+// The end of the current turn of the event loop (Node: after pending I/O callbacks, so frames from a
+// burst of incoming messages share one send); in browsers the end of the current task.
+const nextTurn = typeof setImmediate === 'function' ? setImmediate : queueMicrotask;
 const RELAY_PLAIN = 1; // relay message: kind u8, then (sealed or not) epoch u32, seq u32, part u16, parts u16, bytes
 const RELAY_SEALED = 2;
 const RELAY_INNER_HEADER = 12;
@@ -111,11 +117,13 @@ class Peer {
     this.heard = false; // got a valid (decryptable) message from the peer: the relay route is usable
     this.refused = false; // password mismatch: never talk to this peer
     this.route = null;
-    this.signalChain = Promise.resolve(); // outgoing signals, in order
-    this.inChain = Promise.resolve(); // incoming signals and relay messages, in order
     this.dcClosedTimer = null;
-    this.dcQueue = []; // framed messages waiting for the channel's buffer to drain
+    this.dcQueue = []; // { frames: [{seq, data}], framed } waiting for the channel's buffer to drain
+    this.batch = null; // frames sent during this turn of the event loop after its first (see _dcSend)
+    this.batchBytes = 0;
     this.dcQueueBytes = 0;
+    this.dcBufferedRead = 0; // the channel's bufferedAmount when last read (see _dcBuffered)
+    this.dcSentSinceRead = 0; // bytes handed to the channel since
     this.relayQueue = []; // {seq, bytes, part, parts}
     this.relayBytes = 0;
     this.relayBusy = false;
@@ -146,6 +154,11 @@ export class PeerTransport {
     this.signaling = sig;
     this._peers = new Map();
     this._departed = new Set(); // peers we disconnected: their late messages must not revive them
+    // Per peer id (not per Peer entry, which a re-connection replaces): outgoing signals leave in
+    // order, incoming signals and relayed frames are handled in order. So the bye of an old link
+    // can never overtake the hello of the next one, in either direction.
+    this._outChains = new Map();
+    this._inChains = new Map();
     this._timers = new Set(); // every pending timeout, cleared by close()
     this._closed = false;
     this._bucket = { tokens: o.relayRate.burst, at: Date.now() };
@@ -226,7 +239,7 @@ export class PeerTransport {
   bufferedAmount(peerId) {
     const peer = this._peers.get(peerId);
     if (!peer) return 0;
-    return (peer.dc && peer.dcOpen ? peer.dc.bufferedAmount : 0) + peer.dcQueueBytes + peer.relayBytes;
+    return (peer.dc && peer.dcOpen ? this._dcBuffered(peer) : 0) + peer.dcQueueBytes + peer.relayBytes;
   }
 
   /** How frames to this peer travel now: 'datachannel', 'relay' or null (no route yet / any more). */
@@ -369,6 +382,7 @@ export class PeerTransport {
     dc.binaryType = 'arraybuffer';
     peer.pc = pc;
     peer.dc = dc;
+    peer.dcBufferedRead = peer.dcSentSinceRead = 0;
     peer.makingOffer = false;
     peer.ignoreOffer = false;
     peer.remoteCandidates = [];
@@ -606,44 +620,107 @@ export class PeerTransport {
 
   // ---------------------------------------------------------------- data channel
 
-  _frame(peer, seq, data) {
-    const out = new Uint8Array(DC_HEADER + data.length);
+  /** One data channel message: a frame (DC_FRAME), or several with consecutive seqs (DC_BATCH). */
+  _frame(peer, frames) {
+    if (frames.length === 1) {
+      const { seq, data } = frames[0];
+      const out = new Uint8Array(DC_HEADER + data.length);
+      const v = new DataView(out.buffer);
+      v.setUint8(0, DC_FRAME);
+      v.setUint32(1, peer.epoch);
+      v.setUint32(5, seq);
+      out.set(data, DC_HEADER);
+      return out;
+    }
+    const out = new Uint8Array(DC_HEADER + frames.reduce((n, f) => n + 4 + f.data.length, 0));
     const v = new DataView(out.buffer);
-    v.setUint8(0, DC_FRAME);
+    v.setUint8(0, DC_BATCH);
     v.setUint32(1, peer.epoch);
-    v.setUint32(5, seq);
-    out.set(data, DC_HEADER);
+    v.setUint32(5, frames[0].seq);
+    let o = DC_HEADER;
+    for (const { data } of frames) {
+      v.setUint32(o, data.length);
+      out.set(data, o + 4);
+      o += 4 + data.length;
+    }
     return out;
   }
 
+  /**
+   * The first frame of a burst goes out at once (no added latency); the ones that follow within
+   * the same turn of the event loop travel together in one message at the end of it: a channel
+   * send is a synchronous call into the WebRTC thread, the main cost of a busy room.
+   */
   _dcSend(peer, seq, bytes) {
-    const framed = this._frame(peer, seq, bytes);
-    const data = framed.subarray(DC_HEADER); // our copy, should the frame have to move to the relay
-    if (peer.dcQueue.length === 0 && peer.dc.bufferedAmount < this.opts.highWaterMark) {
+    const frame = { seq, data: bytes.slice() }; // our copy, should the frame have to move to the relay
+    if (peer.batch) {
+      peer.batch.push(frame);
+      peer.batchBytes += frame.data.length;
+      if (peer.batchBytes >= BATCH_BYTES) this._flushBatch(peer);
+      return;
+    }
+    peer.batch = [];
+    peer.batchBytes = 0;
+    nextTurn(() => this._flushBatch(peer, true));
+    this._dcWrite(peer, [frame]);
+  }
+
+  _flushBatch(peer, last = false) {
+    const frames = peer.batch;
+    if (!frames) return;
+    peer.batch = last ? null : [];
+    peer.batchBytes = 0;
+    if (frames.length === 0 || peer.gone) return;
+    if (peer.dcOpen) return this._dcWrite(peer, frames);
+    // The channel went away within the turn: these frames take the next route, like queued ones.
+    const framed = this._frame(peer, frames);
+    peer.dcQueue.push({ frames, framed });
+    peer.dcQueueBytes += framed.length;
+    this._channelLost(peer);
+  }
+
+  _dcWrite(peer, frames) {
+    const framed = this._frame(peer, frames);
+    if (peer.dcQueue.length === 0 && this._dcBuffered(peer) < this.opts.highWaterMark) {
       try {
         peer.dc.send(framed);
+        peer.dcSentSinceRead += framed.length;
       } catch (err) {
-        // The channel is closing under us: keep the frame for the next route.
-        peer.dcQueue.push({ seq, data, framed });
+        // The channel is closing under us: keep the frames for the next route.
+        peer.dcQueue.push({ frames, framed });
         peer.dcQueueBytes += framed.length;
         this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
       }
     } else {
-      peer.dcQueue.push({ seq, data, framed });
+      peer.dcQueue.push({ frames, framed });
       peer.dcQueueBytes += framed.length;
     }
     this._watchDrain(peer);
   }
 
   _flushDc(peer) {
-    while (peer.dcOpen && peer.dcQueue.length && peer.dc.bufferedAmount < this.opts.highWaterMark) {
+    while (peer.dcOpen && peer.dcQueue.length && this._dcBuffered(peer) < this.opts.highWaterMark) {
       try {
         peer.dc.send(peer.dcQueue[0].framed);
+        peer.dcSentSinceRead += peer.dcQueue[0].framed.length;
       } catch {
         return; // closing: the frames stay queued and move to the relay (see _channelLost)
       }
       peer.dcQueueBytes -= peer.dcQueue.shift().framed.length;
     }
+  }
+
+  /**
+   * The channel's bufferedAmount, or an upper bound of it: reading it is a synchronous call into
+   * the WebRTC thread (in @roamhq/wrtc as costly as a send), so while what we sent since the last
+   * read stays below the low-water mark the last reading plus those bytes is enough.
+   */
+  _dcBuffered(peer) {
+    const estimate = peer.dcBufferedRead + peer.dcSentSinceRead;
+    if (estimate <= this.opts.lowWaterMark) return estimate;
+    peer.dcBufferedRead = peer.dc.bufferedAmount;
+    peer.dcSentSinceRead = 0;
+    return peer.dcBufferedRead;
   }
 
   /**
@@ -666,7 +743,7 @@ export class PeerTransport {
   /** Channel lost: frames still waiting for it go to the relay when allowed. */
   _channelLost(peer) {
     if (peer.gone || !peer.dcQueue.length || this.opts.relay === 'never') return;
-    for (const item of peer.dcQueue.splice(0)) this._relayEnqueue(peer, item.seq, item.data);
+    for (const item of peer.dcQueue.splice(0)) for (const f of item.frames) this._relayEnqueue(peer, f.seq, f.data);
     peer.dcQueueBytes = 0;
   }
 
@@ -687,8 +764,21 @@ export class PeerTransport {
     }
     if (data.byteLength < DC_HEADER) return this._error('bad_frame', `peer ${peer.id} sent a ${data.byteLength}-byte message`, peer.id);
     const v = new DataView(data);
-    if (v.getUint8(0) !== DC_FRAME) return this._error('bad_frame', `peer ${peer.id} sent an unknown message kind ${v.getUint8(0)}`, peer.id);
-    this._deliver(peer, v.getUint32(1), v.getUint32(5), new Uint8Array(data, DC_HEADER));
+    const kind = v.getUint8(0);
+    const epoch = v.getUint32(1);
+    const seq = v.getUint32(5);
+    if (kind === DC_FRAME) return this._deliver(peer, epoch, seq, new Uint8Array(data, DC_HEADER));
+    if (kind !== DC_BATCH) return this._error('bad_frame', `peer ${peer.id} sent an unknown message kind ${kind}`, peer.id);
+    const frames = [];
+    for (let o = DC_HEADER; o < data.byteLength;) {
+      const len = o + 4 <= data.byteLength ? v.getUint32(o) : -1;
+      if (len < 0 || len > MAX_FRAME_BYTES || o + 4 + len > data.byteLength) {
+        return this._error('bad_frame', `peer ${peer.id} sent a malformed batch of frames`, peer.id);
+      }
+      frames.push(new Uint8Array(data, o + 4, len));
+      o += 4 + len;
+    }
+    for (let i = 0; i < frames.length; i++) this._deliver(peer, epoch, (seq + i) >>> 0, frames[i]);
   }
 
   // ---------------------------------------------------------------- ordering
@@ -828,9 +918,7 @@ export class PeerTransport {
     if (this._closed || !(data instanceof Uint8Array) || data.length < 1) return;
     const kind = data[0];
     if (kind !== RELAY_PLAIN && kind !== RELAY_SEALED) return; // not ours
-    const peer = this._incomingPeer(from);
-    if (!peer || peer.refused) return;
-    this._inOrder(peer, () => this._onRelayMessage(peer, kind, data.subarray(1)));
+    this._inOrder(from, false, (peer) => this._onRelayMessage(peer, kind, data.subarray(1)));
   }
 
   async _onRelayMessage(peer, kind, body) {
@@ -911,8 +999,16 @@ export class PeerTransport {
       if (msg.k === 'hello' && !msg.ack) payload.h = 1; // in clear: lets a peer we left greet us again
       await this._pushSignal(peer, payload);
     };
-    peer.signalChain = peer.signalChain.then(run).catch((err) => this._error('signal_failed', `signal to peer ${peer.id} failed: ${err && err.message}`, peer.id));
-    return peer.signalChain;
+    return this._chain(this._outChains, peer.id, run).catch((err) => this._error('signal_failed', `signal to peer ${peer.id} failed: ${err && err.message}`, peer.id));
+  }
+
+  /** Runs fn after everything chained before for this peer id has settled. */
+  _chain(chains, peerId, fn) {
+    const done = (chains.get(peerId) || Promise.resolve()).then(fn);
+    const tail = done.catch(() => {});
+    chains.set(peerId, tail);
+    tail.then(() => { if (chains.get(peerId) === tail) chains.delete(peerId); });
+    return done;
   }
 
   /** Pushes one signal, retrying what is worth retrying (rate limit, timeout). */
@@ -938,14 +1034,18 @@ export class PeerTransport {
   _onSignal({ from, data }) {
     if (this._closed || !data || typeof data !== 'object' || data[SIGNAL_TAG] !== 1) return; // not ours
     if (data.nack !== undefined) return this._onNack(from, data.nack);
-    const peer = this._incomingPeer(from, data.h === 1);
-    if (!peer || peer.refused) return;
-    this._inOrder(peer, () => this._onSignalMessage(peer, data));
+    this._inOrder(from, data.h === 1, (peer) => this._onSignalMessage(peer, data));
   }
 
-  /** Incoming messages of one peer are handled one at a time, in arrival order (decryption is async). */
-  _inOrder(peer, fn) {
-    peer.inChain = peer.inChain.then(fn).catch((err) => this._error('rtc_error', `handling a message from peer ${peer.id}: ${err && err.message}`, peer.id));
+  /**
+   * Incoming messages of one peer id are handled one at a time, in arrival order (decryption is
+   * async); its entry is looked up when the message's turn comes, after a bye before it was handled.
+   */
+  _inOrder(from, greeting, fn) {
+    this._chain(this._inChains, from, () => {
+      const peer = this._incomingPeer(from, greeting);
+      if (peer && !peer.refused) return fn(peer);
+    }).catch((err) => this._error('rtc_error', `handling a message from peer ${from}: ${err && err.message}`, from));
   }
 
   async _onSignalMessage(peer, data) {

@@ -22,7 +22,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ENTRY, fileSizes, shippedSize } from './rooms/bundle.js';
+import { fileSizes, shippedSize } from './rooms/bundle.js';
 import * as chromiumBench from './rooms/chromium.js';
 import { unavailableSpec } from './rooms/docs.js';
 import { CHUNK as RAW_CHUNK } from './rooms/raw.js';
@@ -405,8 +405,8 @@ function sizeLines(sizes) {
   const b = (n) => `${n.toLocaleString('en-US')} B`;
   return [
     shipped.error ? `Shipped size: not measured (${shipped.error}).`
-      : `Shipped size (what an app loads; the target is on this one): an esbuild ${shipped.esbuild} bundle (minify, format esm, platform browser, ` +
-        `phoenix ${shipped.phoenixBundled ? 'bundled in' : 'NOT found in the bundle'}, wasm excluded; entry \`${ENTRY}\`): ` +
+      : `Shipped size (what an app loads; the target is on this one): \`${shipped.file}\`, the browser bundle scripts/build.sh makes (esbuild, minified ESM, ` +
+        `phoenix ${shipped.phoenixBundled ? 'bundled in' : 'NOT found in the bundle'}, wasm fetched beside it): ` +
         `${b(shipped.js.raw)} → ${b(shipped.js.gzip9)} gzip -9; \`dist/roomsync.wasm\` ${b(shipped.wasm.raw)} → ${b(shipped.wasm.gzip9)} gzip -9; ` +
         `total ${b(shipped.totalGzip9)}.`,
     `Source files as our server sends them (unminified, no bundler), gzip -9 each: ${files.files.map((f) => `\`${f.file}\` ${b(f.gzip9)}`).join(', ')}; ` +

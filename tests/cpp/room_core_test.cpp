@@ -451,3 +451,15 @@ TEST_CASE("room: a peer back under a new id with its document replaces its old, 
   for (const auto* e : of_kind(sim.node(0), OutKind::ProtocolError)) refused |= e->code == "duplicate-client-id";
   CHECK(refused);
 }
+
+TEST_CASE("room: frames the transport gave up on are asked for again at once", "[room]") {
+  Sim sim = settled_room(2);
+  const std::u16string before = sim.node(1).doc->text_content(sim.node(1).text);
+  sim.blackhole(0, 1, 1);
+  sim.edit(0, 5);
+  sim.run_until(sim.now() + 500);
+  REQUIRE(sim.node(1).doc->text_content(sim.node(1).text) == before);  // the update was lost
+  sim.frames_lost(1, 0);
+  sim.run_until(sim.now() + 500);  // far less than an anti-entropy round (10 s)
+  sim.require_converged();
+}

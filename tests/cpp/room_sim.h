@@ -217,6 +217,14 @@ class Sim {
     now_ = std::max(now_, until);
   }
 
+  // The next `count` frames from `from` to `to` vanish, as when a transport gives up waiting
+  // for them; frames_lost() then reports it the way the glue does.
+  void blackhole(size_t from, size_t to, uint32_t count) { blackholed_[{from, to}] += count; }
+  void frames_lost(size_t at, size_t from) {
+    nodes_[at].core->frames_lost(nodes_[from].id, now_);
+    drain(at);
+  }
+
   // Delivers raw bytes to node `to` as if sent by `from` on an open channel (hostile peers).
   void inject(size_t from, size_t to, const Bytes& frame) {
     nodes_[to].core->handle_frame(nodes_[from].id, frame.data(), frame.size(), now_);
@@ -419,6 +427,10 @@ class Sim {
       return;
     }
     if (chance(opt_.drop_prob)) return;
+    if (auto bh = blackholed_.find({from, to}); bh != blackholed_.end() && bh->second > 0) {
+      --bh->second;
+      return;
+    }
     Bytes bytes = o.bytes;
     if (chance(opt_.corrupt_prob) && !bytes.empty()) bytes[rng_.below(bytes.size())] ^= static_cast<uint8_t>(1 + rng_.below(255));
     int d = dir(from, to);
@@ -519,6 +531,7 @@ class Sim {
   uint64_t max_inflight_seen_ = 0;
   std::vector<Node> nodes_;
   std::map<std::pair<size_t, size_t>, Link> links_;
+  std::map<std::pair<size_t, size_t>, uint32_t> blackholed_;
   std::priority_queue<Ev, std::vector<Ev>, Later> queue_;
   std::vector<std::function<void()>> scripts_;
   std::set<size_t> side_;

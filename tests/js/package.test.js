@@ -135,6 +135,8 @@ describe('npm package', () => {
       'docs/signaling.md',
       'dist/roomsync.mjs',
       'dist/roomsync.wasm',
+      'dist/roomsync.browser.js',
+      'js/browser.d.ts',
       'js/index.js',
       'js/index.d.ts',
       'js/signaling.js',
@@ -188,7 +190,9 @@ try {
 } catch (err) {
   redis = err.message;
 }
-console.log(JSON.stringify({ text: doc.getText('t').toString(), status: health.status, peerId: peer.peerId, redis }));
+// roomsync/browser: the self-contained bundle for pages (loaded here only to list its exports).
+const browser = { url: import.meta.resolve('roomsync/browser'), exports: Object.keys(await import('roomsync/browser')) };
+console.log(JSON.stringify({ text: doc.getText('t').toString(), status: health.status, peerId: peer.peerId, redis, browser }));
 `,
     );
     const { stdout } = await sh(process.execPath, ['smoke.mjs'], { cwd: app });
@@ -197,6 +201,8 @@ console.log(JSON.stringify({ text: doc.getText('t').toString(), status: health.s
     assert.equal(smoke.status, 'ok');
     assert.match(smoke.peerId, /^[0-9a-f]{16}$/);
     assert.equal(smoke.redis, IOREDIS_MISSING);
+    assert.equal(smoke.browser.url, pathToFileURL(join(installed, 'dist', 'roomsync.browser.js')).href);
+    for (const name of ['createDoc', 'joinRoom', 'connectSignaling']) assert.ok(smoke.browser.exports.includes(name), `roomsync/browser exports ${name}`);
 
     const help = await sh(join(app, 'node_modules', '.bin', 'roomsync'), ['--help'], { cwd: app });
     assert.match(help.stdout, /docs\/signaling\.md/);

@@ -4,6 +4,7 @@
 import { createDoc, createUndoManager, type Doc, type DeltaOp, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
+import * as browser from 'roomsync/browser';
 
 // Each import must be typed, not `any` (an `any` would hide a missing declaration file).
 type IsAny<T> = 0 extends 1 & T ? true : false;
@@ -47,4 +48,12 @@ doc.on('update', (update: Uint8Array) => {
 await peer.leave();
 doc.destroy();
 await server.close({ code: 1001 });
-export { typed, port, joins, lastError, undid };
+// roomsync/browser (the self-contained browser bundle): the same API and types, in one module.
+const bundled: [IsAny<typeof browser.createDoc>, IsAny<typeof browser.joinRoom>, IsAny<typeof browser.connectSignaling>] = [false, false, false];
+const sameDoc: Doc = await browser.createDoc();
+const bundledError: typeof SignalingError = browser.SignalingError;
+sameDoc.getText('notes').insert(0, 'hi');
+const bundledUndo: UndoManager = browser.createUndoManager(sameDoc);
+
+export { typed, port, joins, lastError, bundled, bundledError };
+export { undid, bundledUndo };

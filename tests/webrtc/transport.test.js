@@ -79,6 +79,53 @@ test('three peers: only the newcomer dials, the others accept; explicit roles wo
   await Promise.all([a, b, c].map((p) => p.close()));
 });
 
+test('frames sent within one turn share data channel messages; a malformed batch is refused', async () => {
+  const room = newRoom();
+  // Count what goes into the channel (a send is a synchronous call into the WebRTC thread).
+  const sent = [];
+  const counting = {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      createDataChannel(...args) {
+        const dc = super.createDataChannel(...args);
+        const send = dc.send.bind(dc);
+        dc.send = (data) => { sent.push(data.byteLength); return send(data); };
+        return dc;
+      }
+    },
+  };
+  const a = await makePeer(srv, room, { rtc: counting });
+  const b = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  sent.length = 0;
+  sendNumbered(a, b, 500, 300); // one turn: 150 KB in 500 frames
+  await waitUntil(() => b.received(a.id).length === 500, { message: 'frames' });
+  assert.deepEqual(indices(b.received(a.id)), range(500));
+  assert.ok(sent.length <= 5, `500 frames took ${sent.length} channel sends`);
+  assert.equal(sent[0], 9 + 300, 'the first frame of a turn goes out alone, at once');
+  // Frames sent one turn apart each go at once.
+  sent.length = 0;
+  for (const i of range(3)) {
+    a.transport.send(b.id, numbered(500 + i));
+    await new Promise((r) => setImmediate(r));
+  }
+  await waitUntil(() => b.received(a.id).length === 503, { message: 'single frames' });
+  assert.equal(sent.length, 3);
+  assert.deepEqual(errorCodes(b), []);
+  // A batch whose length fields run past its end: an error naming the peer, nothing delivered.
+  const bad = new Uint8Array(9 + 4 + 2);
+  bad[0] = 2;
+  new DataView(bad.buffer).setUint32(9, 100);
+  b.transport._onChannelMessage(b.transport._peers.get(a.id), bad.buffer);
+  assert.deepEqual(errorCodes(b), ['bad_frame']);
+  assert.equal(b.errors[0].peerId, a.id);
+  assert.equal(b.received(a.id).length, 503);
+  await a.close();
+  await b.close();
+});
+
 test('a 64 KiB frame passes whole on both routes; a bigger one or a non-byte frame is refused clearly', async () => {
   const room = newRoom();
   const a = await makePeer(srv, room);
