@@ -233,7 +233,10 @@ export function roomsyncCollab(text, { room = null, undoManager = null, user = n
         annotations: roomsyncRemote.of(true),
       }));
     }
-    if (room) queueMicrotask(() => view.dispatch({ effects: setCursors.of(binding.remoteCursors()) }));
+    if (room) {
+      binding.update([], view.state); // publishes the current selection (a rejoined room too)
+      queueMicrotask(() => view.dispatch({ effects: setCursors.of(binding.remoteCursors()) }));
+    }
     return {
       update: (u) => binding.update(u.transactions, u.state),
       destroy: () => binding.destroy(),
