@@ -160,15 +160,17 @@ export function colorOf(peerId) {
 }
 
 class CaretWidget extends WidgetType {
-  constructor(name, color) {
+  constructor(peerId, name, color) {
     super();
+    this.peerId = peerId;
     this.name = name;
     this.color = color;
   }
-  eq(other) { return other.name === this.name && other.color === this.color; }
+  eq(other) { return other.peerId === this.peerId && other.name === this.name && other.color === this.color; }
   toDOM() {
     const caret = document.createElement('span');
     caret.className = 'cm-rs-caret';
+    caret.dataset.peer = this.peerId;
     caret.style.borderColor = this.color;
     const label = document.createElement('span');
     label.className = 'cm-rs-label';
@@ -188,7 +190,7 @@ function cursorDecorations(cursors, docLength) {
     if (from < to) {
       ranges.push(Decoration.mark({ class: 'cm-rs-selection', attributes: { style: `background-color: ${color}33`, 'data-peer': peerId } }).range(from, to));
     }
-    ranges.push(Decoration.widget({ widget: new CaretWidget(name, color), side: head === from && from < to ? -1 : 1 }).range(head));
+    ranges.push(Decoration.widget({ widget: new CaretWidget(peerId, name, color), side: head === from && from < to ? -1 : 1 }).range(head));
   }
   return Decoration.set(ranges, true);
 }

@@ -125,7 +125,7 @@ describe('codemirror binding: deltas both ways', () => {
     docA.transact(() => { docA.getText('t').insert(5, ','); docA.getText('t').delete(7, 5); });
     net.flush();
     assert.deepEqual(seen, [[{ from: 5, insert: ',' }, { from: 6, to: 11 }]]);
-    assert.equal(b.state.doc.toString(), 'hello,');
+    assert.equal(b.state.doc.toString(), 'hello, ');
   });
 });
 
