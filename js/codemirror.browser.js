@@ -9,6 +9,7 @@ export {
   dropCursor, highlightSpecialChars, placeholder, rectangularSelection,
 } from '@codemirror/view';
 export { defaultKeymap, indentWithTab } from '@codemirror/commands';
-export { syntaxHighlighting, defaultHighlightStyle, indentOnInput, bracketMatching } from '@codemirror/language';
+export { syntaxHighlighting, defaultHighlightStyle, HighlightStyle, indentOnInput, bracketMatching } from '@codemirror/language';
+export { tags } from '@lezer/highlight';
 export { markdownLanguage } from '@codemirror/lang-markdown'; // the Markdown parser alone (markdown() also pulls in HTML, CSS and JS: +70 KB gzip)
 export { roomsyncCollab, roomsyncRemote, undoKeymap, colorOf } from './codemirror.js';

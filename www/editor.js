@@ -10,7 +10,7 @@ import { createDoc, createUndoManager } from '/dist/roomsync.browser.js';
 import {
   Compartment, EditorState, EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,
   drawSelection, dropCursor, highlightSpecialChars, placeholder, defaultKeymap, indentWithTab,
-  syntaxHighlighting, defaultHighlightStyle, indentOnInput, bracketMatching, markdownLanguage, roomsyncCollab,
+  syntaxHighlighting, defaultHighlightStyle, HighlightStyle, tags, indentOnInput, bracketMatching, markdownLanguage, roomsyncCollab,
 } from '/dist/roomsync.codemirror.js';
 import { startShell } from './shell.js';
 
@@ -27,6 +27,21 @@ const collab = new Compartment();
 let boundRoom = null;
 const collabFor = (room) => roomsyncCollab(text, { room, undoManager, publish: (fields) => shell.setPresence(fields) });
 
+// Markdown that reads like a document: headings bold, not underlined; marks and links coloured.
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
+  { tag: tags.heading2, fontWeight: '700', fontSize: '1.12em' },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontWeight: '700' },
+  { tag: tags.strong, fontWeight: '700' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: tags.link, color: '#4c5ce6' },
+  { tag: tags.url, color: '#697080' },
+  { tag: tags.monospace, color: '#b4236b' },
+  { tag: tags.quote, color: '#697080', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.contentSeparator], color: '#a3a9b5' }, // # * - > markers
+]);
+
 const view = new EditorView({
   parent: $('editor'),
   state: EditorState.create({
@@ -34,7 +49,7 @@ const view = new EditorView({
     extensions: [
       lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), drawSelection(), dropCursor(),
       indentOnInput(), bracketMatching(), highlightActiveLine(), EditorView.lineWrapping,
-      syntaxHighlighting(defaultHighlightStyle, { fallback: true }), markdownLanguage.extension,
+      syntaxHighlighting(markdownStyle), syntaxHighlighting(defaultHighlightStyle, { fallback: true }), markdownLanguage.extension,
       placeholder('Start writing. Everyone in this room sees it as you type.'),
       keymap.of([...defaultKeymap, indentWithTab]),
       collab.of(collabFor(null)),
