@@ -8,6 +8,8 @@ import { describe, test } from 'node:test';
 import { EditorState } from '@codemirror/state';
 import { createDoc, createUndoManager } from '../../js/index.js';
 import { RoomsyncBinding, roomsyncCollab, roomsyncRemote } from '../../js/codemirror.js';
+import { typeCheck } from './helpers/tsc.js';
+import { fileURLToPath } from 'node:url';
 
 // An editor without a view: a state that the binding and the "user" dispatch to.
 function headlessEditor(text, options = {}) {
@@ -206,5 +208,13 @@ describe('codemirror binding: remote cursors', () => {
     docB.applyUpdate(docA.encodeState());
     assert.equal(c.binding.remoteCursors()[0].head, 2);
     assert.match(c.binding.remoteCursors()[0].name, /^peer peer/);
+  });
+});
+
+describe('codemirror binding: types', () => {
+  test('strict tsc passes on tests/types/codemirror.ts (roomsync/codemirror with CodeMirror\'s types)', { timeout: 120_000 }, async () => {
+    const { code, output } = await typeCheck(fileURLToPath(new URL('../types/tsconfig.codemirror.json', import.meta.url)));
+    assert.equal(output, '');
+    assert.equal(code, 0);
   });
 });
