@@ -3,3 +3,4 @@
 // that one file; it fetches roomsync.wasm from its own directory. Every export is browser-safe.
 export { createDoc, Doc, Text, Map, RMap, Register, Counter, ListenerError, loadModule, joinRoom, RoomError } from './index.js';
 export { connectSignaling, Signaling, SignalingError } from './signaling.js';
+export { createUndoManager, UndoManager } from './index.js';

@@ -253,4 +253,76 @@ export class List<T = unknown> extends Root<ListEvent<T>> {
   /** The anchor's current index (see Text.resolveSticky); null while this replica lacks its element. */
   resolveSticky(anchor: StickyIndex): number | null;
 }
+// ---- undo and redo (js/undo.js) ----
+
+export interface UndoManagerOptions {
+  /**
+   * Origins of the local transactions to track (default `[null]`: edits made outside
+   * transact() or with transact(fn) / transact(fn, null)). A class in the set tracks every
+   * instance of it. Remote updates (applyUpdate, rooms) are never tracked.
+   */
+  trackedOrigins?: Iterable<unknown>;
+  /** Tracked changes less than this many ms apart merge into one step (default 500; 0: never). */
+  captureTimeout?: number;
+  /** The time source, in ms (default Date.now); the engine itself never reads a clock. */
+  clock?: () => number;
+}
+
+/** 'stack-item-added' / 'stack-item-updated' / 'stack-item-popped': which stack, and why. */
+export interface UndoStackEvent {
+  type: 'undo' | 'redo';
+  /** The tracked transaction's origin, or the UndoManager for its own undo() and redo(). */
+  origin: Origin;
+}
+export interface UndoStackClearedEvent {
+  undoStackCleared: boolean;
+  redoStackCleared: boolean;
+}
+
+/**
+ * Undoes this replica's own (tracked) changes; see createUndoManager. Undo and redo are
+ * ordinary local transactions with the manager as origin: observers and 'update' listeners
+ * get them like any change, and other replicas apply them as ordinary updates.
+ */
+export class UndoManager {
+  private constructor();
+  readonly doc: Doc;
+  /** Mutable: add or delete origins at any time. */
+  readonly trackedOrigins: Set<unknown>;
+  captureTimeout: number;
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
+  /**
+   * Reverts the last step; returns whether the document changed (a step that peers replaced
+   * entirely is dropped and the one before it tried). Throws inside transact().
+   */
+  undo(): boolean;
+  /** Reapplies the last undone step; returns whether the document changed. */
+  redo(): boolean;
+  /** The next tracked change starts a new step, however soon it comes. */
+  stopCapturing(): void;
+  clear(undoStack?: boolean, redoStack?: boolean): void;
+  /** Stack events fire after the transaction's observers and 'update' listeners. */
+  on(event: 'stack-item-added' | 'stack-item-updated' | 'stack-item-popped', listener: (event: UndoStackEvent) => void): void;
+  on(event: 'stack-cleared', listener: (event: UndoStackClearedEvent) => void): void;
+  off(event: 'stack-item-added' | 'stack-item-updated' | 'stack-item-popped', listener: (event: UndoStackEvent) => void): void;
+  off(event: 'stack-cleared', listener: (event: UndoStackClearedEvent) => void): void;
+  /** Stops tracking and frees the stacks (doc.destroy() does it too). */
+  destroy(): void;
+}
+
+/**
+ * An undo manager for the whole document (every root, also ones created later) or for the
+ * given roots of one document. Undo reverts only tracked changes of this replica: undoing an
+ * insert deletes only the characters this replica typed (not what peers typed inside them);
+ * undoing a delete brings the text back at its place, between the same neighbours; a map key
+ * or register gets its previous value back (or loses the key), unless a later write replaced
+ * the undone value; a counter gets the opposite step.
+ */
+export function createUndoManager(
+  target: Doc | Root<unknown> | Root<unknown>[],
+  options?: UndoManagerOptions,
+): UndoManager;
+// ---- end undo and redo ----
+
 export * from './room/room.js';

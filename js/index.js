@@ -63,6 +63,7 @@ const EXPORTS = [
   'rs_counter_add', 'rs_counter_value',
   'rs_list_insert', 'rs_list_delete', 'rs_list_length', 'rs_list_get', 'rs_list_content',
   'rs_sticky_index', 'rs_sticky_client', 'rs_sticky_clock', 'rs_resolve_sticky',
+  'rs_undo',
 ];
 
 // The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
@@ -351,6 +352,7 @@ export class Doc {
     this._txDepth = 0;
     this._emitting = false; // inside _dispatch: transactions committed meanwhile wait in _queue
     this._queue = [];
+    this._undoManagers = []; // js/undo.js: each sees every local transaction
     if (finalizer) finalizer.register(this, this._handle, this);
   }
 
@@ -454,6 +456,8 @@ export class Doc {
     const h = this._h;
     // Copy everything out of wasm memory first: listeners may edit the document.
     const events = (flags & HAS_EVENTS) ? this._decodeEvents(h) : null;
+    // Undo managers record a local transaction now, before anything else can commit.
+    const stack = local && this._undoManagers.length !== 0 ? this._captureUndo(origin) : null;
     let update = null;
     if ((flags & HAS_UPDATE) && this._updateListeners.length > 0) {
       const ptr = X.rs_update(h);
@@ -462,16 +466,16 @@ export class Doc {
     if (this._emitting) {
       // A listener edited the document: its transaction is emitted after the one being
       // emitted, so every listener sees updates in causal order.
-      this._queue.push({ events, update, origin, local });
+      this._queue.push({ events, update, origin, local, stack });
       return;
     }
     this._emitting = true;
     let errors = null;
     try {
-      errors = this._emit(events, update, origin, local, errors);
+      errors = this._emit(events, update, origin, local, errors, stack);
       while (this._queue.length > 0) {
         const next = this._queue.shift();
-        errors = this._emit(next.events, next.update, next.origin, next.local, errors);
+        errors = this._emit(next.events, next.update, next.origin, next.local, errors, next.stack);
       }
     } finally {
       this._emitting = false;
@@ -479,8 +483,9 @@ export class Doc {
     if (errors !== null) throw new ListenerError(errors);
   }
 
-  // One transaction to its observers, then to the 'update' listeners; returns the errors.
-  _emit(events, update, origin, local, errors) {
+  // One transaction to its observers, then to the 'update' listeners, then to the undo
+  // managers' stack listeners (`stack`: [listeners, event] pairs); returns the errors.
+  _emit(events, update, origin, local, errors, stack) {
     if (events !== null) {
       const transaction = { origin, local };
       for (const event of events) {
@@ -490,6 +495,7 @@ export class Doc {
       }
     }
     if (update !== null) errors = callAll(this._updateListeners, update, origin, errors);
+    if (stack !== null) for (const [listeners, event] of stack) errors = callAll(listeners, event, undefined, errors);
     return errors;
   }
 
@@ -552,7 +558,7 @@ export class Doc {
   _setObserved(root, observed) {
     X.rs_set_observed(this._live(), root._handle, observed ? 1 : 0);
     this._observedRoots += observed ? 1 : -1;
-    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0;
+    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
   }
 
   /** doc.on('update', (update: Uint8Array, origin) => …) */
@@ -571,7 +577,7 @@ export class Doc {
     if (i === -1) return;
     this._updateListeners.splice(i, 1);
     if (this._updateListeners.length === 0) X.rs_set_capture_updates(this._h, 0);
-    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0;
+    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
   }
 
   /** The whole document as an update, loadable into an empty document. */
@@ -613,9 +619,47 @@ export class Doc {
     return this._handle.pendingOps();
   }
 
+  // ---- undo managers (js/undo.js) ----
+  _addUndoManager(um) {
+    this._undoManagers.push(um);
+    this._listening = true;
+  }
+
+  _removeUndoManager(um) {
+    const i = this._undoManagers.indexOf(um);
+    if (i !== -1) this._undoManagers.splice(i, 1);
+    this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
+  }
+
+  // The core's undo managers (wasm/bindings.cpp rs_undo): `op` and arguments as documented there.
+  _undo(op, slot, a = 0, b = 0) {
+    return X.rs_undo(this._live(), op, slot, a, b);
+  }
+
+  // A new undo manager over the roots with these handles (null: the whole document); its slot.
+  _undoNew(handles) {
+    if (handles === null) return this._undo(0, 0, 0, -1);
+    const ptr = scratch(4 * handles.length);
+    u32().set(handles, ptr >>> 2);
+    return this._undo(0, 0, ptr, handles.length);
+  }
+
+  // Lets every undo manager record the local transaction that committed last; returns the
+  // stack events to emit with it, or null.
+  _captureUndo(origin) {
+    let out = null;
+    for (const um of this._undoManagers) {
+      const events = um._afterTransaction(origin);
+      if (events !== null) out = out === null ? events : out.concat(events);
+    }
+    return out;
+  }
+  // ---- end undo managers ----
+
   /** Frees the document's wasm memory. Any later call throws. */
   destroy() {
     if (this._h === 0) return;
+    for (const um of this._undoManagers.slice()) um.destroy();
     this._h = 0;
     if (finalizer) finalizer.unregister(this);
     this._handle.delete();
@@ -848,6 +892,7 @@ export class List extends Root {
 
 export { RMap as Map, loadModule };
 export { joinRoom, RoomError } from './room/room.js';
+export { createUndoManager, UndoManager } from './undo.js';
 
 /** Not part of the API: lets tests reach code paths that need huge inputs otherwise. */
 export const _testing = {

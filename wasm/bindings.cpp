@@ -21,12 +21,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crdt/doc.h"
 #include "crdt/sticky.h"
+#include "crdt/undo.h"
 
 using roomsync::Doc;
 using roomsync::RootHandle;
@@ -65,6 +67,9 @@ class DocHandle {
   std::u16string event_text;       // inserted text and keys referenced by `events`
   std::vector<uint8_t> update;     // last transaction's update bytes
   roomsync::Sticky sticky;         // last anchor made by rs_sticky_index
+  // Undo managers of this document (js/undo.js), by slot; declared after `doc`, so they go
+  // first when the handle is deleted. A freed slot stays null.
+  std::vector<std::unique_ptr<roomsync::UndoManager>> undo_managers;
 
   int fail(Status& s) {
     error_message = std::move(s.message);
@@ -380,6 +385,37 @@ EMSCRIPTEN_KEEPALIVE const char16_t* rs_event_text(DocHandle* h) { return h->eve
 EMSCRIPTEN_KEEPALIVE const uint8_t* rs_update(DocHandle* h) { return h->update.data(); }
 EMSCRIPTEN_KEEPALIVE uint32_t rs_update_len(DocHandle* h) {
   return static_cast<uint32_t>(h->update.size());
+}
+
+// --- undo managers (js/undo.js) ----------------------------------------------------------
+// One entry point for the rare undo calls (one export is smaller than six embind methods).
+// kUndoNew: a = pointer to b root handles (b < 0: the whole document); returns the slot.
+// Else `slot` picks the manager (a freed or unknown slot does nothing and returns 0):
+// kUndoCapture (a = merge): UndoManager::capture's bits; kUndoApply (a = redo): 1 if the
+// document changed, 0 if not, -1 on failure (error() says why); kUndoSize (a = redo);
+// kUndoClear (a = undo stack, b = redo stack); kUndoFree.
+enum : int { kUndoNew = 0, kUndoCapture = 1, kUndoApply = 2, kUndoSize = 3, kUndoClear = 4, kUndoFree = 5 };
+EMSCRIPTEN_KEEPALIVE int rs_undo(DocHandle* h, int op, int slot, uintptr_t a, int b) {
+  auto& ums = h->undo_managers;
+  if (op == kUndoNew) {
+    std::vector<RootHandle> scope;
+    if (b >= 0) scope.assign(reinterpret_cast<const RootHandle*>(a), reinterpret_cast<const RootHandle*>(a) + b);
+    ums.push_back(std::make_unique<roomsync::UndoManager>(h->doc, std::move(scope)));
+    return static_cast<int>(ums.size() - 1);
+  }
+  roomsync::UndoManager* um = slot >= 0 && static_cast<size_t>(slot) < ums.size() ? ums[slot].get() : nullptr;
+  if (!um) return 0;
+  bool changed = false;
+  switch (op) {
+    case kUndoCapture: return um->capture(a != 0);
+    case kUndoApply:
+      if (Status s = a ? um->redo(&changed) : um->undo(&changed); !s) return h->fail(s), -1;
+      return changed ? 1 : 0;
+    case kUndoSize: return static_cast<int>(a ? um->redo_size() : um->undo_size());
+    case kUndoClear: um->clear(a != 0, b != 0); return 0;
+    case kUndoFree: ums[slot].reset(); return 0;
+  }
+  return 0;
 }
 
 }  // extern "C"

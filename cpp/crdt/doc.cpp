@@ -121,6 +121,7 @@ void DocImpl::begin() {
   txn.clocks_before.resize(clients.size());
   for (size_t i = 0; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
   txn.changed = false;
+  map_priors.clear();  // undo: the previous transaction's writes were captured or dropped
 }
 
 TransactionResult DocImpl::commit() {
@@ -386,8 +387,6 @@ std::u16string Doc::text_content(RootHandle h) const {
 
 // --- Map / Register -------------------------------------------------------------------------
 
-namespace {
-
 Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del) {
   if (!del && !is_json_value(json)) return Status::error("value is not valid JSON");
   if (key.size() > 0xffff) return Status::error("map key longer than 65535 bytes");
@@ -407,6 +406,12 @@ Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_vie
     // At the bound (only a hostile peer gets there) writes tie and the client id decides.
     d.lamport = std::min(d.lamport + 1, kMaxLamport);
     op.lamport = d.lamport;
+    if (d.undo_managers > 0) {  // undo restores what this write overwrites
+      auto old = root.entries.find(k);
+      const bool found = old != root.entries.end(), live = found && !old->second.deleted;
+      d.map_priors.push_back({op.clock, live, found && old->second.client == self.id,
+                              found ? old->second.lamport : 0, live ? old->second.value : std::string()});
+    }
     d.log_op(0, op);
     self.next_clock += 1;
     auto [it, fresh] = root.entries.try_emplace(k);
@@ -424,6 +429,8 @@ Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_vie
     return Status::success();
   });
 }
+
+namespace {
 
 const MapEntry* live_entry(const Root* r, std::string_view key) {
   if (!r) return nullptr;

@@ -81,6 +81,7 @@ struct TransactionResult {
 
 class DocImpl;
 struct Sticky;  // crdt/sticky.h
+class UndoManager;
 
 class Doc {
  public:
@@ -183,6 +184,7 @@ class Doc {
   std::vector<RootInfo> roots() const;
 
  private:
+  friend class UndoManager;  // reads the op log and makes the inverse edits (crdt/undo.cpp)
   std::unique_ptr<DocImpl> impl_;
 };
 

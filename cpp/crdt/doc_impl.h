@@ -114,6 +114,21 @@ struct EncodeScratch {
   std::string text;
 };
 
+// --- undo (crdt/undo.cpp) -------------------------------------------------------------------
+// What a local map or register write at `clock` overwrote: undo restores it.
+struct MapPrior {
+  uint32_t clock;
+  bool live;          // the key had a value (not absent, not deleted)
+  bool mine;          // the overwritten entry (value or deletion) was written here...
+  uint64_t lamport;   // ...with this lamport
+  std::string value;  // the value (JSON text)
+};
+
+// A local map/register write (doc.cpp): `del` deletes the key. Used by undo to restore values.
+class DocImpl;
+Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del);
+// --- end undo ---------------------------------------------------------------------------------
+
 class DocImpl {
  public:
   explicit DocImpl(ClientId id);
@@ -180,6 +195,12 @@ class DocImpl {
   // Per client index: clients whose next pending op waits for this client's clocks.
   std::vector<std::vector<uint32_t>> waiting;
   size_t pending_count = 0;
+
+  // --- undo (crdt/undo.cpp): while an UndoManager lives, local map writes note what they
+  // overwrote (the op log has the rest: inserted and deleted ids, counter steps). Cleared when
+  // a transaction begins, so it holds the last transaction's writes.
+  int undo_managers = 0;
+  std::vector<MapPrior> map_priors;
 };
 
 }  // namespace roomsync

@@ -2,6 +2,7 @@
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
 import { createDoc, type Doc, type DeltaOp, type List, type ListDeltaOp, type StickyIndex } from 'roomsync';
+import { createDoc, createUndoManager, type Doc, type DeltaOp, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
 import * as browser from 'roomsync/browser';
@@ -53,6 +54,14 @@ anyList.push(1, 'two', [3], { four: 4 }, null);
 const raw: unknown = anyList.get(0);
 void [first, count, raw];
 
+// Undo and redo.
+const undoManager: UndoManager = createUndoManager([text, doc.getMap('m')], { captureTimeout: 300, trackedOrigins: [null, 'ui'] });
+undoManager.on('stack-item-added', (e: UndoStackEvent) => { const kind: 'undo' | 'redo' = e.type; void kind; });
+undoManager.on('stack-cleared', ({ redoStackCleared }) => { const b: boolean = redoStackCleared; void b; });
+const undid: boolean = undoManager.canUndo && undoManager.undo();
+undoManager.stopCapturing();
+createUndoManager(doc).destroy();
+
 let lastError: string | null = null;
 const peer: Signaling = await connectSignaling({ url: server.url, room: 'notes' });
 doc.on('update', (update: Uint8Array) => {
@@ -69,5 +78,7 @@ const bundled: [IsAny<typeof browser.createDoc>, IsAny<typeof browser.joinRoom>,
 const sameDoc: Doc = await browser.createDoc();
 const bundledError: typeof SignalingError = browser.SignalingError;
 sameDoc.getText('notes').insert(0, 'hi');
+const bundledUndo: UndoManager = browser.createUndoManager(sameDoc);
 
 export { typed, port, joins, lastError, bundled, bundledError };
+export { undid, bundledUndo };

@@ -129,7 +129,7 @@ test('the default mounts serve what pages need and nothing of the server, the CL
   const byPrefix = Object.fromEntries(defaultStaticDirs().map((m) => [m.prefix, m]));
   assert.deepEqual(Object.keys(byPrefix).sort(), ['/', '/dist/', '/js/', '/vendor/phoenix/']);
   assert.equal(byPrefix['/'].files, undefined, 'www/ holds only pages: all of it');
-  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js']);
+  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js', 'roomsync.codemirror.js']);
   assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'room/*.js']);
   assert.deepEqual(byPrefix['/vendor/phoenix/'].files, ['phoenix.mjs']);
   const s = await startServer({ staticDirs: undefined });
@@ -155,12 +155,13 @@ test('every file the demo pages load, transitively, is served', async () => {
   const mounts = defaultStaticDirs().map((m) => (m.prefix === '/dist/' ? { ...m, dir: dist } : m));
   await writeFile(path.join(dist, 'roomsync.mjs'), "export default async function () { return new URL('roomsync.wasm', import.meta.url); }");
   await writeFile(path.join(dist, 'roomsync.browser.js'), 'export const wasm = new URL("roomsync.wasm", import.meta.url);');
+  await writeFile(path.join(dist, 'roomsync.codemirror.js'), 'export const EditorView = null;');
   await writeFile(path.join(dist, 'roomsync.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   await writeFile(path.join(dist, 'roomsync.js.map'), '{}');
   const s = await startServer({ staticDirs: mounts });
   try {
     const seen = new Set();
-    for (const pagePath of ['/', '/chat.html']) {
+    for (const pagePath of ['/', '/chat.html', '/editor.html']) {
       const html = await (await fetch(s.httpUrl + pagePath)).text();
       const importMap = JSON.parse(html.match(/<script type="importmap">([\s\S]*?)<\/script>/)?.[1] ?? '{"imports":{}}').imports;
       const queue = [...html.matchAll(/<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].filter((m) => !m[1].startsWith('data:')).map((m) => new URL(m[1], s.httpUrl + pagePath).href);
@@ -187,7 +188,7 @@ test('every file the demo pages load, transitively, is served', async () => {
         for (const m of code.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) queue.push(new URL(m[1], url).href);
       }
     }
-    for (const p of ['/index.js', '/chat.js', '/shell.js', '/style.css', '/chat.css', '/dist/roomsync.browser.js', '/dist/roomsync.wasm']) {
+    for (const p of ['/index.js', '/chat.js', '/shell.js', '/style.css', '/chat.css', '/dist/roomsync.browser.js', '/dist/roomsync.wasm', '/editor.js', '/editor.css', '/dist/roomsync.codemirror.js']) {
       assert.ok(seen.has(s.httpUrl + p), `the walk reached ${p}`);
     }
     assert.equal((await fetch(s.httpUrl + '/dist/roomsync.js.map')).status, 404);
