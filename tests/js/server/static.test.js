@@ -130,7 +130,7 @@ test('the default mounts serve what pages need and nothing of the server, the CL
   assert.deepEqual(Object.keys(byPrefix).sort(), ['/', '/dist/', '/js/', '/vendor/phoenix/']);
   assert.equal(byPrefix['/'].files, undefined, 'www/ holds only pages: all of it');
   assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js', 'roomsync.codemirror.js']);
-  assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'room/*.js']);
+  assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'undo.js', 'room/*.js']);
   assert.deepEqual(byPrefix['/vendor/phoenix/'].files, ['phoenix.mjs']);
   const s = await startServer({ staticDirs: undefined });
   try {
