@@ -248,6 +248,16 @@ export class PeerTransport {
     return peer ? this._route(peer) : null;
   }
 
+  // --- media (calls, see call.js): the current RTCPeerConnection of a peer, for its tracks ---
+  /** The peer's current RTCPeerConnection, or null (none yet, relay only, or re-dialling).
+   * Tracks added to it are negotiated by the transport (onnegotiationneeded); onPeerConnection
+   * says when it is replaced. */
+  peerConnection(peerId) {
+    const peer = this._peers.get(peerId);
+    return (peer && !peer.gone && peer.pc) || null;
+  }
+  // --- end media ---
+
   /** Ids of the peers this transport holds state for. */
   peers() {
     return [...this._peers.keys()];
@@ -461,6 +471,7 @@ export class PeerTransport {
     };
     if (this._key) this._key.then(startClock, () => {});
     else startClock();
+    this._call(this.opts.onPeerConnection, peer.id, pc); // media: a call adds its tracks (call.js)
   }
 
   _closePc(peer) {
@@ -485,6 +496,7 @@ export class PeerTransport {
       } catch {
         /* already closed */
       }
+      this._call(this.opts.onPeerConnection, peer.id, null); // media: the call's tracks to it are gone
     }
     if (wasOpen) {
       this._updateRoute(peer);

@@ -29,7 +29,7 @@ const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export function defaultStaticDirs() {
   const mounts = [
     { prefix: '/', dir: path.join(PACKAGE_ROOT, 'www') },
-    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist'), files: ['roomsync.mjs', 'roomsync.wasm'] },
+    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist'), files: ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js'] },
     { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js'), files: ['index.js', 'load-module.js', 'signaling.js', 'room/*.js'] },
   ];
   try {
