@@ -68,7 +68,8 @@ class Call {
     this.maxPeers = maxPeers;
     this.joinedAt = Date.now();
     this.state = 'joined';
-    this._self = { id: room.peerId, muted: !this._track('audio'), camera: Boolean(this._track('video')), talking: false };
+    const on = (kind) => this._track(kind)?.enabled === true; // a given stream may come with a track disabled
+    this._self = { id: room.peerId, muted: !on('audio'), camera: on('video'), talking: false };
     this._peers = new Map(); // peer id -> CallPeer (members of the call, full or not)
     this._pcs = new Map(); // peer id -> the RTCPeerConnection we attached to (media flows on it)
     this._listeners = new Map(EVENTS.map((e) => [e, []]));
@@ -246,6 +247,7 @@ class Call {
   _onPc(peerId, pc) {
     const p = this._peers.get(peerId);
     if (this.state !== 'joined' || !p?.admitted) return;
+    pc ||= this._room._peerConnection(peerId); // (a closed connection may have a successor already)
     if (this._pcs.get(peerId) === pc && pc) return;
     this._detach(peerId);
     for (const t of p.stream.getTracks()) p.stream.removeTrack(t); // the old connection's tracks are gone

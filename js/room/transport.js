@@ -11,6 +11,8 @@
 //    paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
 //  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
 //    and exactly once even while they switch from the relay to the channel;
+//  - media (calls, see call.js): tracks added to peerConnection(id) are negotiated by the same
+//    perfect negotiation; onPeerConnection tells when a peer's connection is made or closed;
 //  - optional room password (see crypto.js): signal payloads and relayed frames are sealed with
 //    AES-GCM; a peer with another password is refused and reported (code 'wrong_password').
 //
@@ -496,7 +498,8 @@ export class PeerTransport {
       } catch {
         /* already closed */
       }
-      this._call(this.opts.onPeerConnection, peer.id, null); // media: the call's tracks to it are gone
+      // media: the call's tracks to it are gone (not said for an entry a re-connection replaced)
+      if (this._peers.get(peer.id) === peer || !this._peers.has(peer.id)) this._call(this.opts.onPeerConnection, peer.id, null);
     }
     if (wasOpen) {
       this._updateRoute(peer);
