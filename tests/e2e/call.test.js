@@ -62,8 +62,25 @@ async function seesVideo(p, name) {
     if (!v || v.readyState < 2 || v.width === 0 || v.paused) return false;
     first ??= v.time;
     return v.time > first;
-  }, { timeoutMs: 45_000, intervalMs: 200, message: `${p.name} to see ${name}'s video playing` });
+  }, { timeoutMs: 60_000, intervalMs: 200, message: `${p.name} to see ${name}'s video playing` }).catch(async (err) => {
+    err.message += `; the page's call: ${JSON.stringify(await diagnose(p))}`;
+    throw err;
+  });
 }
+
+/** What the page's call and connections look like (for a failure message). */
+const diagnose = (p) => p.page.evaluate(() => {
+  const { room, call } = window.callPage;
+  const tiles = [...document.querySelectorAll('#tiles .tile[data-peer]')].map((t) => {
+    const v = t.querySelector('video');
+    return [t.dataset.name, t.dataset.media, v.readyState, v.videoWidth, v.paused, v.srcObject?.getTracks().map((x) => `${x.kind}:${x.readyState}`)];
+  });
+  const pcs = room.getPeers().map((id) => {
+    const pc = room._peerConnection(id);
+    return [id, room.peerInfo(id)?.via, pc?.connectionState, pc?.signalingState, pc?.getTransceivers().map((t) => [t.mid, t.direction, t.currentDirection, t.sender.track?.kind])];
+  });
+  return { me: room.peerId, tiles, pcs, members: call?.peers().map((m) => [m.id, m.media]) };
+});
 
 const remoteNames = async (p) => (await tilesOf(p)).filter((t) => !t.self).map((t) => t.name).sort();
 

@@ -129,7 +129,7 @@ test('the default mounts serve what pages need and nothing of the server, the CL
   const byPrefix = Object.fromEntries(defaultStaticDirs().map((m) => [m.prefix, m]));
   assert.deepEqual(Object.keys(byPrefix).sort(), ['/', '/dist/', '/js/', '/vendor/phoenix/']);
   assert.equal(byPrefix['/'].files, undefined, 'www/ holds only pages: all of it');
-  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm']);
+  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js']);
   assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'room/*.js']);
   assert.deepEqual(byPrefix['/vendor/phoenix/'].files, ['phoenix.mjs']);
   const s = await startServer({ staticDirs: undefined });
