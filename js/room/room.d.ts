@@ -183,6 +183,13 @@ export interface Room {
   off<E extends keyof RoomEvents>(event: E, cb: RoomEvents[E]): void;
   /** [send, onMessage, onProgress] for one action name (1 to 64 UTF-8 bytes); the same triple for the same name. */
   makeAction<T extends ActionData = ActionData>(name: string): [ActionSender<T>, ActionReceiver<T>, ActionProgress];
+  /**
+   * Starts (or joins) the room's audio/video call: media goes peer to peer over the room's
+   * RTCPeerConnections (browsers only). Resolves once the local media is there and the others are
+   * told; rejects with a RoomError: 'media_denied' (permission refused), 'no_device',
+   * 'media_failed', 'no_media' (no getUserMedia here), 'busy' (in a call already), 'closed'.
+   */
+  call(options?: CallOptions): Promise<Call>;
   /** Says bye, closes every connection and the signaling joinRoom opened. The document stays usable. */
   leave(): Promise<void>;
 }
@@ -192,3 +199,85 @@ export interface Room {
  * the document). Bad options reject with a TypeError.
  */
 export function joinRoom(options: JoinRoomOptions): Promise<Room>;
+
+// ---------------------------------------------------------------- calls (js/room/call.js)
+
+// The DOM's media types, declared empty so these declarations also compile without lib "dom"
+// (in a browser project they merge with the DOM's own).
+declare global {
+  interface MediaStream {}
+  interface MediaStreamTrack {}
+  interface MediaTrackConstraints {}
+}
+
+export interface CallOptions {
+  /** getUserMedia constraints for the microphone (default true). */
+  audio?: boolean | MediaTrackConstraints;
+  /** getUserMedia constraints for the camera (default true). */
+  video?: boolean | MediaTrackConstraints;
+  /** A stream of your own instead of getUserMedia (the call does not stop its tracks). */
+  stream?: MediaStream;
+  /** The most people in one call, this peer included (2 to 8, default 4; every member must use the same). */
+  maxPeers?: number;
+}
+
+/** Whether media with a peer flows: 'connecting' (WebRTC is (re)connecting), 'live' (its tracks
+ * arrived), 'unreachable' (no RTCPeerConnection of its own: beyond maxDirectPeers, or relay 'always'). */
+export type CallMedia = 'connecting' | 'live' | 'unreachable';
+
+/** What every member sees of a member: mute and camera as it set them, talking as measured here. */
+export interface CallPeerState {
+  id: string;
+  muted: boolean;
+  camera: boolean;
+  talking: boolean;
+  /** Other members only: their audio/video (tracks come and go; 'track' says when). */
+  stream?: MediaStream;
+  media?: CallMedia;
+}
+
+export interface CallPeer extends CallPeerState {
+  stream: MediaStream;
+  media: CallMedia;
+}
+
+export interface CallEvents {
+  /** A member is in the call (also for those already there when this peer joined). */
+  'peer-joined': (peer: CallPeer) => void;
+  /** reason: 'bye' (left the call), 'left' (left the room), 'full' (displaced beyond maxPeers). */
+  'peer-left': (peerId: string, reason: string) => void;
+  /** A remote track arrived (or replaced one of its kind) in the member's stream. */
+  track: (peerId: string, stream: MediaStream, track: MediaStreamTrack) => void;
+  /** Mute, camera, talking or media of a member changed (this peer's own too, under room.peerId). */
+  state: (peerId: string, state: CallPeerState) => void;
+  /** RoomError: 'call_full' (this peer came too late: the call ends), 'no_media_route' (a member
+   * without a WebRTC connection: no media with it), 'bad_call_state', 'listener_error'. */
+  error: (err: RoomError) => void;
+  /** The call ended here: 'left' (leave() or the room was left) or 'full'. */
+  leave: (state: 'left' | 'full') => void;
+}
+
+export interface Call {
+  readonly localStream: MediaStream;
+  /** 'joined', then 'left' or 'full'. */
+  readonly state: 'joined' | 'left' | 'full';
+  readonly muted: boolean;
+  readonly camera: boolean;
+  /** Whether this peer talks now (microphone level). */
+  readonly talking: boolean;
+  readonly maxPeers: number;
+  /** When this peer joined (ms since the epoch). */
+  readonly joinedAt: number;
+  /** When the call began as its members see it: the earliest join among them. */
+  readonly startedAt: number;
+  /** The other members. */
+  peers(): CallPeer[];
+  peer(peerId: string): CallPeer | undefined;
+  /** Mutes or unmutes the microphone (silence is sent; the others see the state). */
+  setMuted(muted: boolean): void;
+  /** Turns the camera off (black frames) or on; the others see the state. */
+  setCamera(on: boolean): void;
+  on<E extends keyof CallEvents>(event: E, cb: CallEvents[E]): () => void;
+  /** Leaves the call (the others are told); a stream the call opened is stopped. */
+  leave(): Promise<void>;
+}

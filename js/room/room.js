@@ -16,6 +16,7 @@
 import { createDoc, Doc } from '../index.js';
 import { PeerTransport } from './transport.js';
 import { createRoomCore } from './core.js';
+import { startCall } from './call.js'; // media calls (room.call)
 
 /** An error about the room (the transport's own errors arrive as TransportError). */
 export class RoomError extends Error {
@@ -246,6 +247,8 @@ class Room {
     this._sends = new Map(); // outgoing action id -> pending send
     this._finalStats = {}; // stats() after leave()
     this.presence = new Presence(this);
+    this._pcListeners = new Set(); // media (call.js): told of every peer connection made or closed
+    this._activeCall = null; // the call this room is in (call.js)
 
     this._transportOptions = { signaling, rtc, relay, iceServers, password, roomName: room };
     this._coreOptions = { maxDirectPeers, typingTimeoutMs };
@@ -312,6 +315,7 @@ class Room {
         this._error(err);
       },
       acceptPeer: () => current() && !this._left,
+      onPeerConnection: (peer, pc) => current() && this._emitPc(peer, pc), // media (call.js)
     });
     const current = () => this._transport === transport;
     return transport;
@@ -466,6 +470,30 @@ class Room {
     this._actions.set(name, action);
     return action.api;
   }
+
+  // ---------------------------------------------------------------- calls (media, see call.js)
+
+  /** Starts an audio/video call with the room's other peers in it; see room.d.ts (Call). */
+  call(options) {
+    return startCall(this, options);
+  }
+
+  /** @internal the current RTCPeerConnection to a peer, or null. */
+  _peerConnection(peerId) {
+    return this._transport?.peerConnection(peerId) ?? null;
+  }
+
+  /** @internal cb(peerId, pc | null) whenever the transport makes or closes a peer connection. */
+  _onPeerConnection(cb) {
+    this._pcListeners.add(cb);
+    return () => this._pcListeners.delete(cb);
+  }
+
+  _emitPc(peer, pc) {
+    for (const cb of [...this._pcListeners]) this._call(cb, peer, pc);
+  }
+
+  // ---------------------------------------------------------------- end calls
 
   /**
    * Leaves the room: says bye to every peer, closes the connections and (if joinRoom opened it)

@@ -74,6 +74,8 @@ export interface PeerTransportOptions {
   onError?: (err: TransportError | Error) => void;
   /** bufferedAmount(peerId) fell to lowWaterMark after being above it. */
   onDrain?: (peerId: string) => void;
+  /** A new RTCPeerConnection to the peer (pc), or the current one closed (null): media of a call follows it. */
+  onPeerConnection?: (peerId: string, pc: any | null) => void;
   /** Whether to accept a peer that contacts us before we connect to it (default: accept all). */
   acceptPeer?: (peerId: string) => boolean;
   /** No open data channel this long after dialling counts as a failure (default 15000 ms). */
@@ -112,6 +114,8 @@ export class PeerTransport {
   /** Bytes accepted for the peer and not yet handed to the network (channel buffer + queues). */
   bufferedAmount(peerId: string): number;
   route(peerId: string): Route | null;
+  /** The peer's current RTCPeerConnection (tracks added to it are negotiated by the transport), or null. */
+  peerConnection(peerId: string): any | null;
   /** Ids of the peers the transport holds state for. */
   peers(): string[];
   /** Round-trip time of the selected ICE candidate pair in ms, or null. */

@@ -11,6 +11,8 @@
 //    paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
 //  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
 //    and exactly once even while they switch from the relay to the channel;
+//  - media (calls, see call.js): tracks added to peerConnection(id) are negotiated by the same
+//    perfect negotiation; onPeerConnection tells when a peer's connection is made or closed;
 //  - optional room password (see crypto.js): signal payloads and relayed frames are sealed with
 //    AES-GCM; a peer with another password is refused and reported (code 'wrong_password').
 //
@@ -248,6 +250,16 @@ export class PeerTransport {
     return peer ? this._route(peer) : null;
   }
 
+  // --- media (calls, see call.js): the current RTCPeerConnection of a peer, for its tracks ---
+  /** The peer's current RTCPeerConnection, or null (none yet, relay only, or re-dialling).
+   * Tracks added to it are negotiated by the transport (onnegotiationneeded); onPeerConnection
+   * says when it is replaced. */
+  peerConnection(peerId) {
+    const peer = this._peers.get(peerId);
+    return (peer && !peer.gone && peer.pc) || null;
+  }
+  // --- end media ---
+
   /** Ids of the peers this transport holds state for. */
   peers() {
     return [...this._peers.keys()];
@@ -461,6 +473,7 @@ export class PeerTransport {
     };
     if (this._key) this._key.then(startClock, () => {});
     else startClock();
+    this._call(this.opts.onPeerConnection, peer.id, pc); // media: a call adds its tracks (call.js)
   }
 
   _closePc(peer) {
@@ -485,6 +498,8 @@ export class PeerTransport {
       } catch {
         /* already closed */
       }
+      // media: the call's tracks to it are gone (not said for an entry a re-connection replaced)
+      if (this._peers.get(peer.id) === peer || !this._peers.has(peer.id)) this._call(this.opts.onPeerConnection, peer.id, null);
     }
     if (wasOpen) {
       this._updateRoute(peer);

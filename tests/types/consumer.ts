@@ -79,5 +79,25 @@ const bundledError: typeof SignalingError = browser.SignalingError;
 sameDoc.getText('notes').insert(0, 'hi');
 const bundledUndo: UndoManager = browser.createUndoManager(sameDoc);
 
+// ---- calls: room.call() (declared without lib "dom": MediaStream is an opaque type here)
+async function useCall(room: import('roomsync').Room): Promise<number> {
+  const call: import('roomsync').Call = await room.call({ audio: true, video: false, maxPeers: 3 });
+  const offs = [
+    call.on('peer-joined', (p) => void [p.id, p.stream, p.media === 'live']),
+    call.on('track', (peerId: string, stream: MediaStream, track: MediaStreamTrack) => void [peerId, stream, track]),
+    call.on('state', (id, s) => void [id, s.muted && s.camera && s.talking]),
+    call.on('error', (err) => void (err.code === 'call_full')),
+    call.on('leave', (why: 'left' | 'full') => void why),
+  ];
+  call.setMuted(true);
+  call.setCamera(false);
+  const peers: import('roomsync').CallPeer[] = call.peers();
+  for (const off of offs) off();
+  await call.leave();
+  return peers.length + call.startedAt;
+}
+void useCall;
+// ---- end calls
+
 export { typed, port, joins, lastError, bundled, bundledError };
 export { undid, bundledUndo };

@@ -143,3 +143,59 @@ test('a Chromium page with the wrong password is refused with a clear error', { 
     await ctx.close();
   }
 });
+
+// ---- media on the transport's connections (calls, js/room/call.js)
+test('media tracks ride the data channel\'s connection: offers with tracks cross (glare), frames stay in order, an ICE restart keeps both', { skip, timeout: 90_000 }, async () => {
+  const ctx = await browser.newContext();
+  try {
+    const room = newRoom();
+    const a = await openPage(ctx, room);
+    const b = await openPage(ctx, room);
+    await a.page.evaluate((o) => window.peer.transport.connect(o), b.id);
+    await b.page.evaluate((o) => window.peer.transport.connect(o), a.id);
+    await waitUntil(async () => (await route(a, b.id)) === 'datachannel' && (await route(b, a.id)) === 'datachannel', { message: 'channel open in both pages' });
+    // Both pages add a camera track at once: each side's onnegotiationneeded makes an offer.
+    const addTrack = (p, other) => p.page.evaluate(async (o) => {
+      const pc = window.peer.transport.peerConnection(o);
+      window.media = { tracks: [], pc };
+      pc.addEventListener('track', (e) => window.media.tracks.push(e.track.kind));
+      const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+      pc.addTrack(stream.getVideoTracks()[0], stream);
+    }, other);
+    await Promise.all([addTrack(a, b.id), addTrack(b, a.id)]);
+    const negotiated = (p, other) => p.page.evaluate((o) => {
+      const pc = window.peer.transport.peerConnection(o);
+      const video = pc.getTransceivers().filter((t) => t.receiver.track.kind === 'video');
+      return pc === window.media.pc && pc.signalingState === 'stable' && window.media.tracks.includes('video') &&
+        video.length === 1 && video[0].currentDirection === 'sendrecv';
+    }, other);
+    await waitUntil(async () => (await negotiated(a, b.id)) && (await negotiated(b, a.id)), { timeoutMs: 30_000, message: 'one sendrecv video transceiver on each side' });
+    const frames = async (from, to, base, n) => {
+      await from.page.evaluate(([o, base, n]) => {
+        for (let i = base; i < base + n; i++) {
+          const f = new Uint8Array(8);
+          new DataView(f.buffer).setUint32(0, i);
+          window.peer.transport.send(o, f);
+        }
+      }, [to.id, base, n]);
+      await waitUntil(() => to.page.evaluate(([o, n]) => (window.peer.frames[o] || []).length === n, [from.id, base + n]), { message: `${base + n} frames` });
+      const got = await to.page.evaluate((o) => window.peer.frames[o], from.id);
+      assert.deepEqual(got.map(([x0, x1, x2, x3]) => (x0 << 24) | (x1 << 16) | (x2 << 8) | x3), range(base + n));
+    };
+    await frames(a, b, 0, 50);
+    await frames(b, a, 0, 50);
+    // An ICE restart (new ufrag) renegotiates the data and media m-lines together.
+    const ufrag = (p, other) => p.page.evaluate((o) => window.peer.transport.peerConnection(o).localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1], other);
+    const before = await ufrag(a, b.id);
+    await a.page.evaluate((o) => window.peer.transport.peerConnection(o).restartIce(), b.id);
+    await waitUntil(async () => (await ufrag(a, b.id)) !== before && (await negotiated(a, b.id)) && (await negotiated(b, a.id)), { timeoutMs: 30_000, message: 'ICE restarted with the media kept' });
+    await frames(a, b, 50, 50);
+    await frames(b, a, 50, 50);
+    const rtc = (errs) => errs.filter((e) => e.code === 'rtc_error');
+    assert.deepEqual(rtc(await errors(a)), []);
+    assert.deepEqual(rtc(await errors(b)), []);
+  } finally {
+    await ctx.close();
+  }
+});
+// ---- end media
