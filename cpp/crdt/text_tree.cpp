@@ -343,4 +343,10 @@ size_t TextTree::memory_bytes() const {
          index_.size() * (sizeof(uint64_t) + sizeof(uint32_t) + 4 * sizeof(void*));
 }
 
+size_t TextTree::run_total() const {
+  size_t n = 0;
+  for (uint32_t leaf = first_leaf_; leaf != kNone; leaf = leaves_[leaf].next) n += leaves_[leaf].n;
+  return n;
+}
+
 }  // namespace roomsync

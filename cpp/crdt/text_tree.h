@@ -82,6 +82,7 @@ class TextTree {
 
   void append_content(std::u16string* out) const;
   size_t memory_bytes() const;
+  size_t run_total() const;  // runs in the tree (walks the leaves)
 
  private:
   static constexpr uint32_t kLeafCap = 32;

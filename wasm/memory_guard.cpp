@@ -1,0 +1,63 @@
+// See memory_guard.h.
+#include "memory_guard.h"
+
+#include <emscripten/heap.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "crdt/doc.h"
+
+namespace rs_memory {
+namespace {
+
+constexpr size_t kMiB = size_t{1} << 20;
+// Between the soft limit and the hard ceiling: what unchecked small allocations (and heap
+// fragmentation) may add after a checked call.
+constexpr size_t kHeadroom = 128 * kMiB;
+// Every checked call may need this much besides its input (events, update bytes, scratch).
+constexpr size_t kSlack = 1 * kMiB;
+
+size_t g_limit = 0;  // 0: the default
+
+size_t default_limit() {
+  size_t max = heap_max();
+  return max > 2 * kHeadroom ? max - kHeadroom : max / 2;
+}
+
+size_t top() { return reinterpret_cast<uintptr_t>(sbrk(0)); }
+
+// a + b, saturated (sizes are 32-bit here).
+size_t add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+size_t mul(size_t a, size_t b) { return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+}  // namespace
+
+size_t heap_max() { return emscripten_get_heap_max(); }
+size_t limit() { return g_limit ? g_limit : default_limit(); }
+
+size_t set_limit(double bytes) {
+  size_t def = default_limit();
+  g_limit = bytes <= 0 || bytes >= static_cast<double>(def) ? 0 : static_cast<size_t>(bytes);
+  return limit();
+}
+
+size_t in_use() { return mallinfo().uordblks; }
+
+size_t refused(const roomsync::Doc* doc, size_t input_bytes, size_t factor) {
+  const size_t lim = limit();
+  size_t need = add(kSlack, mul(input_bytes, factor));
+  // The document is at most the whole heap, so a heap below a third of what is left can take
+  // any doubling of it: skip measuring the document (the hot path of small edits).
+  const size_t t = top();
+  if (need < lim && mul(t, 3) <= lim - need) return 0;
+  if (doc) need = add(need, mul(doc->memory_bytes(), 2));
+  if (need < lim && t <= lim - need) return 0;
+  // Free chunks below the top (destroyed documents) count too: that needs a heap walk.
+  size_t used = in_use();
+  if (need < lim && used <= lim - need) return 0;
+  return need;
+}
+
+}  // namespace rs_memory
