@@ -19,11 +19,12 @@ constexpr size_t kHeadroom = 128 * kMiB;
 // Every checked call may need this much besides its input (events, update bytes, scratch).
 constexpr size_t kSlack = 1 * kMiB;
 
-size_t g_limit = 0;  // 0: the default
+size_t g_limit = 0;  // 0: not set yet (the default)
 
 size_t default_limit() {
-  size_t max = heap_max();
-  return max > 2 * kHeadroom ? max - kHeadroom : max / 2;
+  // emscripten_get_heap_max() is a call into JS: once, not on every edit.
+  static const size_t def = heap_max() > 2 * kHeadroom ? heap_max() - kHeadroom : heap_max() / 2;
+  return def;
 }
 
 size_t top() { return reinterpret_cast<uintptr_t>(sbrk(0)); }
@@ -35,12 +36,15 @@ size_t mul(size_t a, size_t b) { return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : 
 }  // namespace
 
 size_t heap_max() { return emscripten_get_heap_max(); }
-size_t limit() { return g_limit ? g_limit : default_limit(); }
+size_t limit() {
+  if (g_limit == 0) g_limit = default_limit();
+  return g_limit;
+}
 
 size_t set_limit(double bytes) {
   size_t def = default_limit();
-  g_limit = bytes <= 0 || bytes >= static_cast<double>(def) ? 0 : static_cast<size_t>(bytes);
-  return limit();
+  g_limit = bytes <= 0 || bytes >= static_cast<double>(def) ? def : static_cast<size_t>(bytes);
+  return g_limit;
 }
 
 size_t in_use() { return mallinfo().uordblks; }
