@@ -51,7 +51,9 @@ std::string utf8(const char16_t* s, uint32_t len) {
 
 class DocHandle {
  public:
-  explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {}
+  explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {
+    roomsync::set_memory_check(&rs_memory::available);  // idempotent: one check for every doc
+  }
 
   Doc doc;
   std::string error_message;
@@ -63,6 +65,7 @@ class DocHandle {
   std::vector<uint8_t> update;     // last transaction's update bytes
 
   int fail(Status& s) {
+    if (s.code == Status::kOutOfMemory) return out_of_memory(rs_memory::last_need());
     error_message = std::move(s.message);
     error_code = s.code;
     return 1;
@@ -195,8 +198,10 @@ class DocHandle {
 // One scratch buffer for inputs (text, update bytes), shared by all handles: JS is single
 // threaded and every call consumes its input before returning.
 uint8_t* g_scratch = nullptr;
-// Upper bound of what decoding and integrating an update takes per byte of it (issue 8).
-constexpr size_t kUpdateExpansion = 64;
+// Upper bound of what decoding an update takes per byte of it (issue 8): every op takes 2 bytes
+// at least and decodes to 88. What integrating it takes is checked once it is decoded
+// (roomsync::set_memory_check, installed below).
+constexpr size_t kUpdateExpansion = 48;
 size_t g_scratch_cap = 0;
 
 }  // namespace
@@ -294,8 +299,6 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_bytes_out_len(DocHandle* h) {
   return static_cast<uint32_t>(h->bytes_out.size());
 }
 EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint32_t len) {
-  // Decoding materializes every op of the update: the worst expansion measured on real
-  // states is far below this factor (see tests/bench/memory-per-run.js).
   if (size_t need = h->refused(len, kUpdateExpansion)) return h->out_of_memory(need);
   return h->check(h->doc.apply_update(data, len));
 }

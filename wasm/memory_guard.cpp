@@ -20,6 +20,7 @@ constexpr size_t kHeadroom = 128 * kMiB;
 constexpr size_t kSlack = 1 * kMiB;
 
 size_t g_limit = 0;  // 0: not set yet (the default)
+size_t g_last_need = 0;
 
 size_t default_limit() {
   // emscripten_get_heap_max() is a call into JS: once, not on every edit.
@@ -48,6 +49,12 @@ size_t set_limit(double bytes) {
 }
 
 size_t in_use() { return mallinfo().uordblks; }
+
+bool available(size_t bytes) {
+  g_last_need = refused(nullptr, bytes, 1);
+  return g_last_need == 0;
+}
+size_t last_need() { return g_last_need; }
 
 size_t refused(const roomsync::Doc* doc, size_t input_bytes, size_t factor) {
   const size_t lim = limit();

@@ -21,6 +21,10 @@ namespace rs_memory {
 // while the heap is below a third of the limit.
 size_t refused(const roomsync::Doc* doc, size_t input_bytes, size_t factor);
 
+// For roomsync::set_memory_check: whether `bytes` more fit (else remembered for last_need()).
+bool available(size_t bytes);
+size_t last_need();
+
 size_t limit();                  // the soft limit in force
 size_t set_limit(double bytes);  // <= 0 or above the default: the default; returns the limit
 size_t heap_max();               // the hard ceiling

@@ -490,6 +490,11 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
     uint64_t clock = r.bounded("section clock", kMaxClock);
     uint64_t n_ops = r.bounded("op count", r.remaining());
+    // --- memory (issue 8): room for the section's ops at once, not by doubling (a lower peak
+    // while loading). An op takes 2 bytes at least, so garbage cannot make this reserve much.
+    size_t want = out->ops.size() + static_cast<size_t>(std::min<uint64_t>(n_ops, r.remaining() / 2));
+    if (want > out->ops.capacity()) out->ops.reserve(std::max(want, out->ops.capacity() + out->ops.capacity() / 2));
+    // --- end memory ---
     const RemoteOp* prev = nullptr;  // previous op of this section
     for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
       RemoteOp op;

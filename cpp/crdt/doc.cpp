@@ -554,6 +554,12 @@ size_t Doc::memory_bytes() const {
   return n;
 }
 
+namespace {
+MemoryCheck g_memory_check = nullptr;
+}  // namespace
+void set_memory_check(MemoryCheck check) { g_memory_check = check; }
+bool memory_available(size_t bytes) { return g_memory_check == nullptr || g_memory_check(bytes); }
+
 size_t Doc::text_runs(RootHandle h) const {
   const Root* r = impl_->root_of(h, RootType::Text);
   return r ? r->text->run_total() : 0;

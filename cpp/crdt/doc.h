@@ -158,6 +158,14 @@ class Doc {
   std::unique_ptr<DocImpl> impl_;
 };
 
+// --- memory (issue 8) ---
+// A check the embedding may install (the WebAssembly glue does): apply_update asks it, once the
+// update is decoded and before anything changes, with the bytes integrating it may take; false
+// makes the call fail with Status::kOutOfMemory, the document unchanged. None by default.
+using MemoryCheck = bool (*)(size_t bytes);
+void set_memory_check(MemoryCheck check);
+// --- end memory ---
+
 // UTF conversions used at the edges (tests, JSON, traces). WTF-8 keeps lone surrogates.
 std::u16string utf8_to_utf16(std::string_view s);
 std::string utf16_to_utf8(std::u16string_view s);

@@ -169,6 +169,15 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
   }
 
+  // --- memory (issue 8): what integrating the decoded ops may take (op log entry, run, leaf
+  // space and index entry, or a pending entry; text in the arena, which may double, and in
+  // events), asked of the embedding's check before anything changes.
+  size_t units = 0;
+  for (const RemoteOp& op : u.ops) units += op.text.size();
+  if (!memory_available(u.ops.size() * 192 + units * 6))
+    return Status::error("out of memory", Status::kOutOfMemory);
+  // --- end memory ---
+
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
