@@ -7,7 +7,7 @@ import { createDoc, memoryUsage } from '../../../js/index.js';
 
 const MB = 2 ** 20;
 const ballast = [];
-const chunk = 'b'.repeat(16 * MB); // 32 MB of UTF-16 per document
+const chunk = 'b'.repeat(2 * MB); // 4 MB of UTF-16 per document
 while ((await memoryUsage()).usedBytes < 2200 * MB) {
   const d = await createDoc();
   d.getText('t').insert(0, chunk);
@@ -18,7 +18,7 @@ const a = await createDoc({ clientId: 1 });
 const b = await createDoc({ clientId: 2 });
 const deltas = [];
 b.getText('t').observe((e) => deltas.push(e.delta));
-const big = 'héllo wörld 👋 '.repeat(3 * MB); // longer than any string before: a new scratch
+const big = 'héllo wörld 👋 '.repeat(2 ** 18); // 4.5 M units, longer than any string before: a new scratch
 a.getText('t').insert(0, big);
 a.getText('t').insert(5, '<>');
 a.getMap('m').set('k', { v: [1, 2, 3] });
