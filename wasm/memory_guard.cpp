@@ -21,6 +21,10 @@ constexpr size_t kSlack = 1 * kMiB;
 
 size_t g_limit = 0;  // 0: not set yet (the default)
 size_t g_last_need = 0;
+// The heap walk (mallinfo) is slow: its result serves later calls while what they may have
+// allocated since, added up, still fits.
+size_t g_walk_used = 0;
+size_t g_since_walk = SIZE_MAX;  // SIZE_MAX: no walk to go by
 
 size_t default_limit() {
   // emscripten_get_heap_max() is a call into JS: once, not on every edit.
@@ -66,8 +70,16 @@ size_t refused(const roomsync::Doc* doc, size_t input_bytes, size_t factor) {
   if (doc) need = add(need, mul(doc->memory_bytes(), 2));
   if (need < lim && t <= lim - need) return 0;
   // Free chunks below the top (destroyed documents) count too: that needs a heap walk.
-  size_t used = in_use();
-  if (need < lim && used <= lim - need) return 0;
+  if (g_since_walk != SIZE_MAX && add(add(g_walk_used, g_since_walk), need) <= lim) {
+    g_since_walk = add(g_since_walk, need);
+    return 0;
+  }
+  g_walk_used = in_use();
+  g_since_walk = 0;
+  if (need < lim && g_walk_used <= lim - need) {
+    g_since_walk = need;
+    return 0;
+  }
   return need;
 }
 
