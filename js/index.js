@@ -61,6 +61,7 @@ const EXPORTS = [
   'rs_map_set', 'rs_map_delete', 'rs_map_get', 'rs_map_has', 'rs_register_set', 'rs_register_get',
   'rs_counter_add', 'rs_counter_value',
   'rs_memory_refused', 'rs_text_runs', 'rs_doc_memory_bytes', 'rs_memory_set_limit', 'rs_memory_info', // memory (issue 8)
+  'rs_release_out',
 ];
 
 // The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
@@ -160,6 +161,14 @@ function oomError(need) {
   return new OutOfMemoryError(`out of memory: this call may need ${mb(need)} MB, ${mb(X.rs_memory_info(2))} MB of the ` +
     `${mb(X.rs_memory_info(0))} MB memory limit are in use (destroy() documents no longer needed, or raise ` +
     'the limit with setMemoryLimit()); nothing was changed');
+}
+
+// Results bigger than this are freed in wasm memory once copied out (rs_release_out): else
+// every document would keep its last text, state or update there.
+const KEEP_RESULT_BYTES = 4096;
+function copied(h, bytes, result) {
+  if (bytes > KEEP_RESULT_BYTES) X.rs_release_out(h);
+  return result;
 }
 
 // Throws OutOfMemoryError unless a call on `h` (0: no document) with `inputBytes` of input,
@@ -463,6 +472,7 @@ export class Doc {
       const ptr = X.rs_update(h) >>> 0;
       update = u8().slice(ptr, ptr + X.rs_update_len(h));
     }
+    if ((flags & (HAS_UPDATE | HAS_EVENTS)) !== 0) copied(h, X.rs_update_len(h) + 4 * X.rs_events_len(h), null);
     if (this._emitting) {
       // A listener edited the document: its transaction is emitted after the one being
       // emitted, so every listener sees updates in causal order.
@@ -571,7 +581,7 @@ export class Doc {
     memoryGuard(h, 0, 0);
     const len = X.rs_encode_state(h);
     const ptr = X.rs_bytes_out(h) >>> 0;
-    return u8().slice(ptr, ptr + len);
+    return copied(h, len, u8().slice(ptr, ptr + len));
   }
 
   /** This document's version vector (client -> next clock), encoded. */
@@ -589,7 +599,8 @@ export class Doc {
     const ptr = writeBytes(sv);
     if (X.rs_encode_state_since(h, ptr, sv.length) !== 0) this._fail();
     const out = X.rs_bytes_out(h) >>> 0;
-    return u8().slice(out, out + X.rs_bytes_out_len(h));
+    const len = X.rs_bytes_out_len(h);
+    return copied(h, len, u8().slice(out, out + len));
   }
 
   /** Integrates an update from a peer. Throws on malformed bytes; the document is then unchanged. */
@@ -677,7 +688,7 @@ export class Text extends Root {
     const h = this.doc._live();
     memoryGuard(h, 0, 0);
     const len = X.rs_text_content(h, this._handle);
-    return readString(X.rs_text_out(h) >>> 0, len);
+    return copied(h, 2 * len, readString(X.rs_text_out(h) >>> 0, len));
   }
 
   toJSON() { return this.toString(); }

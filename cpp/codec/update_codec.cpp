@@ -418,7 +418,15 @@ Status check_causality(const DecodedUpdate& u) {
 }  // namespace
 
 std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
-  return Encoder(*this).encode(clocks, with_pending);
+  std::vector<uint8_t> out = Encoder(*this).encode(clocks, with_pending);
+  // --- memory (issue 8): the scratch buffers serve small encodes (an update per keystroke);
+  // after a big one (a whole state) they would keep about three copies of it in every document.
+  constexpr size_t kKeep = 64 * 1024;
+  if (scratch.body.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.body);
+  if (scratch.section.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.section);
+  if (scratch.text.capacity() > kKeep) std::string().swap(scratch.text);
+  // --- end memory ---
+  return out;
 }
 
 std::vector<uint8_t> DocImpl::encode_state_vector() const {

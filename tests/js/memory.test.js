@@ -116,6 +116,25 @@ describe('filling memory with documents', () => {
     await setMemoryLimit();
   });
 
+  test('reading a text or encoding a state leaves no copy behind in wasm memory', async () => {
+    const doc = await createDoc();
+    const other = await createDoc();
+    const deltas = [];
+    other.getText('t').observe((e) => deltas.push(e.delta));
+    other.on('update', () => {});
+    doc.getText('t').insert(0, 'q'.repeat(MB));
+    const used = (await memoryUsage()).usedBytes;
+    assert.equal(doc.getText('t').toString().length, MB);
+    assert.equal(doc.encodeState().length > MB, true);
+    doc.encodeStateSince(new Uint8Array([0]));
+    other.applyUpdate(doc.encodeState()); // the update and the event are copied out, then freed
+    assert.equal(deltas[0][0].insert.length, MB);
+    const grew = (await memoryUsage()).usedBytes - used;
+    assert.ok(grew < 3 * MB, `wasm memory in use grew by ${grew} bytes`); // other's text: 2 MB
+    doc.destroy();
+    other.destroy();
+  });
+
   test('a refused read or encode throws and the document stays usable', async () => {
     const doc = await createDoc();
     doc.getText('t').insert(0, 'z'.repeat(2 * MB));
