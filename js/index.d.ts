@@ -56,6 +56,37 @@ export class ListenerError extends Error {  // an AggregateError at run time
   readonly errors: unknown[];
 }
 
+// --- memory (issue 8) ---
+/**
+ * Thrown when a call would need more WebAssembly memory than may be used (the module's 4 GiB
+ * ceiling, or a lower limit set with setMemoryLimit). Nothing was changed: the document is as
+ * before the call, and every other document keeps working.
+ */
+export class OutOfMemoryError extends Error {
+  readonly name: 'OutOfMemoryError';
+  readonly code: 'out_of_memory';
+}
+
+/**
+ * Sets the most WebAssembly memory roomsync may use, in bytes (one module, shared by every
+ * document of the page or process). No argument, 0, or more than the default restores the
+ * default (the 4 GiB ceiling less a headroom). Resolves to the limit now in force.
+ */
+export function setMemoryLimit(bytes?: number): Promise<number>;
+
+export interface MemoryUsage {
+  /** Size of the module's WebAssembly memory (it grows, and never shrinks). */
+  wasmBytes: number;
+  /** Bytes allocated in it now. */
+  usedBytes: number;
+  /** The limit in force (setMemoryLimit). */
+  limitBytes: number;
+  /** The module's hard ceiling (4 GiB less one page). */
+  maxBytes: number;
+}
+export function memoryUsage(): Promise<MemoryUsage>;
+// --- end memory ---
+
 /** Creates a document; loads the WebAssembly module on first use (then cached). */
 export function createDoc(options?: CreateDocOptions): Promise<Doc>;
 

@@ -31,6 +31,7 @@ const OP_INSERT = 1;
 const MAX_CLIENT_ID = 2 ** 53 - 1;
 const ERR_RANGE = 2; // Status::kRange: a text position or range the document refused
 const ERR_CLIENT_ID_COLLISION = 3; // Status::kClientIdCollision
+const ERR_OUT_OF_MEMORY = 4; // Status::kOutOfMemory (wasm/memory_guard.h)
 
 // ---- the module, loaded once ------------------------------------------------------------
 let M = null; // Emscripten module
@@ -64,6 +65,8 @@ const EXPORTS = [
   'rs_list_insert', 'rs_list_delete', 'rs_list_length', 'rs_list_get', 'rs_list_content',
   'rs_sticky_index', 'rs_sticky_client', 'rs_sticky_clock', 'rs_resolve_sticky',
   'rs_undo',
+  'rs_memory_refused', 'rs_text_runs', 'rs_doc_memory_bytes', 'rs_memory_set_limit', 'rs_memory_info', // memory (issue 8)
+  'rs_release_out',
 ];
 
 // The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
@@ -134,12 +137,73 @@ export class ListenerError extends AggregateError {
 function scratch(bytes) {
   if (bytes > scratchBytes) {
     const size = Math.max(bytes, scratchBytes * 2, 1024);
-    scratchPtr = X.rs_scratch(size);
-    if (scratchPtr === 0) throw new RangeError(`roomsync: cannot allocate ${size} bytes in wasm memory`);
+    const ptr = X.rs_scratch(size) >>> 0; // pointers past 2 GiB come back negative
+    if (ptr === 0) throw oomError(size); // the old buffer stays
+    scratchPtr = ptr;
     scratchBytes = size;
   }
   return scratchPtr;
 }
+
+// ---- memory (issue 8) ---------------------------------------------------------------------
+
+/**
+ * Thrown when a call would need more WebAssembly memory than may be used (the module's 4 GiB
+ * ceiling, or a lower limit set with setMemoryLimit). Nothing was changed: the document is as
+ * before the call, and every other document keeps working. `code === 'out_of_memory'`.
+ */
+export class OutOfMemoryError extends Error {
+  constructor(message) {
+    super(`roomsync: ${message}`);
+    this.name = 'OutOfMemoryError';
+    this.code = 'out_of_memory';
+  }
+}
+
+// The error for a call refused that may need `need` bytes.
+function oomError(need) {
+  const mb = (b) => Math.round(b / 2 ** 20);
+  return new OutOfMemoryError(`out of memory: this call may need ${mb(need)} MB, ${mb(X.rs_memory_info(2))} MB of the ` +
+    `${mb(X.rs_memory_info(0))} MB memory limit are in use (destroy() documents no longer needed, or raise ` +
+    'the limit with setMemoryLimit()); nothing was changed');
+}
+
+// Results bigger than this are freed in wasm memory once copied out (rs_release_out): else
+// every document would keep its last text, state or update there.
+const KEEP_RESULT_BYTES = 4096;
+function copied(h, bytes, result) {
+  if (bytes > KEEP_RESULT_BYTES) X.rs_release_out(h);
+  return result;
+}
+
+// Throws OutOfMemoryError unless a call on `h` (0: no document) with `inputBytes` of input,
+// expanding at most `factor` times, fits within the memory limit (wasm/memory_guard.h).
+function memoryGuard(h, inputBytes, factor) {
+  const need = X.rs_memory_refused(h, inputBytes, factor);
+  if (need !== 0) throw oomError(need);
+}
+
+/**
+ * Sets the most WebAssembly memory roomsync may use, in bytes (shared by every document of
+ * the page or process). A call that could pass it throws OutOfMemoryError and changes nothing.
+ * No argument, 0 or more than the default restores the default (the 4 GiB ceiling less a
+ * headroom). Resolves to the limit now in force.
+ */
+export async function setMemoryLimit(bytes = 0) {
+  await init();
+  if (typeof bytes !== 'number' || !(bytes >= 0)) throw new RangeError(`roomsync: memory limit must be a number of bytes, got ${bytes}`);
+  return X.rs_memory_set_limit(bytes);
+}
+
+/** WebAssembly memory of the module: { wasmBytes, usedBytes, limitBytes, maxBytes }. */
+export async function memoryUsage() {
+  await init();
+  return {
+    wasmBytes: M.HEAPU8.buffer.byteLength, usedBytes: X.rs_memory_info(2),
+    limitBytes: X.rs_memory_info(0), maxBytes: X.rs_memory_info(1),
+  };
+}
+// ---- end memory ---------------------------------------------------------------------------
 
 // Writes a JS string's UTF-16 code units into scratch space; returns the pointer.
 function writeString(str) {
@@ -167,7 +231,7 @@ function writeStrings(a, b) {
 
 // A JSON text the last call left at rs_text_out (length from the call; -1: none).
 function readJson(h, len) {
-  return len < 0 ? undefined : JSON.parse(readString(X.rs_text_out(h), len));
+  return len < 0 ? undefined : JSON.parse(readString(X.rs_text_out(h) >>> 0, len));
 }
 
 function writeBytes(bytes) {
@@ -341,6 +405,7 @@ export class Doc {
     if (!Number.isInteger(clientId) || clientId < 0 || clientId > MAX_CLIENT_ID) {
       throw new RangeError(`roomsync: clientId must be an integer between 0 and 2^53-1, got ${clientId}`);
     }
+    memoryGuard(0, 0, 0);
     this._handle = new M.DocHandle(clientId);
     this._h = this._handle.ptr(); // raw pointer for the hot-path exports; 0 once destroyed
     this.clientId = clientId;
@@ -364,6 +429,7 @@ export class Doc {
   // Throws the core's last error. Status codes as in cpp/crdt/doc.h (Status::Code).
   _fail() {
     const code = this._handle.errorCode();
+    if (code === ERR_OUT_OF_MEMORY) throw oomError(Number(this._handle.error())); // the message is the bytes needed
     const err = code === ERR_RANGE ? new RangeError(this._handle.error()) : new Error(this._handle.error());
     if (code === ERR_CLIENT_ID_COLLISION) err.code = 'client_id_collision';
     throw err;
@@ -460,9 +526,10 @@ export class Doc {
     const stack = local && this._undoManagers.length !== 0 ? this._captureUndo(origin) : null;
     let update = null;
     if ((flags & HAS_UPDATE) && this._updateListeners.length > 0) {
-      const ptr = X.rs_update(h);
+      const ptr = X.rs_update(h) >>> 0;
       update = u8().slice(ptr, ptr + X.rs_update_len(h));
     }
+    if ((flags & (HAS_UPDATE | HAS_EVENTS)) !== 0) copied(h, X.rs_update_len(h) + 4 * X.rs_events_len(h), null);
     if (this._emitting) {
       // A listener edited the document: its transaction is emitted after the one being
       // emitted, so every listener sees updates in causal order.
@@ -506,7 +573,7 @@ export class Doc {
     const words = u32();
     let i = X.rs_events(h) >>> 2;
     const end = i + count;
-    let textPos = X.rs_event_text(h);
+    let textPos = X.rs_event_text(h) >>> 0;
     const out = [];
     while (i < end) {
       const tag = words[i++];
@@ -583,16 +650,18 @@ export class Doc {
   /** The whole document as an update, loadable into an empty document. */
   encodeState() {
     const h = this._live();
+    memoryGuard(h, 0, 0);
     const len = X.rs_encode_state(h);
-    const ptr = X.rs_bytes_out(h);
-    return u8().slice(ptr, ptr + len);
+    const ptr = X.rs_bytes_out(h) >>> 0;
+    return copied(h, len, u8().slice(ptr, ptr + len));
   }
 
   /** This document's version vector (client -> next clock), encoded. */
   stateVector() {
     const h = this._live();
+    memoryGuard(h, 0, 0);
     const len = X.rs_state_vector(h);
-    const ptr = X.rs_bytes_out(h);
+    const ptr = X.rs_bytes_out(h) >>> 0;
     return u8().slice(ptr, ptr + len);
   }
 
@@ -601,8 +670,9 @@ export class Doc {
     const h = this._live();
     const ptr = writeBytes(sv);
     if (X.rs_encode_state_since(h, ptr, sv.length) !== 0) this._fail();
-    const out = X.rs_bytes_out(h);
-    return u8().slice(out, out + X.rs_bytes_out_len(h));
+    const out = X.rs_bytes_out(h) >>> 0;
+    const len = X.rs_bytes_out_len(h);
+    return copied(h, len, u8().slice(out, out + len));
   }
 
   /** Integrates an update from a peer. Throws on malformed bytes; the document is then unchanged. */
@@ -726,8 +796,9 @@ export class Text extends Root {
 
   toString() {
     const h = this.doc._live();
+    memoryGuard(h, 0, 0);
     const len = X.rs_text_content(h, this._handle);
-    return readString(X.rs_text_out(h), len);
+    return copied(h, 2 * len, readString(X.rs_text_out(h) >>> 0, len));
   }
 
   toJSON() { return this.toString(); }
@@ -776,7 +847,7 @@ export class RMap extends Root {
 
   /** Keys in sorted order. */
   keys() {
-    this.doc._live();
+    memoryGuard(this.doc._live(), 0, 0);
     return this.doc._handle.mapKeys(this._handle);
   }
 
@@ -785,7 +856,7 @@ export class RMap extends Root {
   entries() { return Object.entries(this.toJSON()); }
 
   toJSON() {
-    this.doc._live();
+    memoryGuard(this.doc._live(), 0, 0);
     return JSON.parse(this.doc._handle.mapJson(this._handle));
   }
 }
@@ -901,5 +972,10 @@ export const _testing = {
     const old = DECODE_MAX;
     DECODE_MAX = n;
     return old;
+  },
+  /** Runs in a text's tree and the bytes its document holds (memory per run, issue 8). */
+  textStats(text) {
+    const h = text.doc._live();
+    return { runs: X.rs_text_runs(h, text._handle), docBytes: X.rs_doc_memory_bytes(h) };
   },
 };

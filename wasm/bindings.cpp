@@ -29,6 +29,7 @@
 #include "crdt/doc.h"
 #include "crdt/sticky.h"
 #include "crdt/undo.h"
+#include "memory_guard.h"
 
 using roomsync::Doc;
 using roomsync::RootHandle;
@@ -56,7 +57,9 @@ std::string utf8(const char16_t* s, uint32_t len) {
 
 class DocHandle {
  public:
-  explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {}
+  explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {
+    roomsync::set_memory_check(&rs_memory::available);  // idempotent: one check for every doc
+  }
 
   Doc doc;
   std::string error_message;
@@ -72,11 +75,21 @@ class DocHandle {
   std::vector<std::unique_ptr<roomsync::UndoManager>> undo_managers;
 
   int fail(Status& s) {
+    if (s.code == Status::kOutOfMemory) return out_of_memory(rs_memory::last_need());
     error_message = std::move(s.message);
     error_code = s.code;
     return 1;
   }
   int check(Status s) { return s.ok ? 0 : fail(s); }
+  // --- memory (issue 8): a call refused by the memory guard (wasm/memory_guard.h) ---
+  // The message is the bytes needed: JS words it (js/index.js, oomError).
+  int out_of_memory(size_t need) {
+    error_message = std::to_string(need);
+    error_code = Status::kOutOfMemory;
+    return 1;
+  }
+  // 0 when a call with `input_bytes` of input (expanding at most `factor` times) may run here.
+  size_t refused(size_t input_bytes, size_t factor) const { return rs_memory::refused(&doc, input_bytes, factor); }
 
   // Keeps what JS needs from a transaction result and returns its flags.
   int keep(TransactionResult&& r) {
@@ -211,6 +224,10 @@ class DocHandle {
 // One scratch buffer for inputs (text, update bytes), shared by all handles: JS is single
 // threaded and every call consumes its input before returning.
 uint8_t* g_scratch = nullptr;
+// Upper bound of what decoding an update takes per byte of it (issue 8): every op takes 2 bytes
+// at least and decodes to 88. What integrating it takes is checked once it is decoded
+// (roomsync::set_memory_check, installed below).
+constexpr size_t kUpdateExpansion = 48;
 size_t g_scratch_cap = 0;
 
 }  // namespace
@@ -220,6 +237,7 @@ extern "C" {
 // Makes the scratch buffer hold at least `bytes` and returns it (8-byte aligned).
 EMSCRIPTEN_KEEPALIVE uint8_t* rs_scratch(size_t bytes) {
   if (bytes > g_scratch_cap) {
+    if (rs_memory::refused(nullptr, bytes, 1)) return nullptr;  // the old buffer stays
     std::free(g_scratch);
     g_scratch = static_cast<uint8_t*>(std::malloc(bytes));
     g_scratch_cap = g_scratch ? bytes : 0;
@@ -230,9 +248,11 @@ EMSCRIPTEN_KEEPALIVE uint8_t* rs_scratch(size_t bytes) {
 // --- text --------------------------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE int rs_text_insert(DocHandle* h, RootHandle root, uint32_t pos,
                                         const char16_t* s, uint32_t len) {
+  if (size_t need = h->refused(size_t{len} * 2, 8)) return h->out_of_memory(need);
   return h->check(h->doc.text_insert(root, pos, std::u16string_view(s, len)));
 }
 EMSCRIPTEN_KEEPALIVE int rs_text_delete(DocHandle* h, RootHandle root, uint32_t pos, uint32_t len) {
+  if (size_t need = h->refused(0, 0)) return h->out_of_memory(need);
   return h->check(h->doc.text_delete(root, pos, len));
 }
 EMSCRIPTEN_KEEPALIVE uint32_t rs_text_length(DocHandle* h, RootHandle root) {
@@ -250,10 +270,12 @@ EMSCRIPTEN_KEEPALIVE const char16_t* rs_text_out(DocHandle* h) { return h->text_
 // absent return -1, else the length of the UTF-16 JSON text left at rs_text_out.
 EMSCRIPTEN_KEEPALIVE int rs_map_set(DocHandle* h, RootHandle map, const char16_t* key,
                                     uint32_t key_len, const char16_t* json, uint32_t json_len) {
+  if (size_t need = h->refused((size_t{key_len} + json_len) * 2, 8)) return h->out_of_memory(need);
   return h->check(h->doc.map_set(map, utf8(key, key_len), utf8(json, json_len)));
 }
 EMSCRIPTEN_KEEPALIVE int rs_map_delete(DocHandle* h, RootHandle map, const char16_t* key,
                                        uint32_t key_len) {
+  if (size_t need = h->refused(size_t{key_len} * 2, 8)) return h->out_of_memory(need);
   return h->check(h->doc.map_delete(map, utf8(key, key_len)));
 }
 EMSCRIPTEN_KEEPALIVE int rs_map_get(DocHandle* h, RootHandle map, const char16_t* key,
@@ -266,6 +288,7 @@ EMSCRIPTEN_KEEPALIVE int rs_map_has(DocHandle* h, RootHandle map, const char16_t
 }
 EMSCRIPTEN_KEEPALIVE int rs_register_set(DocHandle* h, RootHandle reg, const char16_t* json,
                                          uint32_t json_len) {
+  if (size_t need = h->refused(size_t{json_len} * 2, 8)) return h->out_of_memory(need);
   return h->check(h->doc.register_set(reg, utf8(json, json_len)));
 }
 EMSCRIPTEN_KEEPALIVE int rs_register_get(DocHandle* h, RootHandle reg) {
@@ -274,6 +297,7 @@ EMSCRIPTEN_KEEPALIVE int rs_register_get(DocHandle* h, RootHandle reg) {
 // Counter steps and values cross as doubles (JS numbers); JS checks steps are safe integers.
 // The value is the nearest double of the exact sum (exact while |sum| <= 2^53 - 1).
 EMSCRIPTEN_KEEPALIVE int rs_counter_add(DocHandle* h, RootHandle counter, double delta) {
+  if (size_t need = h->refused(0, 0)) return h->out_of_memory(need);
   return h->check(h->doc.counter_add(counter, static_cast<int64_t>(delta)));
 }
 EMSCRIPTEN_KEEPALIVE double rs_counter_value(DocHandle* h, RootHandle counter) {
@@ -352,6 +376,7 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_state_vector(DocHandle* h) {
 // Returns 0 and fills the byte buffer, or 1 with error() set.
 EMSCRIPTEN_KEEPALIVE int rs_encode_state_since(DocHandle* h, const uint8_t* sv, uint32_t len) {
   h->bytes_out.clear();
+  if (size_t need = h->refused(len, 8)) return h->out_of_memory(need);
   return h->check(h->doc.encode_state_since(sv, len, &h->bytes_out));
 }
 EMSCRIPTEN_KEEPALIVE const uint8_t* rs_bytes_out(DocHandle* h) { return h->bytes_out.data(); }
@@ -359,11 +384,45 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_bytes_out_len(DocHandle* h) {
   return static_cast<uint32_t>(h->bytes_out.size());
 }
 EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint32_t len) {
+  if (size_t need = h->refused(len, kUpdateExpansion)) return h->out_of_memory(need);
   return h->check(h->doc.apply_update(data, len));
 }
 // The last failure's Status::Code and message, for C callers (the room core's document port).
 EMSCRIPTEN_KEEPALIVE int rs_error_code(DocHandle* h) { return h->error_code; }
 EMSCRIPTEN_KEEPALIVE const char* rs_error_message(DocHandle* h) { return h->error_message.c_str(); }
+
+// --- memory (issue 8) ---------------------------------------------------------------------
+// For calls that return a result instead of a status (encodeState, toString, new documents):
+// JS asks first. 0 when a call on `h` (may be null) with `input_bytes` of input expanding at
+// most `factor` times may run; else the bytes it may need (memoryRefusal() names the cause).
+EMSCRIPTEN_KEEPALIVE double rs_memory_refused(DocHandle* h, uint32_t input_bytes, uint32_t factor) {
+  return static_cast<double>(rs_memory::refused(h ? &h->doc : nullptr, input_bytes, factor));
+}
+// Runs in a text root and the document's bytes (memory per run in the benchmark).
+EMSCRIPTEN_KEEPALIVE double rs_text_runs(DocHandle* h, RootHandle root) {
+  return static_cast<double>(h->doc.text_runs(root));
+}
+// Frees the handle's result buffers once JS has copied a large result out: otherwise every
+// document keeps its last text, state or update (a 20,000-character text: 40 KB a document).
+EMSCRIPTEN_KEEPALIVE void rs_release_out(DocHandle* h) {
+  std::u16string().swap(h->text_out);
+  std::vector<uint8_t>().swap(h->bytes_out);
+  std::vector<uint8_t>().swap(h->update);
+  std::vector<uint32_t>().swap(h->events);
+  std::u16string().swap(h->event_text);
+}
+EMSCRIPTEN_KEEPALIVE double rs_doc_memory_bytes(DocHandle* h) {
+  return static_cast<double>(h->doc.memory_bytes());
+}
+// The limit (<= 0: the default); returns the limit in force.
+EMSCRIPTEN_KEEPALIVE double rs_memory_set_limit(double bytes) {
+  return static_cast<double>(rs_memory::set_limit(bytes));
+}
+// what: 0 the limit in force, 1 the hard ceiling, 2 the bytes allocated (walks the heap).
+EMSCRIPTEN_KEEPALIVE double rs_memory_info(int what) {
+  return static_cast<double>(what == 0 ? rs_memory::limit() : what == 1 ? rs_memory::heap_max() : rs_memory::in_use());
+}
+// --- end memory ---
 
 // --- transactions and events -------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE void rs_begin(DocHandle* h) { h->doc.begin(); }

@@ -428,7 +428,15 @@ Status check_causality(const DecodedUpdate& u) {
 }  // namespace
 
 std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
-  return Encoder(*this).encode(clocks, with_pending);
+  std::vector<uint8_t> out = Encoder(*this).encode(clocks, with_pending);
+  // --- memory (issue 8): the scratch buffers serve small encodes (an update per keystroke);
+  // after a big one (a whole state) they would keep about three copies of it in every document.
+  constexpr size_t kKeep = 64 * 1024;
+  if (scratch.body.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.body);
+  if (scratch.section.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.section);
+  if (scratch.text.capacity() > kKeep) std::string().swap(scratch.text);
+  // --- end memory ---
+  return out;
 }
 
 std::vector<uint8_t> DocImpl::encode_state_vector() const {
@@ -500,6 +508,11 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
     uint64_t clock = r.bounded("section clock", kMaxClock);
     uint64_t n_ops = r.bounded("op count", r.remaining());
+    // --- memory (issue 8): room for the section's ops at once, not by doubling (a lower peak
+    // while loading). An op takes 2 bytes at least, so garbage cannot make this reserve much.
+    size_t want = out->ops.size() + static_cast<size_t>(std::min<uint64_t>(n_ops, r.remaining() / 2));
+    if (want > out->ops.capacity()) out->ops.reserve(std::max(want, out->ops.capacity() + out->ops.capacity() / 2));
+    // --- end memory ---
     const RemoteOp* prev = nullptr;  // previous op of this section
     for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
       RemoteOp op;

@@ -550,4 +550,33 @@ std::vector<Doc::RootInfo> Doc::roots() const {
   return out;
 }
 
+// --- memory (issue 8) ---------------------------------------------------------------------
+
+size_t Doc::memory_bytes() const {
+  const DocImpl& d = *impl_;
+  size_t n = sizeof(DocImpl) + d.arena.capacity() * sizeof(char16_t) +
+             d.clients.capacity() * sizeof(ClientState) + d.roots.capacity() * sizeof(Root) +
+             d.strings.capacity() * sizeof(std::string) + d.pending_count * sizeof(RemoteOp) +
+             d.client_ids.size() * 32 + d.pending.capacity() * sizeof(d.pending[0]);
+  for (const ClientState& c : d.clients) n += c.ops.capacity() * sizeof(Op);
+  for (const Root& r : d.roots) {
+    if (r.text) n += r.text->memory_bytes();
+    n += r.entries.size() * (sizeof(MapEntry) + 48);  // node, key and hash slot, roughly
+  }
+  return n;
+}
+
+namespace {
+MemoryCheck g_memory_check = nullptr;
+}  // namespace
+void set_memory_check(MemoryCheck check) { g_memory_check = check; }
+bool memory_available(size_t bytes) { return g_memory_check == nullptr || g_memory_check(bytes); }
+
+size_t Doc::text_runs(RootHandle h) const {
+  const Root* r = impl_->root_of(h, RootType::Text);
+  return r ? r->text->run_total() : 0;
+}
+
+// --- end memory ---
+
 }  // namespace roomsync

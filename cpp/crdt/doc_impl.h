@@ -20,6 +20,7 @@ enum class OpKind : uint8_t { Insert = 1, Delete = 2, MapSet = 3, MapDelete = 4,
 // One entry of a client's op log, covering clocks [clock, clock + len). Consecutive typing
 // and consecutive deletions extend the last entry instead of adding one.
 struct Op {
+  Op(uint32_t c = 0, uint32_t l = 0, OpKind k = OpKind::Nop) : clock(c), len(l), kind(k) {}
   uint32_t clock;
   uint32_t len;
   OpKind kind;
@@ -29,8 +30,10 @@ struct Op {
   Id right = kNoId;       // Insert: origin right
   uint32_t content = kNoContent;  // Insert: arena offset; Map ops: key string index
   uint32_t value = 0;             // MapSet: value string index
-  uint64_t lamport = 0;           // Map ops
-  int64_t delta = 0;              // CounterAdd
+  union {                         // by kind (issue 8: an op takes 48 bytes, not 56)
+    uint64_t lamport = 0;         // Map ops
+    int64_t delta;                // CounterAdd
+  };
 };
 
 // An op received from a peer, in document terms (client indexes, root handles).
@@ -128,6 +131,8 @@ struct MapPrior {
 class DocImpl;
 Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del);
 // --- end undo ---------------------------------------------------------------------------------
+// --- memory (issue 8): the installed MemoryCheck (doc.cpp); true when none is installed.
+bool memory_available(size_t bytes);
 
 class DocImpl {
  public:

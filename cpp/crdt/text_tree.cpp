@@ -1,9 +1,107 @@
 #include "crdt/text_tree.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
 namespace roomsync {
+
+namespace {
+// Node arrays grow by a quarter instead of doubling: less unused capacity, and a lower peak
+// while the old and the new array are both alive.
+template <class V>
+void grow_by_quarter(V& v) {
+  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 4);
+}
+}  // namespace
+
+// --- BlockIndex ---------------------------------------------------------------------------
+
+BlockIndex::BlockIndex() {
+  first_.push_back(0);
+  blocks_.push_back(std::make_unique<Block>());
+}
+
+uint32_t BlockIndex::block_of(uint64_t k) const {
+  auto it = std::upper_bound(first_.begin() + 1, first_.end(), k);
+  return static_cast<uint32_t>(it - first_.begin() - 1);
+}
+
+uint32_t BlockIndex::floor(uint64_t k, uint64_t* found, uint32_t none) const {
+  const Block& b = *blocks_[block_of(k)];
+  const uint64_t* it = std::upper_bound(b.key, b.key + b.n, k);
+  if (it == b.key) return none;  // only in block 0: every other block starts at or below k
+  *found = it[-1];
+  return b.val[it - 1 - b.key];
+}
+
+uint64_t BlockIndex::ceil_key(uint64_t k) const {
+  uint32_t bi = block_of(k);
+  const Block& b = *blocks_[bi];
+  const uint64_t* it = std::lower_bound(b.key, b.key + b.n, k);
+  if (it != b.key + b.n) return *it;
+  return bi + 1 < blocks_.size() ? blocks_[bi + 1]->key[0] : kNoKey;
+}
+
+void BlockIndex::set(uint64_t k, uint32_t v) {
+  uint32_t bi = block_of(k);
+  Block* b = blocks_[bi].get();
+  uint32_t i = static_cast<uint32_t>(std::lower_bound(b->key, b->key + b->n, k) - b->key);
+  if (i < b->n && b->key[i] == k) {
+    b->val[i] = v;
+    return;
+  }
+  if (b->n == kBlock) {  // split in halves; the new block follows
+    auto right = std::make_unique<Block>();
+    const uint32_t half = kBlock / 2;
+    std::memcpy(right->key, b->key + half, half * sizeof(uint64_t));
+    std::memcpy(right->val, b->val + half, half * sizeof(uint32_t));
+    right->n = half;
+    b->n = half;
+    first_.insert(first_.begin() + bi + 1, right->key[0]);
+    blocks_.insert(blocks_.begin() + bi + 1, std::move(right));
+    if (i > half) {
+      ++bi;
+      i -= half;
+      b = blocks_[bi].get();
+    }
+  }
+  std::memmove(b->key + i + 1, b->key + i, (b->n - i) * sizeof(uint64_t));
+  std::memmove(b->val + i + 1, b->val + i, (b->n - i) * sizeof(uint32_t));
+  b->key[i] = k;
+  b->val[i] = v;
+  ++b->n;
+  if (i == 0 && bi > 0) first_[bi] = k;
+}
+
+void BlockIndex::remove_block(uint32_t b) {
+  first_.erase(first_.begin() + b);
+  blocks_.erase(blocks_.begin() + b);
+}
+
+void BlockIndex::erase_between(uint64_t lo, uint64_t hi) {
+  for (uint32_t bi = block_of(lo); bi < blocks_.size();) {
+    Block& b = *blocks_[bi];
+    const uint32_t n = b.n;
+    uint32_t i = static_cast<uint32_t>(std::upper_bound(b.key, b.key + n, lo) - b.key);
+    uint32_t j = static_cast<uint32_t>(std::lower_bound(b.key + i, b.key + n, hi) - b.key);
+    std::memmove(b.key + i, b.key + j, (n - j) * sizeof(uint64_t));
+    std::memmove(b.val + i, b.val + j, (n - j) * sizeof(uint32_t));
+    b.n -= j - i;
+    if (b.n == 0 && blocks_.size() > 1) {
+      remove_block(bi);
+    } else {
+      if (i == 0 && bi > 0 && b.n > 0) first_[bi] = b.key[0];
+      ++bi;
+    }
+    if (j < n) break;  // the range ended inside this block
+  }
+}
+
+size_t BlockIndex::memory_bytes() const {
+  return first_.capacity() * sizeof(uint64_t) + blocks_.capacity() * sizeof(void*) +
+         blocks_.size() * sizeof(Block);
+}
 
 TextTree::TextTree(const std::u16string* arena) : arena_(arena) {
   leaves_.emplace_back();
@@ -69,11 +167,9 @@ TreePos TextTree::find_visible(uint32_t pos) const {
 }
 
 uint32_t TextTree::index_lookup(uint32_t client, uint32_t clock) const {
-  auto it = index_.upper_bound(key(client, clock));
-  if (it == index_.begin()) return kNone;
-  --it;
-  if (static_cast<uint32_t>(it->first >> 32) != client) return kNone;
-  return it->second;
+  uint64_t found = 0;
+  uint32_t leaf = index_.floor(key(client, clock), &found, kNone);
+  return leaf != kNone && static_cast<uint32_t>(found >> 32) == client ? leaf : kNone;
 }
 
 TreePos TextTree::locate(Id id) const {
@@ -155,22 +251,21 @@ void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32
   if (moved) {
     // Existing clocks: keep what follows the range, and drop entries inside it.
     uint32_t after = index_lookup(client, clock + len);
-    auto it = index_.upper_bound(start);
-    while (it != index_.end() && it->first < end) it = index_.erase(it);
-    if (after != kNone && (it == index_.end() || it->first != end)) index_.emplace_hint(it, end, after);
+    index_.erase_between(start, end);
+    if (after != kNone && index_.ceil_key(end) != end) index_.set(end, after);
   } else if (index_lookup(client, clock) == leaf) {
     // New clocks continue an entry that already points here.
-    auto next = index_.lower_bound(end);
-    bool last = next == index_.end() || static_cast<uint32_t>(next->first >> 32) != client;
+    uint64_t next = index_.ceil_key(end);
+    bool last = next == BlockIndex::kNoKey || static_cast<uint32_t>(next >> 32) != client;
     hint_client_ = client;
     hint_clock_ = clock + len;
     hint_leaf_ = last ? leaf : kNone;
     return;
   }
-  index_[start] = leaf;
+  index_.set(start, leaf);
   // The hint is only valid while no entry of this client lies at or after its clock.
-  auto next = index_.lower_bound(end);
-  bool last = next == index_.end() || static_cast<uint32_t>(next->first >> 32) != client;
+  uint64_t next = index_.ceil_key(end);
+  bool last = next == BlockIndex::kNoKey || static_cast<uint32_t>(next >> 32) != client;
   hint_client_ = client;
   hint_clock_ = clock + len;
   hint_leaf_ = last ? leaf : kNone;
@@ -182,6 +277,7 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
                             bool is_leaf, uint32_t width) {
   if (parent == kNone) {  // after_child was the root: grow a level
     uint32_t r = static_cast<uint32_t>(inners_.size());
+    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& in = inners_[r];
     in.leaf_children = is_leaf;
@@ -199,6 +295,7 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
   if (inners_[parent].n == kInnerCap) {
     // Split the parent in halves, then insert into the half that holds after_child.
     uint32_t right = static_cast<uint32_t>(inners_.size());
+    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& p = inners_[parent];
     Inner& q = inners_[right];
@@ -232,6 +329,7 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
 uint32_t TextTree::split_leaf(uint32_t leaf) {
   cache_leaf_ = kNone;
   uint32_t right = static_cast<uint32_t>(leaves_.size());
+  grow_by_quarter(leaves_);
   leaves_.emplace_back();
   Leaf& l = leaves_[leaf];
   Leaf& r = leaves_[right];
@@ -339,8 +437,13 @@ void TextTree::append_content(std::u16string* out) const {
 }
 
 size_t TextTree::memory_bytes() const {
-  return leaves_.capacity() * sizeof(Leaf) + inners_.capacity() * sizeof(Inner) +
-         index_.size() * (sizeof(uint64_t) + sizeof(uint32_t) + 4 * sizeof(void*));
+  return leaves_.capacity() * sizeof(Leaf) + inners_.capacity() * sizeof(Inner) + index_.memory_bytes();
+}
+
+size_t TextTree::run_total() const {
+  size_t n = 0;
+  for (uint32_t leaf = first_leaf_; leaf != kNone; leaf = leaves_[leaf].next) n += leaves_[leaf].n;
+  return n;
 }
 
 }  // namespace roomsync

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +37,33 @@ struct TreePos {
   uint32_t leaf;
   uint32_t idx;
   uint32_t off;
+};
+
+// Sorted (key -> value) pairs in blocks of up to kBlock, found through the blocks' first keys: a
+// two-level B-tree. 12 bytes an entry (blocks are half to fully used) where a std::map node took
+// about 40, and growing never copies more than one block and the block table.
+class BlockIndex {
+ public:
+  static constexpr uint64_t kNoKey = ~uint64_t{0};
+  BlockIndex();
+  // Value of the greatest key <= k (that key in *found), or `none` when there is none.
+  uint32_t floor(uint64_t k, uint64_t* found, uint32_t none) const;
+  uint64_t ceil_key(uint64_t k) const;  // the smallest key >= k, or kNoKey
+  void set(uint64_t k, uint32_t v);
+  void erase_between(uint64_t lo, uint64_t hi);  // every key in (lo, hi)
+  size_t memory_bytes() const;
+
+ private:
+  static constexpr uint32_t kBlock = 64;
+  struct Block {
+    uint32_t n = 0;
+    uint64_t key[kBlock];
+    uint32_t val[kBlock];
+  };
+  uint32_t block_of(uint64_t k) const;  // the last block whose first key is <= k (else 0)
+  void remove_block(uint32_t b);
+  std::vector<uint64_t> first_;  // first key of each block (first_[0] is not used)
+  std::vector<std::unique_ptr<Block>> blocks_;
 };
 
 class TextTree {
@@ -82,6 +109,7 @@ class TextTree {
 
   void append_content(std::u16string* out) const;
   size_t memory_bytes() const;
+  size_t run_total() const;  // runs in the tree (walks the leaves)
 
  private:
   static constexpr uint32_t kLeafCap = 32;
@@ -129,7 +157,7 @@ class TextTree {
   uint32_t first_leaf_ = 0;
   uint32_t total_width_ = 0;
   // (client, clock) -> leaf holding that clock; an entry covers clocks up to the next entry.
-  std::map<uint64_t, uint32_t> index_;
+  BlockIndex index_;
   // The leaf of the last position lookup and the visible position where it starts.
   mutable uint32_t cache_leaf_ = kNone;
   mutable uint32_t cache_start_ = 0;

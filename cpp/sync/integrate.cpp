@@ -172,10 +172,31 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
   }
 
+  // --- memory (issue 8): what integrating the decoded ops may take (op log entry, run, leaf
+  // space and index entry, or a pending entry; text in the arena, which may double, and in
+  // events), asked of the embedding's check before anything changes.
+  size_t units = 0;
+  for (const RemoteOp& op : u.ops) units += op.text.size();
+  if (!memory_available(u.ops.size() * 192 + units * 6))
+    return Status::error("out of memory", Status::kOutOfMemory);
+  // --- end memory ---
+
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
   for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  // --- memory (issue 8): loading a state would grow each op log by doubling (up to half of it
+  // unused, and the old and new arrays alive at once): make room for what the update adds. ---
+  if (u.ops.size() > 64) {
+    std::vector<uint32_t> adds(clients.size(), 0);
+    for (const RemoteOp& op : u.ops) ++adds[doc_client[op.client]];
+    for (size_t c = 0; c < clients.size(); ++c) {
+      auto& ops = clients[c].ops;
+      size_t need = ops.size() + adds[c];
+      if (need > ops.capacity()) ops.reserve(std::max(need, ops.capacity() + ops.capacity() / 2));
+    }
+  }
+  // --- end memory ---
   std::vector<uint32_t> touched;
   for (RemoteOp& op : u.ops) {
     op.client = doc_client[op.client];

@@ -63,7 +63,7 @@ export class RoomCore {
     const bytes = toBytes(data);
     if (bytes.length > this._bufCap || this._buf === 0) {
       const cap = Math.max(bytes.length, 2 * this._bufCap, 64 * 1024);
-      const buf = this._mod._malloc(cap);
+      const buf = this._mod._malloc(cap) >>> 0; // pointers past 2 GiB come back negative
       if (buf === 0) throw new RangeError('roomsync: out of memory');
       if (this._buf) this._mod._free(this._buf);
       this._buf = buf;

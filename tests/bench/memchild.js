@@ -35,4 +35,5 @@ const ms = performance.now() - t0;
 await settle();
 const after = snap();
 globalThis.keepAlive = r; // the document stays alive past the measurement
-process.stdout.write(JSON.stringify({ lib, bare, base, after, textLength: r.text.length, loadMs: ms }) + '\n');
+const stats = A.textStats ? A.textStats(r.doc) : {}; // { runs, docBytes? } (memory per run)
+process.stdout.write(JSON.stringify({ lib, bare, base, after, textLength: r.text.length, loadMs: ms, ...stats }) + '\n');

@@ -16,7 +16,10 @@
 //   update     apply the whole history as one remote update to an empty document, read text
 //   memory     fresh child process per library (node --expose-gc): heapUsed + external after
 //              loading the document, minus the same after importing the library (delta), and
-//              minus a bare Node process (total, i.e. including the library itself)
+//              minus a bare Node process (total, i.e. including the library itself); per run:
+//              that delta divided by the text's runs (roomsync: runs in its tree; Yjs: items)
+// The synthetic trace random-typing-30k (30,000 keystrokes at random positions, seeded) is the
+// worst case for memory per run; it runs by default and with --quick.
 // Plus: native figures for the C++ core (build/roomsync_bench --json, if built), and the size
 // of dist/roomsync.wasm + glue, raw and gzip -9. Targets are printed (PASS/MISS), never asserted.
 import { spawnSync } from 'node:child_process';
@@ -25,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { REPO, listTraces, loadTrace, tracesDir } from './traces.js';
+import { RANDOM_TRACE, REPO, listTraces, loadTrace, tracesDir } from './traces.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL_LIBS = ['roomsync', 'yjs', 'loro', 'jsonjoy', 'automerge'];
@@ -245,6 +248,8 @@ function memoryOf(lib, file) {
   const he = (s) => s.heapUsed + s.external;
   return {
     deltaBytes: he(m.after) - he(m.base), // the document alone (library already initialised)
+    runs: m.runs ?? null, // text runs (roomsync) or items (Yjs) of the loaded document
+    docBytes: m.docBytes ?? null, // roomsync: what the core counts the document holds
     totalBytes: he(m.after) - he(m.bare), // the document plus the library itself
     rssDeltaBytes: m.after.rss - m.base.rss,
     rssTotalBytes: m.after.rss - m.bare.rss,
@@ -313,6 +318,8 @@ const fmtMs = (n) => (n == null ? '—' : n >= 100 ? fmtInt(n) : n >= 10 ? n.toF
 const fmtMB = (b) => (b == null ? '—' : (b / 1048576).toFixed(2));
 const ratio = (x, ours) => (x == null || ours == null || ours <= 0 ? '' : ` (${x / ours >= 100 ? Math.round(x / ours) : (x / ours).toFixed(x / ours >= 10 ? 0 : 1)}×)`);
 
+const perRun = (m) => (m?.deltaBytes != null && m.runs ? m.deltaBytes / m.runs : null);
+
 function rowsFor(r) {
   const get = (lib, f) => { const x = r.libs[lib]; return x && !x.skipped && !x.error ? f(x) : null; };
   return [
@@ -329,6 +336,9 @@ function rowsFor(r) {
     ['memory after load, Δ heap+ext (MB)', (l) => get(l, (x) => x.memory?.deltaBytes), fmtMB, true],
     ['memory after load, incl. lib (MB)', (l) => get(l, (x) => x.memory?.totalBytes), fmtMB, true],
     ['RSS Δ after load (MB)', (l) => get(l, (x) => x.memory?.rssDeltaBytes), fmtMB, false],
+    ['text runs after load (Yjs: items)', (l) => get(l, (x) => x.memory?.runs), fmtInt, false],
+    ['memory per run, Δ heap+ext (B)', (l) => get(l, (x) => perRun(x.memory)), fmtInt, true],
+    ['  of it the document, core count (B)', (l) => get(l, (x) => (x.memory?.docBytes && x.memory.runs ? x.memory.docBytes / x.memory.runs : null)), fmtInt, false],
   ];
 }
 
@@ -394,6 +404,12 @@ function targets(results, wasm) {
     add('memory after load ≤ Loro (Δ and incl. library)', oursOk && have ? mo.deltaBytes <= ml.deltaBytes && mo.totalBytes <= ml.totalBytes : null,
       have ? `Δ ${fmtMB(mo.deltaBytes)} vs ${fmtMB(ml.deltaBytes)} MB; incl. library ${fmtMB(mo.totalBytes)} vs ${fmtMB(ml.totalBytes)} MB` : 'n/a');
   }
+  // Memory per run on the worst case (issue 8), each library's memory over its own runs.
+  const rr = results.find((x) => x.name === RANDOM_TRACE);
+  const R = (lib) => (rr && rr.libs[lib] && !rr.libs[lib].skipped && !rr.libs[lib].error ? rr.libs[lib] : null);
+  const pO = perRun(R('roomsync')?.memory), pY = perRun(R('yjs')?.memory);
+  add(`memory per run ≤ ½ Yjs (${RANDOM_TRACE})`, R('roomsync')?.ok && pO != null && pY != null ? pO <= pY / 2 : null,
+    pO != null && pY != null ? `${fmtInt(pO)} vs ${fmtInt(pY)} B per run (${(pO / pY).toFixed(2)}×)` : 'n/a');
   const g = wasm.wasmPlusGlueGzip9;
   add('.wasm + glue < 150 KB gzip -9', g != null ? g < 150 * 1024 : null,
     g != null ? `${(g / 1024).toFixed(1)} KiB (wasm ${fmtInt(wasm.wasm.gzip9)} + glue ${fmtInt(wasm.glue.gzip9)} B)` +
@@ -406,7 +422,7 @@ async function main() {
   const opt = parseArgs(process.argv.slice(2));
   const t0 = now();
   const dir = tracesDir();
-  let names = listTraces(dir);
+  let names = [...listTraces(dir), RANDOM_TRACE];
   if (!names.length) {
     console.log(`\n!!!!! SKIPPED: no traces found in ${dir} (set ROOMSYNC_TRACES to the folder of *.json.gz traces) !!!!!\n`);
   }
@@ -415,7 +431,7 @@ async function main() {
     if (missing.length) console.log(`!!!!! SKIPPED traces not found in ${dir}: ${missing.join(', ')} !!!!!`);
     names = names.filter((n) => opt.traces.includes(n));
     names.sort((a, b) => opt.traces.indexOf(a) - opt.traces.indexOf(b));
-  } else if (opt.quick) names = names.filter((n) => n === TARGET_TRACE);
+  } else if (opt.quick) names = names.filter((n) => n === TARGET_TRACE || n === RANDOM_TRACE);
   opt.runsFor = (trace) => opt.runs ?? (opt.quick ? 1 : trace.stats.txns > LARGE_TXNS ? 3 : 5);
 
   // libraries

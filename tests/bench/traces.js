@@ -30,6 +30,7 @@ export function listTraces(dir = tracesDir()) {
 // Loads one trace. Each txn becomes an array of patches [pos, del, ins] (ins '' when none).
 // `calls` counts per-edit API calls (a patch that deletes and inserts is two calls).
 export function loadTrace(name, dir = tracesDir()) {
+  if (name === RANDOM_TRACE) return randomTypingTrace();
   const file = path.join(dir, `${name}.json.gz`);
   const data = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
   if (data.kind === 'concurrent') throw new Error(`${name}: concurrent traces are not supported here`);
@@ -89,4 +90,35 @@ export function pkgVersion(pkg) {
   } catch {
     return 'unknown';
   }
+}
+
+// ---- the worst case for memory per run (issue 8) ------------------------------------------
+// 30,000 characters typed one at a time at random positions (seeded): almost every keystroke
+// starts a run of its own, so memory per run is what the document costs. Synthetic, so it is
+// always there: `--trace random-typing-30k`.
+export const RANDOM_TRACE = 'random-typing-30k';
+
+export function randomTypingTrace(chars = 30_000, seed = 8) {
+  let x = seed >>> 0 || 1;
+  const rand = () => { // xorshift32
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x / 2 ** 32;
+  };
+  const letters = 'abcdefghijklmnopqrstuvwxyz ';
+  const txns = [];
+  let text = '';
+  for (let i = 0; i < chars; i++) {
+    const pos = Math.floor(rand() * (text.length + 1));
+    const ch = letters[Math.floor(rand() * letters.length)];
+    txns.push([[pos, 0, ch]]);
+    text = text.slice(0, pos) + ch + text.slice(pos);
+  }
+  return {
+    name: RANDOM_TRACE,
+    file: null,
+    gzBytes: 0,
+    endContent: text,
+    txns,
+    stats: { txns: chars, patches: chars, calls: chars, insChars: chars, delChars: 0, finalLength: chars },
+  };
 }

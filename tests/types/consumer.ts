@@ -1,7 +1,7 @@
 // A small app that uses all three entry points of the package, type-checked with strict tsc by
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
-import { createDoc, createUndoManager, type Doc, type DeltaOp, type List, type ListDeltaOp, type StickyIndex, type UndoManager, type UndoStackEvent } from 'roomsync';
+import { createDoc, createUndoManager, memoryUsage, OutOfMemoryError, setMemoryLimit, type Doc, type DeltaOp, type List, type ListDeltaOp, type MemoryUsage, type StickyIndex, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
 import * as browser from 'roomsync/browser';
@@ -68,6 +68,16 @@ doc.on('update', (update: Uint8Array) => {
     if (err instanceof SignalingError) lastError = err.code;
   });
 });
+
+// memory (issue 8)
+const limit: number = await setMemoryLimit(512 * 2 ** 20);
+const usage: MemoryUsage = await memoryUsage();
+try {
+  doc.getText('notes').insert(0, 'x');
+} catch (err) {
+  if (err instanceof OutOfMemoryError) lastError = err.code;
+}
+void limit; void usage.usedBytes;
 
 await peer.leave();
 doc.destroy();

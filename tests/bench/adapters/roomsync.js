@@ -8,6 +8,7 @@ export const notes = 'text.insert/delete (doc.transact for multi-call txns); B4 
 export let version = 'unbuilt';
 
 let createDoc = null;
+let testing = null;
 
 // Why roomsync cannot run yet (null when it can).
 // $ROOMSYNC_ROOT points at another copy of js/ + dist/ (e.g. a --profiling-funcs build).
@@ -21,7 +22,7 @@ export function unavailable() {
 
 export async function init() {
   if (createDoc) return;
-  ({ createDoc } = await import(path.join(ROOT, 'js', 'index.js')));
+  ({ createDoc, _testing: testing } = await import(path.join(ROOT, 'js', 'index.js')));
   try {
     version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
   } catch { /* keep 'unbuilt' */ }
@@ -59,3 +60,8 @@ export async function applyRemote(bytes) {
 }
 
 export function destroy(doc) { doc.destroy(); }
+
+// Runs in the text's tree and the bytes the core counts for the document (memory per run).
+export function textStats(doc) {
+  return testing?.textStats ? testing.textStats(doc.getText('text')) : {};
+}

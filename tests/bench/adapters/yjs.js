@@ -43,3 +43,10 @@ export function destroy(doc) { doc.destroy(); }
 
 // Creates and drops an empty document so the library is fully initialised before a baseline.
 export function warm() { destroy(applyTrace({ txns: [] }).doc); }
+
+// Items in the text (Yjs's runs), for memory per run.
+export function textStats(doc) {
+  let runs = 0;
+  for (let item = doc.getText('text')._start; item !== null; item = item.right) runs++;
+  return { runs };
+}
