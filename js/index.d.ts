@@ -27,6 +27,11 @@ export interface MapEvent extends RootEvent<RMap> {
 }
 export type RegisterEvent = RootEvent<Register>;
 export type CounterEvent = RootEvent<Counter>;
+/** One Yjs-style delta operation on a list: counts of elements; inserts carry the values. */
+export type ListDeltaOp<T = unknown> = { retain: number } | { insert: T[] } | { delete: number };
+export interface ListEvent<T = unknown> extends RootEvent<List<T>> {
+  delta: ListDeltaOp<T>[];
+}
 
 export interface CreateDocOptions {
   /**
@@ -72,6 +77,8 @@ export class Doc {
   getMap(name: string): RMap;
   getRegister(name: string): Register;
   getCounter(name: string): Counter;
+  /** `T` describes the values the app keeps in this list; it is not checked at run time. */
+  getList<T = unknown>(name: string): List<T>;
 
   /**
    * Runs fn as one transaction; observers and 'update' listeners fire once at the end,
@@ -185,6 +192,27 @@ export class Counter extends Root<CounterEvent> {
   readonly value: number;
   toJSON(): number;
 }
+/**
+ * An ordered list of JSON values, on the same sequence CRDT as Text: values inserted
+ * concurrently at one place never interleave. Indexes count elements. An edit happens exactly
+ * as asked or throws and changes nothing: a RangeError for an index out of range
+ * (`insert(i, …)` needs 0 <= i <= length, `delete(i, n)` needs i + n <= length), a TypeError for
+ * a value JSON.stringify cannot hold (undefined, a function, a cycle). Values are stored as
+ * JSON: reads return copies, as JSON.parse(JSON.stringify(value)).
+ */
+export class List<T = unknown> extends Root<ListEvent<T>> {
+  private constructor();
+  insert(index: number, ...values: T[]): void;
+  push(...values: T[]): void;
+  delete(index: number, count?: number): void;
+  /** The value at `index`, or undefined past the end. */
+  get(index: number): T | undefined;
+  readonly length: number;
+  toArray(): T[];
+  [Symbol.iterator](): IterableIterator<T>;
+  toJSON(): T[];
+}
+
 // ---- undo and redo (js/undo.js) ----
 
 export interface UndoManagerOptions {

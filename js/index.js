@@ -15,7 +15,8 @@ const TEXT = 1;
 const MAP = 2;
 const REGISTER = 3;
 const COUNTER = 4;
-const TYPE_NAMES = { [TEXT]: 'Text', [MAP]: 'Map', [REGISTER]: 'Register', [COUNTER]: 'Counter' };
+const LIST = 5;
+const TYPE_NAMES = { [TEXT]: 'Text', [MAP]: 'Map', [REGISTER]: 'Register', [COUNTER]: 'Counter', [LIST]: 'List' };
 
 // Transaction result flags and event stream tags (wasm/bindings.cpp).
 const HAS_UPDATE = 2;
@@ -23,6 +24,7 @@ const HAS_EVENTS = 4;
 const EV_TEXT = 1;
 const EV_MAP = 2;
 const EV_COUNTER = 3;
+const EV_LIST = 4;
 const OP_RETAIN = 0;
 const OP_INSERT = 1;
 
@@ -59,6 +61,7 @@ const EXPORTS = [
   'rs_set_capture_updates', 'rs_events', 'rs_events_len', 'rs_event_text', 'rs_update', 'rs_update_len',
   'rs_map_set', 'rs_map_delete', 'rs_map_get', 'rs_map_has', 'rs_register_set', 'rs_register_get',
   'rs_counter_add', 'rs_counter_value',
+  'rs_list_insert', 'rs_list_delete', 'rs_list_length', 'rs_list_get', 'rs_list_content',
   'rs_undo',
 ];
 
@@ -239,7 +242,7 @@ function checkName(value, what) {
 
 // `existing`: bit (1 << type) for every type the document has a root `name` of.
 function typeClash(name, existing, wanted) {
-  const types = [TEXT, MAP, REGISTER, COUNTER].filter((t) => existing & (1 << t)).map((t) => TYPE_NAMES[t]);
+  const types = [TEXT, MAP, REGISTER, COUNTER, LIST].filter((t) => existing & (1 << t)).map((t) => TYPE_NAMES[t]);
   return new Error(`roomsync: root "${name}" is a ${types.join(' and a ')}, not a ${TYPE_NAMES[wanted]} ` +
     '(one name, one type)');
 }
@@ -357,6 +360,8 @@ export class Doc {
   getRegister(name) { return this._root(REGISTER, name, Register); }
   /** @returns {Counter} */
   getCounter(name) { return this._root(COUNTER, name, Counter); }
+  /** @returns {List} */
+  getList(name) { return this._root(LIST, name, List); }
 
   /**
    * Runs fn as one transaction: observers and 'update' listeners fire once, at the end, with
@@ -480,6 +485,19 @@ export class Doc {
         }
         if (keys !== null) out.push({ target: root, keysChanged: keys, origin: null, transaction: null });
         else if (root !== undefined) out.push({ target: root, origin: null, transaction: null });
+      } else if (tag === EV_LIST) {
+        const delta = new Array(n);
+        for (let k = 0; k < n; k++) {
+          const kind = words[i++];
+          const len = words[i++];
+          if (kind === OP_RETAIN) delta[k] = { retain: len };
+          else if (kind === OP_INSERT) {
+            const jsonLen = words[i++]; // the values as one JSON array text
+            delta[k] = { insert: JSON.parse(readString(textPos, jsonLen)) };
+            textPos += 2 * jsonLen;
+          } else delta[k] = { delete: len };
+        }
+        if (root !== undefined) out.push({ target: root, delta, origin: null, transaction: null });
       } else if (tag === EV_COUNTER) {
         if (root !== undefined) out.push({ target: root, origin: null, transaction: null });
       } else {
@@ -760,6 +778,56 @@ export class Counter extends Root {
   }
 
   toJSON() { return this.value; }
+}
+
+/**
+ * An ordered list of JSON values on the same sequence CRDT as Text: concurrent inserts at one
+ * place never interleave. Indexes count elements; an edit happens exactly as asked or throws
+ * (RangeError for an index out of range, TypeError for a value JSON cannot hold) and changes
+ * nothing. Values are stored as JSON: get() returns a copy, as JSON.parse(JSON.stringify(v)).
+ */
+export class List extends Root {
+  constructor(doc, handle, name) { super(doc, handle, name, LIST); }
+
+  insert(index, ...values) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkIndex(index, 'index');
+    const json = values.map(toJsonText).join('\n'); // JSON.stringify never writes a raw \n
+    if (X.rs_list_insert(h, this._handle, index, writeString(json), json.length, values.length) !== 0) doc._fail();
+    if (doc._listening && values.length !== 0) doc._afterEdit(h, null, true); // empty: no transaction
+  }
+
+  push(...values) { this.insert(this.length, ...values); }
+
+  delete(index, count = 1) {
+    const doc = this.doc;
+    const h = doc._live();
+    checkIndex(index, 'index');
+    checkIndex(count, 'count');
+    if (X.rs_list_delete(h, this._handle, index, count) !== 0) doc._fail();
+    if (doc._listening && count !== 0) doc._afterEdit(h, null, true); // empty: no transaction
+  }
+
+  /** The value at `index`, or undefined past the end. */
+  get(index) {
+    const h = this.doc._live();
+    checkIndex(index, 'index');
+    return readJson(h, X.rs_list_get(h, this._handle, index));
+  }
+
+  get length() {
+    return X.rs_list_length(this.doc._live(), this._handle);
+  }
+
+  toArray() {
+    const h = this.doc._live();
+    return readJson(h, X.rs_list_content(h, this._handle));
+  }
+
+  [Symbol.iterator]() { return this.toArray()[Symbol.iterator](); }
+
+  toJSON() { return this.toArray(); }
 }
 
 export { RMap as Map, loadModule };

@@ -18,6 +18,7 @@
 #include <emscripten/emscripten.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -41,7 +42,9 @@ namespace {
 //                  (inserted text of every Insert op follows in event_text, in order)
 //   map event:     kEvMap,     root, nKeys, then nKeys × length (keys as UTF-16 in event_text)
 //   counter event: kEvCounter, root
-enum : uint32_t { kEvText = 1, kEvMap = 2, kEvCounter = 3 };
+//   list event:    kEvList,    root, nOps, then nOps × (kind, length), an Insert followed by
+//                  the length of its values as one JSON array text in event_text
+enum : uint32_t { kEvText = 1, kEvMap = 2, kEvCounter = 3, kEvList = 4 };
 
 // Result flags of a transaction, returned by rs_commit and rs_take_last_result.
 enum : int { kChanged = 1, kHasUpdate = 2, kHasEvents = 4 };
@@ -100,6 +103,22 @@ class DocHandle {
     for (RootHandle root : r.counter_events) {
       events.push_back(kEvCounter);
       events.push_back(root);
+    }
+    for (const auto& e : r.list_events) {
+      events.push_back(kEvList);
+      events.push_back(e.root);
+      events.push_back(static_cast<uint32_t>(e.delta.size()));
+      for (const auto& op : e.delta) {
+        events.push_back(op.kind);
+        events.push_back(op.length);
+        if (op.kind != roomsync::TextDeltaOp::Insert) continue;
+        std::string json = "[";
+        for (const auto& v : op.values) (json += v) += ',';
+        json.back() = ']';
+        std::u16string j16 = roomsync::utf8_to_utf16(json);
+        events.push_back(static_cast<uint32_t>(j16.size()));
+        event_text += j16;
+      }
     }
     update = std::move(r.update);
     return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
@@ -257,6 +276,35 @@ EMSCRIPTEN_KEEPALIVE int rs_counter_add(DocHandle* h, RootHandle counter, double
 }
 EMSCRIPTEN_KEEPALIVE double rs_counter_value(DocHandle* h, RootHandle counter) {
   return h->doc.counter_value_f64(counter);
+}
+
+// --- lists ---------------------------------------------------------------------------------
+// Inserted values cross as `n` JSON texts (UTF-16) joined by '\n', which JSON.stringify never
+// writes raw; each is validated by the core. Reads return the length of the UTF-16 JSON text
+// left at rs_text_out (rs_list_get: -1 past the end).
+EMSCRIPTEN_KEEPALIVE int rs_list_insert(DocHandle* h, RootHandle list, uint32_t pos,
+                                        const char16_t* s, uint32_t len, uint32_t n) {
+  const std::string all = utf8(s, len);
+  std::vector<std::string_view> values;
+  for (size_t start = 0; values.size() < n && start <= all.size();) {
+    const size_t end = values.size() + 1 == n ? all.size() : std::min(all.find('\n', start), all.size());
+    values.emplace_back(all.data() + start, end - start);
+    start = end + 1;
+  }
+  while (values.size() < n) values.emplace_back();  // fewer texts than announced: "" is invalid
+  return h->check(h->doc.list_insert(list, pos, values));
+}
+EMSCRIPTEN_KEEPALIVE int rs_list_delete(DocHandle* h, RootHandle list, uint32_t pos, uint32_t n) {
+  return h->check(h->doc.list_delete(list, pos, n));
+}
+EMSCRIPTEN_KEEPALIVE uint32_t rs_list_length(DocHandle* h, RootHandle list) {
+  return h->doc.list_length(list);
+}
+EMSCRIPTEN_KEEPALIVE int rs_list_get(DocHandle* h, RootHandle list, uint32_t index) {
+  return h->give(h->doc.list_get(list, index));
+}
+EMSCRIPTEN_KEEPALIVE int rs_list_content(DocHandle* h, RootHandle list) {
+  return h->give(h->doc.list_content(list));
 }
 
 // --- bytes -------------------------------------------------------------------------------

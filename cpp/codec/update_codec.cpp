@@ -171,7 +171,9 @@ class Encoder {
         tag(op.has_content ? kInsert : kInsertGone, op.root);
         id(op.left, c, op.clock);
         right_id(op.right, op.left, c, op.clock);
-        if (op.has_content) {
+        if (!op.values.empty()) {
+          write_list_values(op.values.data(), op.values.size());
+        } else if (op.has_content) {
           text_.clear();
           utf16_to_wtf8(op.text, &text_);
           ops_->string(text_);
@@ -206,6 +208,12 @@ class Encoder {
     ops_->string(key);
     if (kind == OpKind::MapSet) ops_->string(value);
     ops_->varint(lamport);
+  }
+
+  // A list insert's content: the element count, then each element's JSON text.
+  void write_list_values(const std::string* values, size_t n) {
+    ops_->varint(n);
+    for (size_t i = 0; i < n; ++i) ops_->string(values[i]);
   }
 
   void write_counter(RootHandle root, int64_t delta) {
@@ -276,6 +284,8 @@ class Encoder {
     last_right_ = op.right;
     if (gone) {
       ops_->varint(e - k);
+    } else if (d_.roots[op.root].type == RootType::List) {
+      write_list_values(d_.list_values.data() + op.content + (k - op.clock), e - k);
     } else {
       text_.clear();
       utf16_to_wtf8(std::u16string_view(d_.arena.data() + op.content + (k - op.clock), e - k), &text_);
@@ -376,7 +386,7 @@ Id read_right_id(ByteReader& r, Id left, uint32_t op_client, uint32_t op_clock, 
 
 bool root_accepts(RootType t, uint8_t kind) {
   switch (kind) {
-    case kInsert: case kInsertGone: case kDeleteFwd: case kDeleteBwd: return t == RootType::Text;
+    case kInsert: case kInsertGone: case kDeleteFwd: case kDeleteBwd: return t == RootType::Text || t == RootType::List;
     case kMapSet: case kMapDelete: return t == RootType::Map || t == RootType::Register;
     case kCounter: return t == RootType::Counter;
     default: return true;
@@ -474,7 +484,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint8_t type = r.byte("root type");
     std::string_view name = r.string("root name");
     if (!r.ok()) break;
-    if (type < 1 || type > 4) r.fail("unknown root type " + std::to_string(type));
+    if (type < 1 || type > 5) r.fail("unknown root type " + std::to_string(type));
     else if (name.size() > 1024) r.fail("root name longer than 1024 bytes");
     else if (!valid_text(name)) r.fail("root name is not valid UTF-8");
     else if (!names.insert(static_cast<char>(type) + std::string(name)).second)
@@ -533,7 +543,16 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
             op.left = read_id(r, client, op.clock, out->clients.size());
             op.right = read_right_id(r, op.left, client, op.clock, out->clients.size());
           }
-          if (kind == kInsert) {
+          if (kind == kInsert && out->roots[root].type == RootType::List) {
+            const uint64_t n = r.bounded("list insert count", r.remaining());
+            for (uint64_t v = 0; v < n && r.ok(); ++v) {
+              std::string_view value = r.string("list value");
+              if (r.ok() && !is_json_value(value)) r.fail("list value is not valid JSON");
+              op.values.emplace_back(value);
+            }
+            op.len = static_cast<uint32_t>(op.values.size());
+            op.has_content = true;
+          } else if (kind == kInsert) {
             std::string_view content = r.string("insert content");
             if (r.ok() && !wtf8_to_utf16(content, &op.text)) r.fail("insert content is not valid UTF-8");
             op.len = static_cast<uint32_t>(op.text.size());

@@ -2,11 +2,13 @@
 //
 //   update   := 'R' version(=1) clients roots sections
 //   clients  := n, n x client_id                 (53-bit ids; ops refer to them by index)
-//   roots    := n, n x (type byte, name string)  (ops refer to roots by index)
+//   roots    := n, n x (type byte, name string)  (ops refer to roots by index; type as RootType,
+//               List = 5 since lists, which older readers refuse)
 //   sections := n, n x (client index, start clock, op count, ops...)   ops are clock-contiguous
 //   op       := tag byte (kind in bits 0-2, root index in bits 3-6 with 15 = varint follows,
 //               bit 7 = a flag whose meaning depends on the kind) + payload by kind:
 //     insert        left-id right-id wtf8-string        (its length in UTF-16 units = clock span)
+//                   (in a List root: count, count x json-string; one clock per element)
 //     insert-gone   left-id right-id length             (already deleted: no content travels)
 //                   with bit 7: continues the previous insert of the section (same root and
 //                   right origin, left origin = the clock before), so no root or origins follow

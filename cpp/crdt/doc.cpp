@@ -58,7 +58,7 @@ RootHandle DocImpl::add_root(RootType type, std::string_view name) {
   Root r;
   r.type = type;
   r.name = std::string(name);
-  if (type == RootType::Text) r.text = std::make_unique<TextTree>(&arena);
+  if (type == RootType::Text || type == RootType::List) r.text = std::make_unique<TextTree>(&arena);
   roots.push_back(std::move(r));
   root_names.emplace(root_key(type, name), h);
   return h;
@@ -136,6 +136,7 @@ void DocImpl::commit_into(TransactionResult& res) {
   res.text_events.clear();
   res.map_events.clear();
   res.counter_events.clear();
+  res.list_events.clear();
   res.update.clear();
   res.changed = txn.changed;
   if (!capture_updates && txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
@@ -143,6 +144,10 @@ void DocImpl::commit_into(TransactionResult& res) {
     return;
   }
   for (auto& [h, delta] : txn.text_deltas) {
+    if (is_list(h)) {
+      list_event(res, h, delta, delta.size() > kMaxDeltaOps);
+      continue;
+    }
     if (delta.size() > kMaxDeltaOps) {  // replace-all is exact and cheaper than a huge delta
       Delta all;
       std::u16string content;

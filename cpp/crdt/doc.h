@@ -18,7 +18,7 @@ namespace roomsync {
 using ClientId = uint64_t;  // random, below 2^53 so JS numbers hold it exactly
 constexpr ClientId kMaxClientId = (uint64_t{1} << 53) - 1;
 
-enum class RootType : uint8_t { Text = 1, Map = 2, Register = 3, Counter = 4 };
+enum class RootType : uint8_t { Text = 1, Map = 2, Register = 3, Counter = 4, List = 5 };
 using RootHandle = uint32_t;
 
 struct Status {
@@ -50,6 +50,19 @@ struct TextEvent {
   std::vector<TextDeltaOp> delta;
 };
 
+// One Yjs-style delta operation on a list root: counts of elements; Insert carries the values
+// (JSON texts, values.size() == length).
+struct ListDeltaOp {
+  TextDeltaOp::Kind kind;
+  uint32_t length;
+  std::vector<std::string> values;  // Insert only
+};
+
+struct ListEvent {
+  RootHandle root;
+  std::vector<ListDeltaOp> delta;
+};
+
 struct MapEvent {  // also used for registers (key "")
   RootHandle root;
   std::vector<std::string> changed_keys;
@@ -61,6 +74,7 @@ struct TransactionResult {
   std::vector<TextEvent> text_events;
   std::vector<MapEvent> map_events;
   std::vector<RootHandle> counter_events;
+  std::vector<ListEvent> list_events;
   std::vector<uint8_t> update;  // the ops this transaction integrated (if capture_updates)
   bool changed = false;
 };
@@ -112,6 +126,17 @@ class Doc {
 
   Status register_set(RootHandle reg, std::string_view json);
   std::optional<std::string> register_get(RootHandle reg) const;
+
+  // --- List: an ordered sequence of JSON values (validated like map values), on the same
+  // sequence CRDT as Text. Indexes count elements. Like Text, an edit happens exactly as asked
+  // or not at all (Status::kRange, nothing changed): an insert index in [0, length], a deleted
+  // range within [0, length]. An invalid value inserts nothing (kInvalid).
+  Status list_insert(RootHandle list, uint32_t index, const std::vector<std::string_view>& values);
+  Status list_delete(RootHandle list, uint32_t index, uint32_t count);
+  uint32_t list_length(RootHandle list) const;
+  std::optional<std::string> list_get(RootHandle list, uint32_t index) const;  // JSON text
+  std::vector<std::string> list_values(RootHandle list) const;                 // JSON texts
+  std::string list_content(RootHandle list) const;  // the whole list as one JSON array text
 
   // --- Counter (PN, integer) --------------------------------------------------------------
   // The core keeps the exact sum of every step (128-bit: it never wraps, so replicas agree in

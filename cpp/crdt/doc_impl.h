@@ -44,6 +44,7 @@ struct RemoteOp {
   uint32_t root = 0;
   Id left = kNoId, right = kNoId;
   std::u16string text;
+  std::vector<std::string> values;  // Insert into a list: one JSON text per element
   std::string key, value;
   uint64_t lamport = 0;
   int64_t delta = 0;
@@ -55,6 +56,7 @@ inline void trim_front(RemoteOp& op, uint32_t skip) {
   if (op.kind == OpKind::Insert) {
     op.left = Id{op.client, op.clock + skip - 1};
     if (op.has_content) op.text.erase(0, skip);
+    if (!op.values.empty()) op.values.erase(op.values.begin(), op.values.begin() + skip);
   } else if (op.kind == OpKind::Delete && !op.backward) {
     op.left.clock += skip;
   }
@@ -82,7 +84,7 @@ __extension__ typedef __int128 CounterSum;
 struct Root {
   RootType type;
   std::string name;
-  std::unique_ptr<TextTree> text;
+  std::unique_ptr<TextTree> text;  // Text and List roots (a list's run.content indexes list_values)
   std::unordered_map<std::string, MapEntry> entries;
   CounterSum counter = 0;
   bool observed = false;
@@ -92,6 +94,7 @@ struct Root {
 struct TxnState {
   int depth = 0;
   std::vector<uint32_t> clocks_before;  // next_clock per client index at begin
+  // Lists compose here too, with placeholder text (lengths only): see DocImpl::list_event.
   std::map<RootHandle, std::vector<TextDeltaOp>> text_deltas;
   std::map<RootHandle, uint32_t> text_len_before;  // for oversized deltas
   std::map<RootHandle, std::set<std::string>> map_keys;
@@ -151,6 +154,12 @@ class DocImpl {
   void note_text_delete(RootHandle h, uint32_t pos, uint32_t len);
   void note_map_key(RootHandle h, const std::string& key);
   void note_counter(RootHandle h);
+  // --- lists (crdt/list.cpp)
+  Root* seq_root(RootHandle h);  // a Text or List root, or nullptr
+  bool is_list(RootHandle h) const { return roots[h].type == RootType::List; }
+  void note_list_insert(RootHandle h, uint32_t pos, uint32_t n);
+  void append_list_values(const TextTree& t, uint32_t pos, uint32_t n, std::vector<std::string>* out) const;
+  void list_event(TransactionResult& res, RootHandle h, std::vector<TextDeltaOp>& delta, bool oversized);
 
   // --- op log
   void log_op(uint32_t client, const Op& op);
@@ -174,6 +183,7 @@ class DocImpl {
   std::unordered_map<std::string, RootHandle> root_names;  // key: type byte + name
   std::u16string arena;               // all inserted text, append-only
   std::vector<std::string> strings;   // map keys and values
+  std::vector<std::string> list_values;  // all inserted list elements (JSON), append-only
   uint64_t lamport = 0;
   TxnState txn;
   mutable EncodeScratch scratch;

@@ -101,7 +101,10 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
     const uint32_t n = std::min(mine->clock + mine->len, end) - k;
     bool same = mine->kind == OpKind::Nop ||
                 (mine->kind == op.kind && mine->root == doc_root[op.root]);
-    if (same && mine->kind == OpKind::Insert && op.has_content && mine->content != kNoContent) {
+    if (same && mine->kind == OpKind::Insert && !op.values.empty() && mine->content != kNoContent) {
+      for (uint32_t i = 0; same && i < n; ++i)  // a list insert: the same values
+        same = op.values[k - op.clock + i] == list_values[mine->content + (k - mine->clock) + i];
+    } else if (same && mine->kind == OpKind::Insert && op.has_content && mine->content != kNoContent) {
       same = std::u16string_view(op.text).substr(k - op.clock, n) ==
              std::u16string_view(arena).substr(mine->content + (k - mine->clock), n);
     } else if (same && mine->kind == OpKind::Delete) {
@@ -165,7 +168,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
       }
       if (!good)
         return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
-                             std::to_string(op.clock) + " refers to something that is not text in its root");
+                             std::to_string(op.clock) + " refers to something that is not text (or list elements) in its root");
     }
   }
 
@@ -274,7 +277,7 @@ void DocImpl::integrate(RemoteOp& op) {
 
   switch (op.kind) {
     case OpKind::Insert: {
-      Root* root = root_of(op.root, RootType::Text);
+      Root* root = seq_root(op.root);  // text or list
       if (!root) break;
       TextTree& t = *root->text;
       if ((!is_none(op.left) && !t.contains(op.left)) || (!is_none(op.right) && !t.contains(op.right))) break;
@@ -319,10 +322,18 @@ void DocImpl::integrate(RemoteOp& op) {
         more = t.next_run(&ol, &oi);
       }
       uint32_t content = kNoContent;
-      if (op.has_content) {
+      const bool list = root->type == RootType::List;
+      if (op.has_content && list) {  // a list's content: its values, one per element
+        content = static_cast<uint32_t>(list_values.size());
+        for (std::string& v : op.values) list_values.push_back(std::move(v));
+      } else if (op.has_content) {
         content = static_cast<uint32_t>(arena.size());
         arena.append(op.text);
       }
+      auto note_insert = [&](uint32_t pos) {
+        if (list) note_list_insert(op.root, pos, op.len);
+        else note_text_insert(op.root, pos, op.text);
+      };
       // Typing that arrives keystroke by keystroke grows the author's run, as local typing does.
       bool extended = false;
       if (anchor_leaf != TextTree::kNone) {
@@ -331,7 +342,7 @@ void DocImpl::integrate(RemoteOp& op) {
             a.content + a.len == content && a.right == op.right && op.left == a.id_at(a.len - 1)) {
           uint32_t pos = observed_position(t, anchor_leaf, anchor_idx, op.root, a.len);
           t.extend_run(anchor_leaf, anchor_idx, op.len);
-          if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
+          if (pos != kNoContent) note_insert(pos);
           extended = true;
         }
       }
@@ -339,7 +350,7 @@ void DocImpl::integrate(RemoteOp& op) {
         TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
                                         Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
         uint32_t pos = op.has_content ? observed_position(t, placed.leaf, placed.idx, op.root, 0) : kNoContent;
-        if (pos != kNoContent) note_text_insert(op.root, pos, op.text);
+        if (pos != kNoContent) note_insert(pos);
       }
       txn.changed = true;
       logged.left = op.left;
@@ -348,7 +359,7 @@ void DocImpl::integrate(RemoteOp& op) {
       break;
     }
     case OpKind::Delete: {
-      Root* root = root_of(op.root, RootType::Text);
+      Root* root = seq_root(op.root);  // text or list
       if (!root) break;
       TextTree& t = *root->text;
       const uint32_t c = op.left.client, end = op.left.clock + op.len;

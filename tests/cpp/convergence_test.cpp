@@ -32,6 +32,8 @@ struct Replica {
   // What the replica's observer has been told so far (built from events only).
   std::u16string seen_text;
   std::map<std::string, std::string> seen_map;
+  RootHandle list = 0;
+  std::vector<std::string> seen_list;
 };
 
 std::map<std::string, std::string> map_snapshot(const Doc& d, RootHandle m) {
@@ -60,6 +62,8 @@ class Sim {
       r.ctr = root_of(*r.doc, RootType::Counter, "ctr");
       r.doc->set_observed(r.text, true);
       r.doc->set_observed(r.map, true);
+      r.list = root_of(*r.doc, RootType::List, "list");
+      r.doc->set_observed(r.list, true);
       reps_.push_back(std::move(r));
     }
   }
@@ -181,6 +185,54 @@ class Sim {
       CHECK(told.count(k) == 1);
     }
     r.seen_map = map_now;
+    check_list_events(who, res);
+  }
+
+  // --- lists -----------------------------------------------------------------------------
+  // The list delta turns the previously seen list into the current one.
+  void check_list_events(size_t who, const TransactionResult& res) {
+    Replica& r = reps_[who];
+    size_t list_events = 0;
+    for (const auto& e : res.list_events) {
+      if (e.root != r.list) continue;
+      ++list_events;
+      INFO("list delta of replica " << who);
+      CHECK(apply_list_delta(r.seen_list, e.delta));
+    }
+    CHECK(list_events <= 1);
+    const std::vector<std::string> now = r.doc->list_values(r.list);
+    if (r.seen_list != now) {
+      INFO("replica " << who << ": the list events do not describe the change");
+      CHECK(r.seen_list == now);
+      r.seen_list = now;
+    }
+  }
+
+  // Inserts of 1-4 random JSON values (sometimes many), deletes of short ranges; now and then
+  // out of range, which must be refused with nothing changed.
+  void list_op(Replica& r) {
+    Doc& d = *r.doc;
+    std::vector<std::string> expect = d.list_values(r.list);
+    Status st;
+    bool valid;
+    if (expect.empty() || chance(0.6)) {
+      const size_t pos = chance(0.05) ? expect.size() + pick(1, 3) : pick(0, expect.size());
+      std::vector<std::string> values(chance(0.1) ? pick(5, 40) : pick(1, 4));
+      for (auto& v : values) v = random_json();
+      st = d.list_insert(r.list, static_cast<uint32_t>(pos), std::vector<std::string_view>(values.begin(), values.end()));
+      valid = pos <= expect.size();
+      if (valid) expect.insert(expect.begin() + static_cast<long>(pos), values.begin(), values.end());
+    } else {
+      const size_t pos = pick(0, expect.size()), len = pick(1, 6);
+      st = d.list_delete(r.list, static_cast<uint32_t>(pos), static_cast<uint32_t>(len));
+      valid = pos + len <= expect.size();
+      if (valid) expect.erase(expect.begin() + static_cast<long>(pos), expect.begin() + static_cast<long>(pos + len));
+    }
+    INFO("list op: " << st.message);
+    REQUIRE(st.ok == valid);
+    if (!valid) CHECK(st.code == Status::kRange);
+    REQUIRE(d.list_values(r.list) == expect);
+    REQUIRE(d.list_length(r.list) == expect.size());
   }
 
   std::u16string random_code_point() {
@@ -236,6 +288,7 @@ class Sim {
   }
 
   void one_op(Replica& r) {
+    if (chance(0.2)) return list_op(r);
     Doc& d = *r.doc;
     const int roll = pick(0, 99);
     if (roll < 40) {  // text insert, sometimes aimed inside a surrogate pair

@@ -73,6 +73,9 @@ Bytes base_state() {
   REQUIRE(a.text_delete(t, 2, 3).ok);
   REQUIRE(a.map_set(m, "x", "{\"a\":[1,2]}").ok);
   REQUIRE(a.counter_add(c, 7).ok);
+  RootHandle l = root_of(a, RootType::List, "l");
+  REQUIRE(a.list_insert(l, 0, {"1", "\"two\"", "{\"three\":3}"}).ok);
+  REQUIRE(a.list_delete(l, 1, 1).ok);
   REQUIRE(apply_upd(b, a.encode_state()).ok);
   RootHandle tb = text_of(b), rb = root_of(b, RootType::Register, "r");
   REQUIRE(b.text_insert(tb, 4, U(" from b")).ok);
@@ -87,8 +90,10 @@ Bytes sample_update(const Bytes& base) {
   REQUIRE(apply_upd(w, base).ok);
   w.set_capture_updates(true);
   RootHandle t = text_of(w), m = root_of(w, RootType::Map, "m"), r = root_of(w, RootType::Register, "r"),
-             c = root_of(w, RootType::Counter, "c");
+             c = root_of(w, RootType::Counter, "c"), l = root_of(w, RootType::List, "l");
   w.begin();
+  REQUIRE(w.list_insert(l, 1, {"[\"LISTMARKER\"]", "null"}).ok);
+  REQUIRE(w.list_delete(l, 0, 1).ok);
   REQUIRE(w.text_insert(t, 3, U("TEXTMARKER 👍🏽")).ok);
   REQUIRE(w.text_delete(t, 0, 2).ok);
   REQUIRE(w.map_set(m, "MAPKEYMARKER", "\"MAPVALUEMARKER\"").ok);
@@ -108,6 +113,14 @@ struct Target {
     state = doc.encode_state();
   }
 };
+
+// A root that an update declares but whose ops all became no-ops (a corrupted list op can now
+// land in the text root, say) exists in the document, empty, yet is not in its encoded state
+// (only roots that ops refer to are): an empty list is the same as no list.
+DocView without_empty_lists(DocView v) {
+  for (auto it = v.begin(); it != v.end();) it = it->second == "len=0 []" ? v.erase(it) : std::next(it);
+  return v;
+}
 
 // Applies `input` to `t`. On failure the message must be non-empty and the document unchanged;
 // on success the document must still encode to a state that loads to the same content.
@@ -129,7 +142,7 @@ bool check_apply(Target& t, const Bytes& input, bool* dirty, size_t* largest_all
   }
   *dirty = true;
   const Bytes s = t.doc.encode_state();
-  CHECK(view_of_loaded(s) == view_of(t.doc));
+  CHECK(without_empty_lists(view_of_loaded(s)) == without_empty_lists(view_of(t.doc)));
   return true;
 }
 
@@ -373,6 +386,8 @@ TEST_CASE("garbage: invalid UTF-8 and invalid JSON inside an update are rejected
       {"REGMARKER", 0, 0x80, "invalid UTF-8 in a register value"},
       {"MAPKEYMARKER", 2, 0xfe, "invalid UTF-8 in a map key"},
       {"TEXTMARKER", 4, 0xff, "invalid UTF-8 in text content"},
+      {"[\"LISTMARKER\"]", 0, '{', "invalid JSON in a list value"},
+      {"LISTMARKER", 1, 0xff, "invalid UTF-8 in a list value"},
   };
   size_t found = 0;
   for (const Case& c : cases) {

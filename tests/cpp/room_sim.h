@@ -184,6 +184,25 @@ class Sim {
     drain(i);
   }
 
+  // One local edit of the List root "l": a unique value at a seeded index, or (one time in
+  // four, when not empty) a delete of one element.
+  void edit_list(size_t i) {
+    Node& n = nodes_[i];
+    if (!n.alive) return;
+    RootHandle l = 0;
+    REQUIRE(n.doc->root(RootType::List, "l", &l).ok);
+    const uint32_t len = n.doc->list_length(l);
+    if (len > 0 && rng_.below(4) == 0) {
+      REQUIRE(n.doc->list_delete(l, static_cast<uint32_t>(rng_.below(len)), 1).ok);
+    } else {
+      const std::string v = "{\"by\":\"" + n.id + "\",\"n\":" + std::to_string(list_values_++) + "}";
+      REQUIRE(n.doc->list_insert(l, static_cast<uint32_t>(rng_.below(len + 1)), {v}).ok);
+    }
+    TransactionResult r = n.doc->take_last_result();
+    REQUIRE(n.core->local_update(r.update.data(), r.update.size(), now_));
+    drain(i);
+  }
+
   // Runs until `until` (virtual ms) or the step budget; fails on a livelock.
   void run_until(Millis until, uint64_t budget = 5'000'000) {
     while (steps_ < budget) {
@@ -269,7 +288,8 @@ class Sim {
   }
 
  private:
-  enum class EvKind : uint8_t { Script, SigJoin, SigLeave, SigListed, Open, Deliver, Closed, IceFail };
+  uint64_t list_values_ = 0;  // values edit_list inserted so far (makes each unique)
+    enum class EvKind : uint8_t { Script, SigJoin, SigLeave, SigListed, Open, Deliver, Closed, IceFail };
   struct Ev {
     Millis t;
     uint64_t seq;

@@ -94,6 +94,29 @@ inline bool apply_delta(std::u16string& s, const std::vector<roomsync::TextDelta
   return true;
 }
 
+// Applies a list delta (counts of elements, inserted values) to `v`; false if it does not fit.
+inline bool apply_list_delta(std::vector<std::string>& v, const std::vector<roomsync::ListDeltaOp>& delta) {
+  size_t pos = 0;
+  for (const auto& op : delta) {
+    if (op.kind != roomsync::TextDeltaOp::Insert && pos + op.length > v.size()) return false;
+    switch (op.kind) {
+      case roomsync::TextDeltaOp::Retain:
+        pos += op.length;
+        break;
+      case roomsync::TextDeltaOp::Insert:
+        if (op.length != op.values.size() || op.length == 0) return false;
+        v.insert(v.begin() + static_cast<long>(pos), op.values.begin(), op.values.end());
+        pos += op.length;
+        break;
+      case roomsync::TextDeltaOp::Delete:
+        if (op.length == 0) return false;
+        v.erase(v.begin() + static_cast<long>(pos), v.begin() + static_cast<long>(pos + op.length));
+        break;
+    }
+  }
+  return true;
+}
+
 // Everything visible in a document, root by root, keyed "<type>:<name>" so that replicas that
 // created their roots in a different order still compare equal.
 using DocView = std::map<std::string, std::string>;
@@ -125,6 +148,9 @@ inline DocView view_of(const roomsync::Doc& d) {
       }
       case roomsync::RootType::Counter:
         v["counter:" + r.name] = std::to_string(d.counter_value(r.handle));
+        break;
+      case roomsync::RootType::List:
+        v["list:" + r.name] = "len=" + std::to_string(d.list_length(r.handle)) + " " + d.list_content(r.handle);
         break;
       default:
         v["unknown:" + r.name] = "type " + std::to_string(static_cast<int>(r.type));

@@ -4,7 +4,8 @@
 // surrogate pairs);
 // every update a replica produced applies everywhere; text events describe each change
 // exactly; after everything is delivered all replicas are identical with nothing pending, and
-// their text is valid UTF-16.
+// their text is valid UTF-16. List roots get the same treatment (inserts of JSON values and
+// deletes, strict ranges, list events describing each change).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -59,8 +60,9 @@ bool apply_delta(std::u16string& s, const std::vector<TextDeltaOp>& delta) {
 
 struct Replica {
   std::unique_ptr<Doc> doc;
-  RootHandle text = 0, map = 0, ctr = 0;
+  RootHandle text = 0, map = 0, ctr = 0, list = 0;
   std::u16string seen;  // text as told by events
+  std::vector<std::string> seen_list;  // list as told by events
   bool open = false;    // an explicit transaction is open
 };
 
@@ -68,13 +70,35 @@ std::string view(const Replica& r) {
   std::string s = utf16_to_utf8(r.doc->text_content(r.text)) + "\n";
   for (const auto& k : r.doc->map_keys(r.map)) s += k + "=" + r.doc->map_get(r.map, k).value_or("?") + ";";
   s += "\n" + std::to_string(r.doc->counter_value(r.ctr));
+  s += "\n" + r.doc->list_content(r.list);
   return s;
 }
 
 const char16_t* const kTexts[] = {u"a", u"b", u"xy", u"\U0001F600", u"q\U0001F44D\U0001F3FDr", u"hello world ",
                                   u"\u00e9", u"\n", u"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"};
 
+const char* const kValues[] = {"1", "\"a\"", "null", "[1,[2]]", "{\"k\":\"\\ud83d\"}", "-0.5e3", "true", "\"\U0001F600\""};
+
+bool apply_list_delta(std::vector<std::string>& v, const std::vector<ListDeltaOp>& delta) {
+  size_t pos = 0;
+  for (const auto& op : delta) {
+    if (op.kind == TextDeltaOp::Insert) {
+      if (op.length != op.values.size()) return false;
+      v.insert(v.begin() + static_cast<long>(pos), op.values.begin(), op.values.end());
+      pos += op.length;
+      continue;
+    }
+    if (pos + op.length > v.size()) return false;
+    if (op.kind == TextDeltaOp::Retain) pos += op.length;
+    else v.erase(v.begin() + static_cast<long>(pos), v.begin() + static_cast<long>(pos + op.length));
+  }
+  return true;
+}
+
 void after_change(Replica& r, const TransactionResult& res, const char* what) {
+  for (const auto& e : res.list_events)
+    if (e.root == r.list && !apply_list_delta(r.seen_list, e.delta)) fail("list delta does not fit the list after", what);
+  if (r.seen_list != r.doc->list_values(r.list)) fail("list events do not describe the change after", what);
   for (const auto& e : res.text_events)
     if (e.root == r.text && !apply_delta(r.seen, e.delta)) fail("text delta does not fit the text after", what);
   if (r.seen != r.doc->text_content(r.text)) fail("text events do not describe the change after", what);
@@ -91,9 +115,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     r.doc = std::make_unique<Doc>(100 + i * 37);
     r.doc->set_capture_updates(true);
     if (!r.doc->root(RootType::Text, "t", &r.text) || !r.doc->root(RootType::Map, "m", &r.map) ||
-        !r.doc->root(RootType::Counter, "c", &r.ctr))
+        !r.doc->root(RootType::Counter, "c", &r.ctr) || !r.doc->root(RootType::List, "l", &r.list))
       fail("root creation");
     r.doc->set_observed(r.text, true);
+    r.doc->set_observed(r.list, true);
   }
   std::vector<Bytes> log;
   int64_t counter_total = 0;
@@ -108,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   int steps = 0;
   while (in.more() && steps++ < 400) {
-    const uint8_t cmd = in.byte() % 9;
+    const uint8_t cmd = in.byte() % 11;
     Replica& r = reps[in.byte() % n];
     Doc& d = *r.doc;
     if (cmd <= 2) {
@@ -165,6 +190,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       st = d.apply_update(delta.data(), delta.size());
       if (!st.ok) fail("a sync update was rejected", st.message);
       finish(r, "a sync", false);
+    } else if (cmd == 9) {  // list insert of 1-3 values, sometimes past the end
+      std::vector<std::string> before = d.list_values(r.list);
+      const uint32_t pos = in.u16() % (before.size() + 2);
+      std::vector<std::string_view> values(1 + in.byte() % 3);
+      for (auto& v : values) v = kValues[in.byte() % (sizeof kValues / sizeof kValues[0])];
+      Status st = d.list_insert(r.list, pos, values);
+      const bool valid = pos <= before.size();
+      if (st.ok != valid || (!st.ok && st.code != Status::kRange)) fail("list_insert accepted/rejected wrongly", st.message);
+      if (valid) before.insert(before.begin() + pos, values.begin(), values.end());
+      if (d.list_values(r.list) != before) fail("list_insert result differs from the model");
+      if (st.ok) finish(r, "list insert", true);
+    } else if (cmd == 10) {  // list delete, sometimes past the end
+      std::vector<std::string> before = d.list_values(r.list);
+      const uint32_t pos = in.u16() % (before.size() + 2);
+      const uint32_t len = in.byte() % 6;
+      Status st = d.list_delete(r.list, pos, len);
+      const bool valid = size_t{pos} + len <= before.size();
+      if (st.ok != valid || (!st.ok && st.code != Status::kRange)) fail("list_delete accepted/rejected wrongly", st.message);
+      if (valid) before.erase(before.begin() + pos, before.begin() + pos + len);
+      if (d.list_values(r.list) != before) fail("list_delete result differs from the model");
+      if (st.ok) finish(r, "list delete", len > 0);
     } else if (cmd == 8) {  // open or commit an explicit transaction
       if (!r.open) {
         d.begin();
@@ -206,6 +252,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fr.doc->root(RootType::Text, "t", &fr.text);
   fr.doc->root(RootType::Map, "m", &fr.map);
   fr.doc->root(RootType::Counter, "c", &fr.ctr);
+  fr.doc->root(RootType::List, "l", &fr.list);
   if (view(fr) != v0) fail("final state loads to different content");
   return 0;
 }

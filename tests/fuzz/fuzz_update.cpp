@@ -49,6 +49,7 @@ bool empty_root(const Doc& d, const Doc::RootInfo& r) {
     case RootType::Map: return d.map_keys(r.handle).empty();
     case RootType::Register: return !d.register_get(r.handle).has_value();
     case RootType::Counter: return d.counter_value(r.handle) == 0;
+    case RootType::List: return d.list_length(r.handle) == 0;
   }
   return false;
 }
@@ -72,6 +73,7 @@ std::string view(const Doc& d) {
         break;
       }
       case RootType::Counter: s += std::to_string(d.counter_value(r.handle)); break;
+      case RootType::List: s += d.list_content(r.handle); break;
     }
     s += "\n";
   }
@@ -116,11 +118,21 @@ Seeds make_seeds() {
   s.extra.push_back(a.take_last_result().update);
   ok_or_die(a.counter_add(c, -5), "counter");
   s.extra.push_back(a.take_last_result().update);
+  RootHandle l = 0, lb = 0;  // a list: values, a delete inside a run, appends (one run)
+  ok_or_die(a.root(RootType::List, "l", &l), "root");
+  ok_or_die(a.list_insert(l, 0, {"1", "\"two\"", "[3,{\"x\":null}]", "\"\\ud800😀\""}), "list_insert");
+  s.extra.push_back(a.take_last_result().update);
+  ok_or_die(a.list_delete(l, 1, 2), "list_delete");
+  s.extra.push_back(a.take_last_result().update);
+  for (int i = 0; i < 5; ++i) ok_or_die(a.list_insert(l, a.list_length(l), {std::to_string(i)}), "list push");
+  s.extra.push_back(a.take_last_result().update);
   const Bytes sv_a = a.state_vector();
   ok_or_die(b.apply_update(s.extra[0].data(), s.extra[0].size()), "apply");
   ok_or_die(b.root(RootType::Text, "text", &tb), "root");
   ok_or_die(b.root(RootType::Register, "r", &r), "root");
+  ok_or_die(b.root(RootType::List, "l", &lb), "root");
   b.begin();
+  ok_or_die(b.list_insert(lb, 0, {"{}", "false"}), "list_insert");
   ok_or_die(b.text_insert(tb, 2, utf8_to_utf16("concurrent")), "insert");
   ok_or_die(b.register_set(r, "\"value\""), "register");
   ok_or_die(b.text_delete(tb, 0, 1), "delete");
@@ -206,6 +218,7 @@ void check_apply(Doc& d, const uint8_t* data, size_t size, const char* which) {
         case RootType::Map: (void)d.map_set(r.handle, "fuzz", "1"); break;
         case RootType::Register: (void)d.register_set(r.handle, "2"); break;
         case RootType::Counter: (void)d.counter_add(r.handle, 3); break;
+        case RootType::List: (void)d.list_insert(r.handle, 0, {"4"}); break;
       }
     }
     TransactionResult res = d.commit();

@@ -1,7 +1,8 @@
 // A small app that uses all three entry points of the package, type-checked with strict tsc by
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
-import { createDoc, createUndoManager, type Doc, type DeltaOp, type UndoManager, type UndoStackEvent } from 'roomsync';
+import { createDoc, type Doc, type DeltaOp, type List, type ListDeltaOp } from 'roomsync';
+import { createUndoManager, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
 import * as browser from 'roomsync/browser';
@@ -28,6 +29,27 @@ text.observe(({ delta }) => {
   void ops;
 });
 text.insert(0, 'hello');
+
+// A typed list: values, events and iteration carry the element type.
+type Todo = { title: string; done: boolean };
+const todos: List<Todo> = doc.getList<Todo>('todos');
+todos.push({ title: 'write', done: false }, { title: 'ship', done: true });
+todos.insert(0, { title: 'plan', done: true });
+todos.delete(1);
+todos.delete(0, 1);
+const first: Todo | undefined = todos.get(0);
+const titles: string[] = todos.toArray().map((t) => t.title);
+for (const t of todos) titles.push(t.title);
+const count: number = todos.length;
+todos.observe(({ delta, target }) => {
+  const ops: ListDeltaOp<Todo>[] = delta;
+  for (const op of ops) if ('insert' in op) titles.push(...op.insert.map((t) => t.title));
+  void target.length;
+});
+const anyList = doc.getList('misc');
+anyList.push(1, 'two', [3], { four: 4 }, null);
+const raw: unknown = anyList.get(0);
+void [first, count, raw];
 
 // Undo and redo.
 const undoManager: UndoManager = createUndoManager([text, doc.getMap('m')], { captureTimeout: 300, trackedOrigins: [null, 'ui'] });
