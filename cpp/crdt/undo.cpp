@@ -326,8 +326,8 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
       if (!joins) stretches.push_back({k, static_cast<uint32_t>(list ? d.list_values.size() : d.arena.size()), 0});
       // Both only grow: the copies go there.
       if (!list) d.arena.append(d.arena, r.content + p.off, n);
-      for (uint32_t i = 0; list && i < n; ++i) {
-        std::string v = d.list_values[r.content + p.off + i];
+      for (uint32_t j = 0; list && j < n; ++j) {
+        std::string v = d.list_values[r.content + p.off + j];
         d.list_values.push_back(std::move(v));
       }
       stretches.back().len += n;
