@@ -288,7 +288,7 @@ TEST_CASE("undo: lists, step by step and under concurrency", "[undo]") {
   sync_both(a, b);
   a.ldel(1, 3);  // 2, "b", 3
   REQUIRE(b.doc->list_insert(b.list, 3, {"\"in\""}).ok);   // between "b" and 3
-  REQUIRE(b.doc->list_insert(b.list, 5, {"\"end\""}).ok);
+  REQUIRE(b.doc->list_insert(b.list, 6, {"\"end\""}).ok);  // at the end
   sync_both(a, b);
   CHECK(a.items() == "[1,\"in\",{\"x\":4},\"end\"]");
   a.undo();
