@@ -131,6 +131,27 @@ declare abstract class Root<E> {
 }
 
 /**
+ * A sticky position (Yjs: relative position): a place in a Text or List tied to a character
+ * (element) instead of a number, so that it keeps its place while anyone edits around it
+ * (remote cursors, selections, comments, "the item I was looking at"). A plain JSON-safe
+ * object: put it in presence or storage as it is.
+ * - `t`, `r`: the root's type and name; resolving it in another root throws.
+ * - `c`, `k`: the element's author (client id) and clock. Absent for the start (`a: -1`) or
+ *   the end (`a: 0`) of the root.
+ * - `a`: 0 keeps the place just before the element (what is inserted at the anchor ends up
+ *   before it: the anchor moves on with its element), -1 just after it (what is inserted at
+ *   the anchor ends up after it).
+ * resolveSticky() checks every field: TypeError for wrong types, RangeError for out-of-range numbers.
+ */
+export interface StickyIndex {
+  t: 'text' | 'list';
+  r: string;
+  c?: number;
+  k?: number;
+  a: 0 | -1;
+}
+
+/**
  * Collaborative text; positions and lengths are UTF-16 code units, like JS strings.
  *
  * Position rules: an edit happens exactly as asked, or throws a RangeError and changes nothing.
@@ -147,6 +168,18 @@ export class Text extends Root<TextEvent> {
   readonly length: number;
   toString(): string;
   toJSON(): string;
+  /**
+   * An anchor at `index` (0..length; RangeError past the end or inside a surrogate pair).
+   * `assoc >= 0` (default) ties it to the character at `index` (at `length`: the end of the
+   * text), `assoc < 0` to the character before it (at 0: the start).
+   */
+  stickyIndex(index: number, assoc?: number): StickyIndex;
+  /**
+   * The anchor's current index: where its character is now (just after it for `a: -1`), or
+   * where the character was once deleted. null while this replica has not received that
+   * character (yet). Throws for an anchor of another root or a malformed one.
+   */
+  resolveSticky(anchor: StickyIndex): number | null;
 }
 
 /**
@@ -211,8 +244,15 @@ export class List<T = unknown> extends Root<ListEvent<T>> {
   toArray(): T[];
   [Symbol.iterator](): IterableIterator<T>;
   toJSON(): T[];
+  /**
+   * An anchor at `index` (0..length; RangeError past the end), as Text.stickyIndex: `assoc >= 0`
+   * (default) ties it to the element at `index` (at `length`: the end), `assoc < 0` to the one
+   * before it (at 0: the start).
+   */
+  stickyIndex(index: number, assoc?: number): StickyIndex;
+  /** The anchor's current index (see Text.resolveSticky); null while this replica lacks its element. */
+  resolveSticky(anchor: StickyIndex): number | null;
 }
-
 // ---- undo and redo (js/undo.js) ----
 
 export interface UndoManagerOptions {

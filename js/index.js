@@ -62,6 +62,7 @@ const EXPORTS = [
   'rs_map_set', 'rs_map_delete', 'rs_map_get', 'rs_map_has', 'rs_register_set', 'rs_register_get',
   'rs_counter_add', 'rs_counter_value',
   'rs_list_insert', 'rs_list_delete', 'rs_list_length', 'rs_list_get', 'rs_list_content',
+  'rs_sticky_index', 'rs_sticky_client', 'rs_sticky_clock', 'rs_resolve_sticky',
   'rs_undo',
 ];
 
@@ -258,6 +259,53 @@ function randomClientId() {
   globalThis.crypto.getRandomValues(words);
   // 21 high bits + 32 low bits = a uniform 53-bit integer; 0 is avoided.
   return (words[0] & 0x1fffff) * 2 ** 32 + words[1] || 1;
+}
+
+// ---- sticky positions (anchors: see StickyIndex in index.d.ts) ---------------------------
+// The anchor is a plain JSON-safe object: { t: root type, r: root name, c: the element's
+// client id, k: its clock, a: 0 (stays before the element) or -1 (stays after it) }; without
+// c and k it is the end (a: 0) or the start (a: -1) of the root. The core does the rest.
+const STICKY_TYPES = { text: TEXT, list: LIST }; // sequence roots by the name anchors carry
+
+function makeSticky(root, index, assoc) {
+  const doc = root.doc;
+  const h = doc._live();
+  checkIndex(index, 'index');
+  if (typeof assoc !== 'number' || Number.isNaN(assoc)) throw new TypeError('roomsync: assoc must be a number');
+  const a = assoc < 0 ? -1 : 0;
+  const t = Object.keys(STICKY_TYPES).find((name) => STICKY_TYPES[name] === root._type);
+  const kind = X.rs_sticky_index(h, root._handle, index, a);
+  if (kind < 0) doc._fail();
+  if (kind === 0) return { t, r: root.name, a };
+  return { t, r: root.name, c: X.rs_sticky_client(h), k: X.rs_sticky_clock(h), a };
+}
+
+function resolveSticky(root, anchor) {
+  const doc = root.doc;
+  const h = doc._live();
+  if (typeof anchor !== 'object' || anchor === null) throw new TypeError('roomsync: a sticky index must be an object');
+  const { t, r, c, k, a } = anchor;
+  const type = typeof t === 'string' && Object.hasOwn(STICKY_TYPES, t) ? STICKY_TYPES[t] : 0;
+  if (type === 0) throw new TypeError(`roomsync: sticky index root type must be one of ${Object.keys(STICKY_TYPES).join(', ')}`);
+  checkName(r, 'sticky index root name');
+  if (typeof a !== 'number') throw new TypeError('roomsync: sticky index assoc (a) must be a number');
+  if (a !== 0 && a !== -1) throw new RangeError(`roomsync: sticky index assoc (a) must be 0 or -1, got ${a}`);
+  const element = c !== undefined && c !== null;
+  if (element !== (k !== undefined && k !== null)) {
+    throw new TypeError('roomsync: a sticky index has both a client (c) and a clock (k), or neither');
+  }
+  if (element) {
+    if (typeof c !== 'number' || typeof k !== 'number') throw new TypeError('roomsync: sticky index c and k must be numbers');
+    if (!Number.isInteger(c) || c < 0 || c > MAX_CLIENT_ID) {
+      throw new RangeError(`roomsync: sticky index client id must be an integer between 0 and 2^53-1, got ${c}`);
+    }
+    checkIndex(k, 'sticky index clock');
+  }
+  const ptr = writeString(r);
+  const index = X.rs_resolve_sticky(h, root._handle, type, ptr, r.length, element ? 1 : 0,
+    element ? c : 0, element ? k : 0, a);
+  if (index === -2) doc._fail();
+  return index === -1 ? null : index;
 }
 
 // Free the wasm side of documents the app dropped without calling destroy().
@@ -683,6 +731,12 @@ export class Text extends Root {
   }
 
   toJSON() { return this.toString(); }
+
+  /** An anchor at `index` that keeps its place as the text changes (see index.d.ts). */
+  stickyIndex(index, assoc = 0) { return makeSticky(this, index, assoc); }
+
+  /** The anchor's current index, or null while this replica lacks its character. */
+  resolveSticky(anchor) { return resolveSticky(this, anchor); }
 }
 
 /** Last-writer-wins map from string keys to JSON values. */
@@ -828,6 +882,12 @@ export class List extends Root {
   [Symbol.iterator]() { return this.toArray()[Symbol.iterator](); }
 
   toJSON() { return this.toArray(); }
+
+  /** An anchor at `index` that keeps its place as the list changes (see index.d.ts). */
+  stickyIndex(index, assoc = 0) { return makeSticky(this, index, assoc); }
+
+  /** The anchor's current index, or null while this replica lacks its element. */
+  resolveSticky(anchor) { return resolveSticky(this, anchor); }
 }
 
 export { RMap as Map, loadModule };

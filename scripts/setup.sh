@@ -16,6 +16,7 @@ packages=(
   clang-14 libclang-rt-14-dev         # libFuzzer + sanitizers (scripts/fuzz.sh)
   redis-server                        # signaling scale-out tests
   chromium chromium-driver fonts-liberation   # browser end-to-end tests
+  fonts-noto-color-emoji              # emoji in the pages' screenshots (chat reactions)
 )
 
 # One dpkg-query for all of them; a package is present when its status is "install ok installed".

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "crdt/doc.h"
+#include "crdt/sticky.h"
 #include "crdt/undo.h"
 
 using roomsync::Doc;
@@ -65,6 +66,7 @@ class DocHandle {
   std::vector<uint32_t> events;    // last transaction's events (layout above)
   std::u16string event_text;       // inserted text and keys referenced by `events`
   std::vector<uint8_t> update;     // last transaction's update bytes
+  roomsync::Sticky sticky;         // last anchor made by rs_sticky_index
   // Undo managers of this document (js/undo.js), by slot; declared after `doc`, so they go
   // first when the handle is deleted. A freed slot stays null.
   std::vector<std::unique_ptr<roomsync::UndoManager>> undo_managers;
@@ -305,6 +307,36 @@ EMSCRIPTEN_KEEPALIVE int rs_list_get(DocHandle* h, RootHandle list, uint32_t ind
 }
 EMSCRIPTEN_KEEPALIVE int rs_list_content(DocHandle* h, RootHandle list) {
   return h->give(h->doc.list_content(list));
+}
+
+// --- sticky positions --------------------------------------------------------------------
+// rs_sticky_index: -1 on failure; 0 for an anchor at the start or end of the root; 1 for an
+// anchor to an element, whose id rs_sticky_client/rs_sticky_clock then give. JS knows the rest
+// (root type and name, assoc).
+EMSCRIPTEN_KEEPALIVE int rs_sticky_index(DocHandle* h, RootHandle root, uint32_t index, int assoc) {
+  if (h->check(h->doc.sticky_index(root, index, assoc, &h->sticky))) return -1;
+  return h->sticky.has_element ? 1 : 0;
+}
+EMSCRIPTEN_KEEPALIVE double rs_sticky_client(DocHandle* h) {
+  return static_cast<double>(h->sticky.client);
+}
+EMSCRIPTEN_KEEPALIVE uint32_t rs_sticky_clock(DocHandle* h) { return h->sticky.clock; }
+// Resolves the anchor (root type and name as UTF-16 at name/name_len) in `root`: the index,
+// -1 while unknown, -2 on failure. The client id crosses as a double (a safe integer).
+EMSCRIPTEN_KEEPALIVE double rs_resolve_sticky(DocHandle* h, RootHandle root, int type,
+                                              const char16_t* name, uint32_t name_len,
+                                              int has_element, double client, uint32_t clock,
+                                              int assoc) {
+  roomsync::Sticky s;
+  s.type = static_cast<RootType>(type);
+  s.name = utf8(name, name_len);
+  s.has_element = has_element != 0;
+  s.client = static_cast<roomsync::ClientId>(client);
+  s.clock = clock;
+  s.assoc = assoc;
+  std::optional<uint32_t> index;
+  if (h->check(h->doc.resolve_sticky(root, s, &index))) return -2;
+  return index ? static_cast<double>(*index) : -1.0;
 }
 
 // --- bytes -------------------------------------------------------------------------------

@@ -1,58 +1,91 @@
-// Binds a <textarea> to a roomsync Text: the user's edits become Text operations, changes from
-// elsewhere (the room, with any origin but ours) rewrite the textarea and keep the caret in place.
-const LOCAL = Symbol('textarea');
+// Editor: a CodeMirror 6 editor on the room's Text through roomsync/codemirror. Edits travel as
+// deltas both ways, the other people's cursors and selections show in their colours (sticky
+// anchors in presence, so they stay on their characters while others type), and undo/redo
+// revert only this user's edits. Offline edits stay in the document and merge on return.
+//
+// No bundler: roomsync comes from /dist/roomsync.browser.js, CodeMirror and the binding from
+// /dist/roomsync.codemirror.js (built by scripts/build.sh wasm; no roomsync inside, so the page
+// has one roomsync instance).
+import { createDoc, createUndoManager } from '/dist/roomsync.browser.js';
+import {
+  Compartment, EditorState, EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,
+  drawSelection, dropCursor, highlightSpecialChars, placeholder, defaultKeymap, indentWithTab,
+  syntaxHighlighting, defaultHighlightStyle, HighlightStyle, tags, indentOnInput, bracketMatching, markdownLanguage, roomsyncCollab,
+} from '/dist/roomsync.codemirror.js';
+import { startShell } from './shell.js';
 
-/**
- * Returns a function that undoes the binding. onLocalEdit() runs after each of the user's edits,
- * onChange() after every change to the text (the user's or not).
- */
-export function bindTextarea(area, text, doc, { onLocalEdit = () => {}, onChange = () => {} } = {}) {
-  area.value = text.toString();
+const $ = (id) => document.getElementById(id);
 
-  const onRemote = ({ delta, origin }) => {
-    if (origin === LOCAL) return;
-    let { selectionStart: start, selectionEnd: end } = area;
-    let pos = 0;
-    for (const op of delta) {
-      if (op.retain) pos += op.retain;
-      else if (op.insert) {
-        if (pos <= start) start += op.insert.length;
-        if (pos < end) end += op.insert.length;
-        pos += op.insert.length;
-      } else if (op.delete) {
-        start -= Math.max(0, Math.min(op.delete, start - pos));
-        end -= Math.max(0, Math.min(op.delete, end - pos));
-      }
-    }
-    const focused = document.activeElement === area;
-    area.value = text.toString();
-    if (focused) area.setSelectionRange(start, end);
-    onChange();
-  };
-  text.observe(onRemote);
+const shell = await startShell({ product: 'Editor' });
+const doc = await createDoc();
+const text = doc.getText('body');
+// Tracks nothing by itself: the binding adds its own origin, so only this user's typing counts.
+const undoManager = createUndoManager(text, { trackedOrigins: [] });
 
-  // A textarea only says "something changed": turn that into one splice (common prefix/suffix).
-  const onInput = () => {
-    const before = text.toString();
-    const after = area.value;
-    let p = 0;
-    while (p < before.length && p < after.length && before[p] === after[p]) p++;
-    let s = 0;
-    while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
-    // Never cut a surrogate pair in two (Text refuses such edits).
-    if (p > 0 && /[\uD800-\uDBFF]/.test(before[p - 1])) p--;
-    if (s > 0 && /[\uDC00-\uDFFF]/.test(before[before.length - s])) s--;
-    doc.transact(() => {
-      if (before.length - p - s > 0) text.delete(p, before.length - p - s);
-      if (after.length - p - s > 0) text.insert(p, after.slice(p, after.length - s));
-    }, LOCAL);
-    onLocalEdit();
-    onChange();
-  };
-  area.addEventListener('input', onInput);
+// The binding follows the shell's room: it is a new Room after every "Go online".
+const collab = new Compartment();
+let boundRoom = null;
+const collabFor = (room) => roomsyncCollab(text, { room, undoManager, publish: (fields) => shell.setPresence(fields) });
 
-  return () => {
-    text.unobserve(onRemote);
-    area.removeEventListener('input', onInput);
-  };
+// Markdown that reads like a document: headings bold, not underlined; marks and links coloured.
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
+  { tag: tags.heading2, fontWeight: '700', fontSize: '1.12em' },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontWeight: '700' },
+  { tag: tags.strong, fontWeight: '700' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: tags.link, color: '#4c5ce6' },
+  { tag: tags.url, color: '#697080' },
+  { tag: tags.monospace, color: '#b4236b' },
+  { tag: tags.quote, color: '#697080', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.contentSeparator], color: '#a3a9b5' }, // # * - > markers
+]);
+
+const view = new EditorView({
+  parent: $('editor'),
+  state: EditorState.create({
+    doc: text.toString(),
+    extensions: [
+      lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), drawSelection(), dropCursor(),
+      indentOnInput(), bracketMatching(), highlightActiveLine(), EditorView.lineWrapping,
+      syntaxHighlighting(markdownStyle), syntaxHighlighting(defaultHighlightStyle, { fallback: true }), markdownLanguage.extension,
+      placeholder('Start writing. Everyone in this room sees it as you type.'),
+      keymap.of([...defaultKeymap, indentWithTab]),
+      collab.of(collabFor(null)),
+      EditorView.updateListener.of((u) => {
+        if (u.docChanged) {
+          counts();
+          if (u.transactions.some((tr) => tr.isUserEvent('input') || tr.isUserEvent('delete'))) shell.room?.presence.typing();
+        }
+      }),
+    ],
+  }),
+});
+
+function counts() {
+  const n = view.state.doc.length, lines = view.state.doc.lines;
+  $('counts').textContent = `${n.toLocaleString()} character${n === 1 ? '' : 's'} · ${lines} line${lines === 1 ? '' : 's'}`;
 }
+
+// Undo / redo buttons (the keys are bound by the binding).
+const buttons = () => {
+  $('undo').disabled = !undoManager.canUndo;
+  $('redo').disabled = !undoManager.canRedo;
+};
+for (const e of ['stack-item-added', 'stack-item-popped', 'stack-cleared']) undoManager.on(e, buttons);
+$('undo').addEventListener('click', () => { undoManager.undo(); view.focus(); });
+$('redo').addEventListener('click', () => { undoManager.redo(); view.focus(); });
+
+shell.onChange(() => {
+  if (shell.room !== boundRoom) {
+    boundRoom = shell.room;
+    view.dispatch({ effects: collab.reconfigure(collabFor(boundRoom)) });
+  }
+  $('alone').hidden = !shell.room || shell.room.getPeers().length > 0;
+});
+
+await shell.join({ doc });
+counts();
+// For scripts and tests.
+Object.defineProperty(window, 'editor', { value: { view, doc, text, undoManager }, configurable: true });

@@ -80,6 +80,7 @@ struct TransactionResult {
 };
 
 class DocImpl;
+struct Sticky;  // crdt/sticky.h
 class UndoManager;
 
 class Doc {
@@ -116,6 +117,20 @@ class Doc {
   Status text_delete(RootHandle text, uint32_t pos, uint32_t len);
   uint32_t text_length(RootHandle text) const;
   std::u16string text_content(RootHandle text) const;
+
+  // --- Sticky positions (crdt/sticky.h; Text, and every other sequence root) ------------
+  // An anchor at `index` of sequence root `root`, tied to an element: assoc >= 0 to the element
+  // at `index` (the anchor stays before it; index == length: the end of the root), assoc < 0 to
+  // the element at index - 1 (stays after it; index 0: the start of the root). kRange when
+  // index > length or, in a Text, falls between the halves of a surrogate pair.
+  Status sticky_index(RootHandle root, uint32_t index, int assoc, Sticky* out) const;
+  // The anchor's current index, after any edits: where the element is now (just after it for
+  // assoc < 0); where its tombstone sits once deleted. Unknown (nullopt, not an error) while
+  // this replica lacks the element. An anchor naming no sequence root, or with a client id or
+  // clock no replica can have, is an error. The first form resolves in the root the anchor
+  // names; the second requires that root to be `root` (an anchor of text "a" is an error in "b").
+  Status resolve_sticky(const Sticky& s, std::optional<uint32_t>* index) const;
+  Status resolve_sticky(RootHandle root, const Sticky& s, std::optional<uint32_t>* index) const;
 
   // --- Map / Register: values are JSON texts (validated) -------------------------------
   Status map_set(RootHandle map, std::string_view key, std::string_view json);

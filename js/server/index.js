@@ -29,8 +29,8 @@ const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export function defaultStaticDirs() {
   const mounts = [
     { prefix: '/', dir: path.join(PACKAGE_ROOT, 'www') },
-    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist'), files: ['roomsync.mjs', 'roomsync.wasm'] },
-    { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js'), files: ['index.js', 'load-module.js', 'signaling.js', 'room/*.js'] },
+    { prefix: '/dist/', dir: path.join(PACKAGE_ROOT, 'dist'), files: ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js', 'roomsync.codemirror.js'] },
+    { prefix: '/js/', dir: path.join(PACKAGE_ROOT, 'js'), files: ['index.js', 'load-module.js', 'signaling.js', 'undo.js', 'room/*.js'] },
   ];
   try {
     const require = createRequire(import.meta.url);

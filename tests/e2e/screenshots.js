@@ -1,5 +1,6 @@
-// Screenshots of the shared-notes demo in its main states (not a test): three people editing,
-// a phone-width window, alone in a room, offline, a wrong password, the server unreachable.
+// Screenshots of the demo pages with two or more people (not a test), at desktop (1280 px) and
+// phone (390 px) width: the index, and the chat (three people, a phone, the empty state, a wrong
+// password, the server unreachable).
 //   scripts/netns.sh node tests/e2e/screenshots.js [out-dir]   (default bench-results/screenshots)
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,70 +9,88 @@ import { startBrowserAndServer, waitUntil } from './helpers/browser.js';
 const out = path.resolve(process.argv[2] || 'bench-results/screenshots');
 await mkdir(out, { recursive: true });
 const { server, browser, close } = await startBrowserAndServer();
-const shot = (page, name) => page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
+const shot = (page, name, fullPage = false) => page.screenshot({ path: path.join(out, `${name}.png`), fullPage });
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
 
-async function person(name, color, room, { viewport = { width: 1280, height: 800 }, password, hash = room } = {}) {
-  const ctx = await browser.newContext({ viewport, deviceScaleFactor: viewport.width < 500 ? 2 : 1 });
-  await ctx.addInitScript(([n, c]) => {
-    localStorage.setItem('roomsync.name', n);
-    localStorage.setItem('roomsync.color', c);
-  }, [name, color]);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error(name, e));
-  await page.goto(`${server.httpUrl}/#${hash}`);
-  if (password) {
-    await page.fill('#password', password);
-    await page.click('#join');
-  }
+async function visit(url, { viewport = DESKTOP, context } = {}) {
+  context ??= await browser.newContext({ viewport, deviceScaleFactor: viewport.width < 500 ? 2 : 1 });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(url, e));
+  await page.goto(`${server.httpUrl}${url}`);
   return page;
 }
-const peersShown = (page, n) => waitUntil(async () => { const k = await page.$$eval("#peers .peer", (l) => l.length); if (process.env.DBG) console.log(k, await page.evaluate(() => [location.hash, document.getElementById("status-text").textContent])); return k === n; }, { message: `${n} rows`, intervalMs: 500 });
+const q = (o) => new URLSearchParams(o).toString();
+const rowsShown = (page, n) => waitUntil(async () => (await page.$$eval('#peers .peer', (l) => l.length)) === n, { message: `${n} rows`, intervalMs: 200, timeoutMs: 60_000 });
+async function say(page, text) {
+  await page.focus('#input');
+  for (const [i, line] of text.split('\n').entries()) {
+    if (i) await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type(line, { delay: 1 });
+  }
+  await page.keyboard.press('Enter');
+}
+
+async function indexShots() {
+  const page = await visit('/?room=team-offsite');
+  await page.fill('#name', 'Ada Lovelace');
+  await shot(page, 'index-desktop', true);
+  const phone = await visit('/?room=team-offsite', { viewport: PHONE });
+  await shot(phone, 'index-phone', true);
+}
+
+async function chatShots() {
+  const room = 'team-offsite';
+  const alone = await visit(`/chat.html?${q({ room: 'quiet-room', name: 'Ada Lovelace' })}`);
+  await waitUntil(() => alone.$eval('#status', (s) => s.dataset.state === 'connected'), { message: 'connected' });
+  await shot(alone, 'chat-empty');
+
+  const a = await visit(`/chat.html?${q({ room, name: 'Ada Lovelace' })}`);
+  const b = await visit(`/chat.html?${q({ room, name: 'Grace Hopper' })}`);
+  const c = await visit(`/chat.html?${q({ room, name: 'Alan Turing' })}`);
+  for (const p of [a, b, c]) await rowsShown(p, 3);
+  await say(a, 'Morning all! Plan for Friday is up: https://example.com/offsite');
+  await say(a, 'Coffee at 9, roadmap at 10:30.');
+  await say(b, 'Looks great. Can we add a hike after lunch?\nBring water, it will be warm.');
+  await say(c, '<b>+1</b> for the hike 🥾');
+  await c.waitForFunction(() => document.querySelectorAll('#messages .msg').length === 4);
+  await b.evaluate(() => document.querySelectorAll('#messages .msg')[0].querySelector('.react[data-emoji="🎉"]').click());
+  await new Promise((r) => setTimeout(r, 1100));
+  await c.evaluate(() => document.querySelectorAll('#messages .msg')[0].querySelector('.react[data-emoji="🎉"]').click());
+  await new Promise((r) => setTimeout(r, 1100));
+  await a.evaluate(() => document.querySelectorAll('#messages .msg')[2].querySelector('.react[data-emoji="👍"]').click());
+  await a.waitForFunction(() => document.querySelectorAll('#messages .chip').length === 2);
+  await c.focus('#input');
+  await c.keyboard.type('I can book the', { delay: 2 });
+  await a.waitForFunction(() => document.getElementById('typing').textContent !== '');
+  await shot(a, 'chat-desktop');
+
+  const phone = await visit(`/chat.html?${q({ room, name: 'Linus' })}`, { viewport: PHONE });
+  await rowsShown(phone, 4);
+  await phone.waitForFunction(() => document.querySelectorAll('#messages .msg').length === 4);
+  await c.keyboard.type(' bus', { delay: 30 });
+  await phone.waitForFunction(() => document.getElementById('typing').textContent !== '');
+  await shot(phone, 'chat-phone');
+
+  const wrongCtx = await browser.newContext({ viewport: DESKTOP });
+  const wrong = await visit(`/chat.html?${q({ room })}`, { context: wrongCtx });
+  await wrong.fill('#join-name', 'Mallory');
+  await shot(wrong, 'chat-join-form');
+  await wrong.fill('#join-password', 'letmein');
+  await wrong.click('#join');
+  await waitUntil(() => wrong.$eval('#banner', (x) => !x.hidden && x.dataset.kind === 'password'), { message: 'password banner' });
+  await shot(wrong, 'chat-wrong-password');
+
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  await ctx.routeWebSocket(/\/socket/, (ws) => ws.close());
+  const down = await visit(`/chat.html?${q({ room, name: 'Ada Lovelace' })}`, { context: ctx });
+  await waitUntil(() => down.$eval('#banner', (x) => !x.hidden && x.dataset.kind === 'server'), { message: 'server banner' });
+  await shot(down, 'chat-server-unreachable');
+}
 
 try {
-  const room = 'team-offsite';
-  const alone = await person('Ada Lovelace', '#6e56cf', 'solo');
-  await waitUntil(() => alone.$eval('#status', (s) => s.dataset.state === 'live'), { message: 'live' });
-  await shot(alone, 'notes-alone');
-
-  const a = await person('Ada Lovelace', '#6e56cf', room);
-  const b = await person('Grace Hopper', '#30a46c', room);
-  const c = await person('Alan Turing', '#f76b15', room);
-  for (const p of [a, b, c]) await peersShown(p, 3);
-  await a.click('#notes');
-  await a.keyboard.type('Offsite plan\n\nFriday\n- 9:00 coffee and kickoff\n- 10:30 roadmap review\n', { delay: 2 });
-  await b.waitForFunction(() => document.getElementById('notes').value.includes('roadmap'));
-  await b.click('#notes');
-  await b.keyboard.press('Control+End');
-  await b.keyboard.type('- 14:00 hike (bring water!)\n', { delay: 2 });
-  await a.setInputFiles('#file', { name: 'venue-floorplan.pdf', mimeType: 'application/pdf', buffer: Buffer.alloc(2_400_000, 7) });
-  await waitUntil(() => c.$eval('#transfers', (l) => l.querySelector('[data-state="received"]') !== null), { message: 'file' });
-  await c.click('#notes');
-  await c.keyboard.press('Control+End');
-  await c.keyboard.type('- 16', { delay: 2 });
-  await a.waitForFunction(() => document.getElementById('typing').textContent !== '');
-  await shot(a, 'notes-three-desktop');
-
-  const phone = await person('Linus', '#0090ff', room, { viewport: { width: 390, height: 844 } });
-  await peersShown(phone, 4);
-  await phone.waitForFunction(() => document.getElementById('notes').value.includes('hike'));
-  await c.keyboard.type(':00 retro', { delay: 30 });
-  await shot(phone, 'notes-phone');
-
-  await c.click('#online');
-  await c.click('#notes');
-  await c.keyboard.type('\n(added on the train)', { delay: 2 });
-  await shot(c, 'notes-offline');
-
-  const wrong = await person('Mallory', '#e5484d', room, { password: 'letmein' });
-  await waitUntil(() => wrong.$eval('#banner', (x) => !x.hidden && x.dataset.kind === 'password'), { message: 'password banner' });
-  await shot(wrong, 'notes-wrong-password');
-
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await ctx.routeWebSocket(/\/socket/, (ws) => ws.close());
-  const down = await ctx.newPage();
-  await down.goto(`${server.httpUrl}/#${room}`);
-  await waitUntil(() => down.$eval('#banner', (x) => !x.hidden && x.dataset.kind === 'server'), { message: 'server banner' });
-  await shot(down, 'notes-server-unreachable');
+  await indexShots();
+  await chatShots();
   console.log(`screenshots in ${out}`);
 } finally {
   await close();

@@ -1,8 +1,7 @@
 // A small app that uses all three entry points of the package, type-checked with strict tsc by
 // tests/js/types.test.js (in place) and tests/js/package.test.js (installed from the packed
 // tarball). Never run: it only has to compile, with lib es2022 alone (no DOM, no @types/node).
-import { createDoc, type Doc, type DeltaOp, type List, type ListDeltaOp } from 'roomsync';
-import { createUndoManager, type UndoManager, type UndoStackEvent } from 'roomsync';
+import { createDoc, createUndoManager, type Doc, type DeltaOp, type List, type ListDeltaOp, type StickyIndex, type UndoManager, type UndoStackEvent } from 'roomsync';
 import { connectSignaling, SignalingError, type Signaling } from 'roomsync/signaling';
 import { createServer, defaultStaticDirs, type ServerOptions, type SignalingServer } from 'roomsync/server';
 import * as browser from 'roomsync/browser';
@@ -29,6 +28,9 @@ text.observe(({ delta }) => {
   void ops;
 });
 text.insert(0, 'hello');
+const cursor: StickyIndex = text.stickyIndex(2, -1);
+const cursorAt: number | null = text.resolveSticky(JSON.parse(JSON.stringify(cursor)) as StickyIndex);
+void cursorAt;
 
 // A typed list: values, events and iteration carry the element type.
 type Todo = { title: string; done: boolean };

@@ -129,8 +129,8 @@ test('the default mounts serve what pages need and nothing of the server, the CL
   const byPrefix = Object.fromEntries(defaultStaticDirs().map((m) => [m.prefix, m]));
   assert.deepEqual(Object.keys(byPrefix).sort(), ['/', '/dist/', '/js/', '/vendor/phoenix/']);
   assert.equal(byPrefix['/'].files, undefined, 'www/ holds only pages: all of it');
-  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm']);
-  assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'room/*.js']);
+  assert.deepEqual(byPrefix['/dist/'].files, ['roomsync.mjs', 'roomsync.wasm', 'roomsync.browser.js', 'roomsync.codemirror.js']);
+  assert.deepEqual(byPrefix['/js/'].files, ['index.js', 'load-module.js', 'signaling.js', 'undo.js', 'room/*.js']);
   assert.deepEqual(byPrefix['/vendor/phoenix/'].files, ['phoenix.mjs']);
   const s = await startServer({ staticDirs: undefined });
   try {
@@ -138,7 +138,7 @@ test('the default mounts serve what pages need and nothing of the server, the CL
       '/vendor/phoenix/phoenix.cjs.js', '/vendor/phoenix/phoenix.js', '/vendor/phoenix/phoenix.min.js', '/vendor/phoenix/phoenix.png', '/vendor/phoenix/favicon.ico', '/vendor/phoenix/']) {
       assert.equal((await fetch(s.httpUrl + p, { redirect: 'manual' })).status, 404, `${p} must not be served`);
     }
-    for (const p of ['/', '/notes.js', '/style.css', '/js/index.js', '/js/load-module.js', '/js/signaling.js', '/vendor/phoenix/phoenix.mjs']) {
+    for (const p of ['/', '/chat.html', '/chat.js', '/shell.js', '/style.css', '/js/index.js', '/js/load-module.js', '/js/signaling.js', '/vendor/phoenix/phoenix.mjs']) {
       assert.equal((await fetch(s.httpUrl + p)).status, 200, p);
     }
   } finally {
@@ -146,45 +146,49 @@ test('the default mounts serve what pages need and nothing of the server, the CL
   }
 });
 
-// Follows every static import of the demo page (script/link tags, the import map, `import … from`,
+// Follows every static import of the demo pages (script/link tags, an import map, `import … from`,
 // `import('…')`, `new URL('…', import.meta.url)`) and checks the server serves each file. dist/ is
-// a stand-in with the two build outputs (and one file that must stay private), so this runs without
+// a stand-in with the build outputs (and one file that must stay private), so this runs without
 // a WASM build.
-test('every file the demo page loads, transitively, is served', async () => {
+test('every file the demo pages load, transitively, is served', async () => {
   const dist = await mkdtemp(path.join(tmpdir(), 'roomsync-dist-'));
   const mounts = defaultStaticDirs().map((m) => (m.prefix === '/dist/' ? { ...m, dir: dist } : m));
   await writeFile(path.join(dist, 'roomsync.mjs'), "export default async function () { return new URL('roomsync.wasm', import.meta.url); }");
+  await writeFile(path.join(dist, 'roomsync.browser.js'), 'export const wasm = new URL("roomsync.wasm", import.meta.url);');
+  await writeFile(path.join(dist, 'roomsync.codemirror.js'), 'export const EditorView = null;');
   await writeFile(path.join(dist, 'roomsync.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
   await writeFile(path.join(dist, 'roomsync.js.map'), '{}');
   const s = await startServer({ staticDirs: mounts });
   try {
-    const html = await (await fetch(s.httpUrl + '/')).text();
-    const importMap = JSON.parse(html.match(/<script type="importmap">([\s\S]*?)<\/script>/)[1]).imports;
-    const queue = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => new URL(m[1], s.httpUrl + '/').href);
     const seen = new Set();
-    while (queue.length) {
-      const url = queue.shift();
-      if (seen.has(url)) continue;
-      seen.add(url);
-      const r = await fetch(url);
-      assert.equal(r.status, 200, `${new URL(url).pathname} is needed by the page`);
-      if (!/\.m?js$/.test(url)) continue;
-      const code = (await r.text()).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
-      const specifiers = [
-        ...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+\bfrom\s*)?['"]([^'"]+)['"]/g),
-        ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
-        ...code.matchAll(/\bexport\s*[\w*{}\s,]+\bfrom\s*['"]([^'"]+)['"]/g), // re-exports (js/index.js -> room/room.js)
-      ].map((m) => m[1]);
-      for (const spec of specifiers) {
-        if (spec.startsWith('node:')) continue;
-        const mapped = importMap[spec] ?? spec;
-        assert.ok(/^[./]/.test(mapped), `${spec} (imported by ${new URL(url).pathname}) is a bare specifier the import map does not map`);
-        queue.push(new URL(mapped, url).href);
+    for (const pagePath of ['/', '/chat.html', '/editor.html']) {
+      const html = await (await fetch(s.httpUrl + pagePath)).text();
+      const importMap = JSON.parse(html.match(/<script type="importmap">([\s\S]*?)<\/script>/)?.[1] ?? '{"imports":{}}').imports;
+      const queue = [...html.matchAll(/<(?:script|link|img)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].filter((m) => !m[1].startsWith('data:')).map((m) => new URL(m[1], s.httpUrl + pagePath).href);
+      while (queue.length) {
+        const url = queue.shift();
+        if (seen.has(url)) continue;
+        seen.add(url);
+        const r = await fetch(url);
+        assert.equal(r.status, 200, `${new URL(url).pathname} is needed by ${pagePath}`);
+        if (!/\.m?js$/.test(url)) continue;
+        const code = (await r.text()).replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+        const specifiers = [
+          ...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+\bfrom\s*)?['"]([^'"]+)['"]/g),
+          ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+          ...code.matchAll(/\bexport\s*[\w*{}\s,]+\bfrom\s*['"]([^'"]+)['"]/g), // re-exports
+        ].map((m) => m[1]);
+        for (const spec of specifiers) {
+          if (spec.startsWith('node:')) continue;
+          const mapped = importMap[spec] ?? spec;
+          assert.ok(/^[./]/.test(mapped), `${spec} (imported by ${new URL(url).pathname}) is a bare specifier the import map does not map`);
+          queue.push(new URL(mapped, url).href);
+        }
+        // Files fetched relative to a module (the .wasm next to the bundle).
+        for (const m of code.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) queue.push(new URL(m[1], url).href);
       }
-      // Files fetched relative to a module (the .wasm next to the .mjs).
-      for (const m of code.matchAll(/new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g)) queue.push(new URL(m[1], url).href);
     }
-    for (const p of ['/notes.js', '/js/index.js', '/js/signaling.js', '/js/room/room.js', '/js/room/transport.js', '/vendor/phoenix/phoenix.mjs', '/dist/roomsync.mjs', '/dist/roomsync.wasm']) {
+    for (const p of ['/index.js', '/chat.js', '/shell.js', '/style.css', '/chat.css', '/dist/roomsync.browser.js', '/dist/roomsync.wasm', '/editor.js', '/editor.css', '/dist/roomsync.codemirror.js']) {
       assert.ok(seen.has(s.httpUrl + p), `the walk reached ${p}`);
     }
     assert.equal((await fetch(s.httpUrl + '/dist/roomsync.js.map')).status, 404);
