@@ -345,7 +345,8 @@ export class UndoManager {
 /**
  * An undo manager for the whole document (every root, also ones created later) or for the
  * given roots of one document. Undo reverts only tracked changes of this replica: undoing an
- * insert deletes only the characters this replica typed (not what peers typed inside them);
+ * insert deletes only the characters (list values) this replica inserted, not what peers
+ * inserted among them;
  * undoing a delete brings the text back at its place, between the same neighbours; a map key
  * or register gets its previous value back (or loses the key), unless a later write replaced
  * the undone value; a counter gets the opposite step.

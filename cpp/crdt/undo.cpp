@@ -305,8 +305,9 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
   DocImpl& d = impl();
   if (h >= d.roots.size() || !is_sequence(d.roots[h])) return;
   TextTree& t = *d.roots[h].text;
+  const bool list = d.is_list(h);  // contents index list_values, not the arena
   struct Stretch {
-    uint32_t clock, content, len;  // first original element; the copy's content in the arena
+    uint32_t clock, content, len;  // first original element; the copy's content
   };
   std::vector<Stretch> stretches;
   uint32_t prev_leaf = TextTree::kNone, prev_idx = 0;  // run of the previous piece
@@ -322,8 +323,13 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
     if (r.deleted && r.content != kNoContent) {
       uint32_t l = prev_leaf, i = prev_idx;
       bool joins = l != TextTree::kNone && p.off == 0 && t.next_run(&l, &i) && l == p.leaf && i == p.idx;
-      if (!joins) stretches.push_back({k, static_cast<uint32_t>(d.arena.size()), 0});
-      d.arena.append(d.arena, r.content + p.off, n);  // the arena only grows: copies go there
+      if (!joins) stretches.push_back({k, static_cast<uint32_t>(list ? d.list_values.size() : d.arena.size()), 0});
+      // Both only grow: the copies go there.
+      if (!list) d.arena.append(d.arena, r.content + p.off, n);
+      for (uint32_t j = 0; list && j < n; ++j) {
+        std::string v = d.list_values[r.content + p.off + j];
+        d.list_values.push_back(std::move(v));
+      }
       stretches.back().len += n;
       prev_leaf = p.leaf;
       prev_idx = p.idx;
@@ -356,8 +362,9 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
     op.content = s.content;
     d.log_op(0, op);
     self.next_clock += n;
-    d.note_text_insert(h, d.wants_events(h) ? t.position_of(placed.leaf, placed.idx) : 0,
-                       std::u16string_view(d.arena).substr(s.content, n));
+    const uint32_t pos = d.wants_events(h) ? t.position_of(placed.leaf, placed.idx) : 0;
+    if (list) d.note_list_insert(h, pos, n);
+    else d.note_text_insert(h, pos, std::u16string_view(d.arena).substr(s.content, n));
     // Steps that inserted these elements now delete the copy when undone.
     const uint64_t orig = IdRanges::key(h, client), mine = IdRanges::key(h, 0);
     std::vector<std::pair<uint32_t, uint32_t>> found;
@@ -384,7 +391,10 @@ void UndoManager::remove(RootHandle h, uint32_t client, uint32_t clock, uint32_t
     }
     const Run& r = t.run(p.leaf, p.idx);
     const uint32_t n = std::min(r.clock + r.len, end) - k;
-    if (!r.deleted) (void)doc_.text_delete(h, t.position_of(p.leaf, p.idx) + p.off, n);
+    if (!r.deleted) {
+      const uint32_t pos = t.position_of(p.leaf, p.idx) + p.off;
+      (void)(d.is_list(h) ? doc_.list_delete(h, pos, n) : doc_.text_delete(h, pos, n));
+    }
     k += n;
   }
 }

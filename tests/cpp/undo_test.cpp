@@ -17,10 +17,11 @@ namespace {
 struct Rep {
   std::unique_ptr<Doc> doc;
   std::unique_ptr<UndoManager> um;
-  RootHandle text = 0, map = 0, reg = 0, ctr = 0;
+  RootHandle text = 0, map = 0, reg = 0, ctr = 0, list = 0;
 
   explicit Rep(ClientId id) : doc(std::make_unique<Doc>(id)) {
     text = text_of(*doc, "text");
+    list = root_of(*doc, RootType::List, "list");
     map = root_of(*doc, RootType::Map, "map");
     reg = root_of(*doc, RootType::Register, "reg");
     ctr = root_of(*doc, RootType::Counter, "ctr");
@@ -50,6 +51,13 @@ struct Rep {
     return changed;
   }
   std::optional<std::string> get(const char* key) const { return doc->map_get(map, key); }
+  void lins(uint32_t pos, std::vector<std::string_view> values, bool merge = false) {
+    edit([&](Doc& d) { return d.list_insert(list, pos, values); }, merge);
+  }
+  void ldel(uint32_t pos, uint32_t n, bool merge = false) {
+    edit([&](Doc& d) { return d.list_delete(list, pos, n); }, merge);
+  }
+  std::string items() const { return doc->list_content(list); }
 };
 
 // Sends everything `from` has that `to` lacks.
@@ -252,6 +260,43 @@ TEST_CASE("undo: counter steps at the ends of the int64 range", "[undo]") {
   CHECK(a.doc->counter_value(a.ctr) == 0);
 }
 
+TEST_CASE("undo: lists, step by step and under concurrency", "[undo]") {
+  Rep a(1), b(2);
+  a.lins(0, {"1", "2", "3"});
+  a.lins(3, {"{\"x\":4}"});
+  a.ldel(0, 1);
+  CHECK(a.items() == "[2,3,{\"x\":4}]");
+  a.undo();
+  CHECK(a.items() == "[1,2,3,{\"x\":4}]");
+  a.undo();
+  CHECK(a.items() == "[1,2,3]");
+  a.redo();
+  CHECK(a.items() == "[1,2,3,{\"x\":4}]");
+  // A peer inserts inside what a inserted: undoing deletes only a's values.
+  sync_both(a, b);
+  REQUIRE(b.doc->list_insert(b.list, 2, {"\"b\""}).ok);
+  sync(b, a);
+  a.undo();  // the {"x":4} push
+  a.undo();  // 1, 2, 3
+  CHECK(a.items() == "[\"b\"]");
+  sync_both(a, b);
+  CHECK(b.items() == a.items());
+  a.redo();
+  a.redo();
+  CHECK(a.items() == "[1,2,\"b\",3,{\"x\":4}]");
+  // A deleted range comes back in place around concurrent inserts.
+  sync_both(a, b);
+  a.ldel(1, 3);  // 2, "b", 3
+  REQUIRE(b.doc->list_insert(b.list, 3, {"\"in\""}).ok);   // between "b" and 3
+  REQUIRE(b.doc->list_insert(b.list, 6, {"\"end\""}).ok);  // at the end
+  sync_both(a, b);
+  CHECK(a.items() == "[1,\"in\",{\"x\":4},\"end\"]");
+  a.undo();
+  CHECK(a.items() == "[1,2,\"b\",\"in\",3,{\"x\":4},\"end\"]");
+  sync_both(a, b);
+  CHECK(b.items() == a.items());
+}
+
 TEST_CASE("undo: a scoped manager tracks only its roots", "[undo]") {
   Doc doc(3);
   RootHandle t = text_of(doc), m = root_of(doc, RootType::Map, "m");
@@ -425,9 +470,19 @@ TEST_CASE("undo convergence: random edits, undos and redos under concurrency", "
         x.edit([&](Doc& d) { return d.register_set(x.reg, std::to_string(step)); }, merge);
       } else if (roll < 60) {
         x.edit([&](Doc& d) { return d.counter_add(x.ctr, static_cast<int64_t>(pick(0, 20)) - 10); }, merge);
-      } else if (roll < 72) {
+      } else if (roll < 66) {
+        const uint32_t len = x.doc->list_length(x.list);
+        if (len > 0 && pick(0, 2) == 0) {
+          const uint32_t pos = static_cast<uint32_t>(pick(0, len - 1));
+          x.ldel(pos, static_cast<uint32_t>(pick(1, std::min<uint32_t>(len - pos, 4))), merge);
+        } else {
+          const std::string v = std::to_string(step);
+          std::vector<std::string_view> vals(pick(1, 3), v);
+          x.lins(static_cast<uint32_t>(pick(0, len)), vals, merge);
+        }
+      } else if (roll < 76) {
         x.undo();
-      } else if (roll < 78) {
+      } else if (roll < 82) {
         x.redo();
       } else {
         // Deliver some of the replica's inbox, in random order.

@@ -91,6 +91,23 @@ describe('undo manager: steps and merging', () => {
     doc.destroy();
   });
 
+  test('lists: push, delete, undo, redo', async () => {
+    const doc = await createDoc();
+    const list = doc.getList('l');
+    const um = createUndoManager(list, { captureTimeout: 0 });
+    list.push('a', { b: 1 });
+    list.delete(0);
+    assert.deepEqual(list.toArray(), [{ b: 1 }]);
+    um.undo();
+    assert.deepEqual(list.toArray(), ['a', { b: 1 }]);
+    um.undo();
+    assert.deepEqual(list.toArray(), []);
+    um.redo();
+    um.redo();
+    assert.deepEqual(list.toArray(), [{ b: 1 }]);
+    doc.destroy();
+  });
+
   test('a transaction is one step, whatever the clock says', async () => {
     const doc = await createDoc();
     const um = createUndoManager(doc, { captureTimeout: 0 });
