@@ -364,3 +364,49 @@ TEST_CASE("list: updates written before lists existed still load, byte for byte"
   REQUIRE(b.text_insert(text_of(b, "t"), 1, U("é😀")).ok);
   CHECK(to_hex(b.encode_state()) == to_hex(old));
 }
+
+TEST_CASE("list: delta sync from every point of a history slices list runs correctly", "[list][encoding]") {
+  // One writer pushes one value per transaction (merged runs), deletes forwards and backwards,
+  // inserts a block inside a run and deletes part of it, so deltas start inside runs.
+  Doc w(41);
+  w.set_capture_updates(true);
+  RootHandle l = list_of(w);
+  std::vector<Bytes> updates;
+  auto keep = [&] { updates.push_back(w.take_last_result().update); };
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(push(w, l, {"{\"i\":" + std::to_string(i) + "}"}).ok);
+    keep();
+  }
+  for (int k = 0; k < 3; ++k) {
+    REQUIRE(w.list_delete(l, w.list_length(l) - 1, 1).ok);  // from the end
+    keep();
+  }
+  for (int k = 0; k < 2; ++k) {
+    REQUIRE(w.list_delete(l, 2, 1).ok);  // forwards
+    keep();
+  }
+  REQUIRE(w.list_insert(l, 3, {"\"a\"", "\"b\"", "\"c\"", "\"d\""}).ok);
+  keep();
+  REQUIRE(w.list_delete(l, 4, 2).ok);
+  keep();
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(push(w, l, {"[" + std::to_string(i) + "]"}).ok);
+    keep();
+  }
+  const std::string want = w.list_content(l);
+  for (size_t k = 0; k <= updates.size(); ++k) {
+    CAPTURE(k, updates.size());
+    Doc b(42);
+    for (size_t i = 0; i < k; ++i) REQUIRE(apply_upd(b, updates[i]).ok);
+    const Bytes delta = since(w, b.state_vector());
+    REQUIRE(apply_upd(b, delta).ok);
+    CHECK(b.pending_ops() == 0);
+    CHECK(b.list_content(list_of(b)) == want);
+    // The same delta on a copy loaded from b's earlier state.
+    Doc c(43), c2(44);
+    for (size_t i = 0; i < k; ++i) REQUIRE(apply_upd(c, updates[i]).ok);
+    REQUIRE(apply_upd(c2, c.encode_state()).ok);
+    REQUIRE(apply_upd(c2, delta).ok);
+    CHECK(c2.list_content(list_of(c2)) == want);
+  }
+}
