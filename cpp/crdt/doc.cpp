@@ -199,26 +199,59 @@ void DocImpl::note_counter(RootHandle h) {
   if (roots[h].observed) txn.counters.insert(h);
 }
 
-// --- Doc ------------------------------------------------------------------------------------
-
-namespace {
-
-// Runs `fn` inside the open transaction, or inside one of its own that commits at once.
-template <typename Fn>
-Status in_txn(DocImpl& d, Fn fn) {
-  bool implicit = d.txn.depth == 0;
-  if (implicit) d.begin();
-  Status s = fn();
-  if (implicit) d.commit_into(d.last_result);
-  return s;
-}
-
-Status bad_root(const char* what) { return Status::error(std::string("not a ") + what + " root"); }
+// --- local edits shared by Text and List (doc_impl.h) ------------------------------------------
 
 Status check_clock(const ClientState& self, uint64_t n) {
   if (self.next_clock + n > kMaxClock) return Status::error("client clock space exhausted");
   return {};
 }
+
+void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos before, uint32_t n,
+                    uint32_t content) {
+  ClientState& self = d.clients[0];
+  const uint32_t clock = self.next_clock;
+  Id left = kNoId, right = kNoId;
+  uint32_t leaf = TextTree::kNone, idx = 0;  // insert after this run (kNone: at the start)
+  bool extended = false;
+  if (pos == 0) {
+    uint32_t fl, fi;
+    if (t.first_run(&fl, &fi)) right = t.run(fl, fi).id_at(0);
+  } else {
+    TreePos p = before;
+    const Run& r = t.run(p.leaf, p.idx);
+    left = r.id_at(p.off);
+    if (p.off + 1 < r.len) {
+      right = r.id_at(p.off + 1);
+      TreePos q = t.split_at({p.leaf, p.idx, p.off + 1});
+      p = {q.leaf, q.idx - 1, 0};  // split_at keeps both halves in one leaf
+    } else {
+      uint32_t nl = p.leaf, ni = p.idx;
+      if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
+      // Typing at the end of our own run: grow it instead of adding one.
+      if (r.client == 0 && r.clock + r.len == clock && r.content + r.len == content &&
+          r.right == right) {
+        t.extend_run(p.leaf, p.idx, n);
+        extended = true;
+      }
+    }
+    leaf = p.leaf;
+    idx = p.idx;
+  }
+  if (!extended) t.insert_after(leaf, idx, Run{0, clock, n, content, left, right, false});
+  Op op{clock, n, OpKind::Insert};
+  op.root = h;
+  op.left = left;
+  op.right = right;
+  op.content = content;
+  d.log_op(0, op);
+  self.next_clock += n;
+}
+
+// --- Doc ------------------------------------------------------------------------------------
+
+namespace {
+
+Status bad_root(const char* what) { return Status::error(std::string("not a ") + what + " root"); }
 
 char16_t char_at(const DocImpl& d, const TextTree& t, uint32_t pos) {
   TreePos p = t.find_visible(pos);
@@ -275,44 +308,9 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   if (Status st = check_clock(self, s.size()); !st) return st;
   return in_txn(d, [&] {
     const uint32_t len = static_cast<uint32_t>(s.size());
-    const uint32_t clock = self.next_clock;
     const uint32_t content = static_cast<uint32_t>(d.arena.size());
     d.arena.append(s);
-    Id left = kNoId, right = kNoId;
-    uint32_t leaf = TextTree::kNone, idx = 0;  // insert after this run (kNone: at the start)
-    bool extended = false;
-    if (pos == 0) {
-      uint32_t fl, fi;
-      if (t.first_run(&fl, &fi)) right = t.run(fl, fi).id_at(0);
-    } else {
-      TreePos p = before;
-      const Run& r = t.run(p.leaf, p.idx);
-      left = r.id_at(p.off);
-      if (p.off + 1 < r.len) {
-        right = r.id_at(p.off + 1);
-        TreePos q = t.split_at({p.leaf, p.idx, p.off + 1});
-        p = {q.leaf, q.idx - 1, 0};  // split_at keeps both halves in one leaf
-      } else {
-        uint32_t nl = p.leaf, ni = p.idx;
-        if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
-        // Typing at the end of our own run: grow it instead of adding one.
-        if (r.client == 0 && r.clock + r.len == clock && r.content + r.len == content &&
-            r.right == right) {
-          t.extend_run(p.leaf, p.idx, len);
-          extended = true;
-        }
-      }
-      leaf = p.leaf;
-      idx = p.idx;
-    }
-    if (!extended) t.insert_after(leaf, idx, Run{0, clock, len, content, left, right, false});
-    Op op{clock, len, OpKind::Insert};
-    op.root = h;
-    op.left = left;
-    op.right = right;
-    op.content = content;
-    d.log_op(0, op);
-    self.next_clock += len;
+    insert_own_run(d, t, h, pos, before, len, content);
     d.note_text_insert(h, pos, s);
     return Status::success();
   });

@@ -117,6 +117,18 @@ struct EncodeScratch {
   std::string text;
 };
 
+// --- local edits, shared by Text (doc.cpp) and List (list.cpp) ---------------------------------
+// Runs `fn` (returning Status) inside the open transaction, or inside one of its own that commits
+// at once.
+template <typename Fn>
+Status in_txn(DocImpl& d, Fn fn);
+Status check_clock(const ClientState& self, uint64_t n);
+// Places `n` new elements of this replica (clocks from its next clock, content from `content`)
+// right after visible element pos - 1 (`before`, found by the caller; ignored when pos == 0),
+// growing our own run when typing at its end, then logs the insert and advances the clock.
+void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos before, uint32_t n,
+                    uint32_t content);
+
 // --- undo (crdt/undo.cpp) -------------------------------------------------------------------
 // What a local map or register write at `clock` overwrote: undo restores it.
 struct MapPrior {
@@ -207,5 +219,14 @@ class DocImpl {
   int undo_managers = 0;
   std::vector<MapPrior> map_priors;
 };
+
+template <typename Fn>
+Status in_txn(DocImpl& d, Fn fn) {
+  const bool implicit = d.txn.depth == 0;
+  if (implicit) d.begin();
+  Status s = fn();
+  if (implicit) d.commit_into(d.last_result);
+  return s;
+}
 
 }  // namespace roomsync

@@ -67,25 +67,6 @@ void DocImpl::list_event(TransactionResult& res, RootHandle h, std::vector<TextD
 
 // --- Doc: list API ----------------------------------------------------------------------------
 
-namespace {
-
-// As in doc.cpp: runs `fn` in the open transaction, or in one of its own committed at once.
-template <typename Fn>
-Status in_list_txn(DocImpl& d, Fn fn) {
-  const bool implicit = d.txn.depth == 0;
-  if (implicit) d.begin();
-  fn();
-  if (implicit) d.commit_into(d.last_result);
-  return {};
-}
-
-Status check_list_clock(const ClientState& self, uint64_t n) {
-  if (self.next_clock + n > kMaxClock) return Status::error("client clock space exhausted");
-  return {};
-}
-
-}  // namespace
-
 Status Doc::list_insert(RootHandle h, uint32_t pos, const std::vector<std::string_view>& values) {
   DocImpl& d = *impl_;
   Root* root = d.root_of(h, RootType::List);
@@ -98,48 +79,15 @@ Status Doc::list_insert(RootHandle h, uint32_t pos, const std::vector<std::strin
     if (!is_json_value(values[i])) return Status::error("list value " + std::to_string(i) + " is not valid JSON");
   if (values.empty()) return {};
   ClientState& self = d.clients[0];
-  if (Status st = check_list_clock(self, values.size()); !st) return st;
-  // The same placement as Text::insert (doc.cpp), without the surrogate checks.
-  return in_list_txn(d, [&] {
+  if (Status st = check_clock(self, values.size()); !st) return st;
+  return in_txn(d, [&] {
     const uint32_t n = static_cast<uint32_t>(values.size());
-    const uint32_t clock = self.next_clock;
     const uint32_t content = static_cast<uint32_t>(d.list_values.size());
     for (std::string_view v : values) d.list_values.emplace_back(v);
-    Id left = kNoId, right = kNoId;
-    uint32_t leaf = TextTree::kNone, idx = 0;  // insert after this run (kNone: at the start)
-    bool extended = false;
-    if (pos == 0) {
-      uint32_t fl, fi;
-      if (t.first_run(&fl, &fi)) right = t.run(fl, fi).id_at(0);
-    } else {
-      TreePos p = t.find_visible(pos - 1);
-      const Run& r = t.run(p.leaf, p.idx);
-      left = r.id_at(p.off);
-      if (p.off + 1 < r.len) {
-        right = r.id_at(p.off + 1);
-        TreePos q = t.split_at({p.leaf, p.idx, p.off + 1});
-        p = {q.leaf, q.idx - 1, 0};  // split_at keeps both halves in one leaf
-      } else {
-        uint32_t nl = p.leaf, ni = p.idx;
-        if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
-        // Pushing at the end of our own run: grow it instead of adding one.
-        if (r.client == 0 && r.clock + r.len == clock && r.content + r.len == content && r.right == right) {
-          t.extend_run(p.leaf, p.idx, n);
-          extended = true;
-        }
-      }
-      leaf = p.leaf;
-      idx = p.idx;
-    }
-    if (!extended) t.insert_after(leaf, idx, Run{0, clock, n, content, left, right, false});
-    Op op{clock, n, OpKind::Insert};
-    op.root = h;
-    op.left = left;
-    op.right = right;
-    op.content = content;
-    d.log_op(0, op);
-    self.next_clock += n;
+    const TreePos before = pos > 0 ? t.find_visible(pos - 1) : TreePos{TextTree::kNone, 0, 0};
+    insert_own_run(d, t, h, pos, before, n, content);
     d.note_list_insert(h, pos, n);
+    return Status::success();
   });
 }
 
@@ -153,8 +101,8 @@ Status Doc::list_delete(RootHandle h, uint32_t pos, uint32_t len) {
                          " past the end (" + std::to_string(t.length()) + ")", Status::kRange);
   if (len == 0) return {};
   ClientState& self = d.clients[0];
-  if (Status st = check_list_clock(self, len); !st) return st;
-  return in_list_txn(d, [&] {
+  if (Status st = check_clock(self, len); !st) return st;
+  return in_txn(d, [&] {
     uint32_t left_to_delete = len;
     TreePos p = t.find_visible(pos);
     while (left_to_delete > 0) {
@@ -176,6 +124,7 @@ Status Doc::list_delete(RootHandle h, uint32_t pos, uint32_t len) {
       if (left_to_delete > 0) p = t.find_visible(pos);
     }
     d.note_text_delete(h, pos, len);
+    return Status::success();
   });
 }
 
