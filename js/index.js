@@ -67,6 +67,7 @@ const EXPORTS = [
   'rs_undo',
   'rs_memory_refused', 'rs_text_runs', 'rs_doc_memory_bytes', 'rs_memory_set_limit', 'rs_memory_info', // memory (issue 8)
   'rs_release_out',
+  'rs_queue_buffer', 'rs_queue_open', 'rs_text_plain_length', 'rs_run_queue', // command queue (issue 8)
 ];
 
 // The wasm functions themselves (no JS wrapper in between), by their C names. The build keeps
@@ -143,6 +144,82 @@ function scratch(bytes) {
     scratchBytes = size;
   }
   return scratchPtr;
+}
+
+// ---- the command queue (issue 8) -----------------------------------------------------------
+// Text edits of a document nobody listens to (no observer, 'update' listener, undo manager or
+// room) are not sent to WebAssembly one call each: they are written into a buffer in wasm
+// memory and run in one call (rs_run_queue, layout in wasm/bindings.cpp) as soon as anything
+// else touches that document, or another document queues. The call per keystroke was half the
+// cost of typing. Every edit is still checked here, synchronously, exactly as the core would:
+// against the text's length with the queued edits, on a text that never held a surrogate (else
+// positions need the core's pair checks and the edit goes direct), within the clocks and memory
+// the core granted the batch. Anything unusual goes the direct way, whose errors are the core's.
+const QUEUE_WORDS = 16384;
+let queuePtr = -1; // -1: not allocated yet; 0: none could be
+let queueDoc = null; // the document whose edits are queued (at most one)
+let queueUsed = 0; // words
+let queueClocks = 0; // clocks the queued edits may still take
+
+// Queues insert(pos, str) (str !== null) or delete(pos, len) on `text`; false: edit directly.
+function queueEdit(text, pos, str, len) {
+  if ((pos >>> 0) !== pos || (str === null ? (len >>> 0) !== len : typeof str !== 'string')) return false;
+  const doc = text.doc;
+  if (doc._h === 0 || (queueDoc !== doc && !openQueue(doc))) return false;
+  if (text._qEpoch !== doc._epoch) {
+    text._qLen = X.rs_text_plain_length(doc._h, text._handle);
+    text._qEpoch = doc._epoch;
+  }
+  const n = str === null ? len : str.length;
+  if (text._qLen < 0 || (str === null ? pos + len : pos) > text._qLen) return false;
+  const words = str === null ? 3 : 3 + ((n + 1) >> 1);
+  if (queueUsed + words > QUEUE_WORDS || n > queueClocks) {
+    if (words > QUEUE_WORDS) return false;
+    runQueue();
+    if (!openQueue(doc) || n > queueClocks) return false;
+  }
+  if (n === 0) return true; // an empty edit in range changes nothing
+  const at = (queuePtr >>> 2) + queueUsed;
+  if (str !== null) {
+    const heap16 = u16();
+    const base = 2 * (at + 3);
+    let pairs = 0;
+    for (let i = 0; i < n; i++) {
+      const c = str.charCodeAt(i);
+      pairs |= (c & 0xf800) === 0xd800 ? 1 : 0;
+      heap16[base + i] = c;
+    }
+    if (pairs !== 0) return false; // not counted: the words written are simply reused
+  }
+  const heap32 = u32();
+  heap32[at] = text._handle * 2 + (str === null ? 1 : 0);
+  heap32[at + 1] = pos;
+  heap32[at + 2] = n;
+  queueUsed += words;
+  queueClocks -= n;
+  text._qLen += str === null ? -n : n;
+  return true;
+}
+
+// Makes `doc` the queue's document (running another's queued edits first); false when the core
+// grants no batch (memory or clocks running out): then every edit goes direct, checked alone.
+function openQueue(doc) {
+  if (queueDoc !== null) runQueue();
+  if (queuePtr === -1) queuePtr = X.rs_queue_buffer(4 * QUEUE_WORDS) >>> 0;
+  if (queuePtr === 0) return false;
+  queueClocks = X.rs_queue_open(doc._h, QUEUE_WORDS);
+  if (queueClocks === 0) return false;
+  queueDoc = doc;
+  return true;
+}
+
+// Runs the queued edits and closes the queue (what the grant allowed may have changed).
+function runQueue() {
+  const doc = queueDoc;
+  const used = queueUsed;
+  queueDoc = null;
+  queueUsed = 0;
+  if (used !== 0 && doc._h !== 0 && X.rs_run_queue(doc._h, queuePtr, used) !== 0) doc._fail();
 }
 
 // ---- memory (issue 8) ---------------------------------------------------------------------
@@ -384,6 +461,9 @@ const finalizer = typeof FinalizationRegistry === 'function'
  * @param {{ clientId?: number, state?: Uint8Array }} [options]
  */
 export async function createDoc(options = {}) {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`roomsync: createDoc takes an options object ({ clientId, state }), got ${options === null ? 'null' : typeof options}`);
+  }
   await init();
   const doc = new Doc(options.clientId);
   if (options.state !== undefined) {
@@ -418,11 +498,14 @@ export class Doc {
     this._emitting = false; // inside _dispatch: transactions committed meanwhile wait in _queue
     this._queue = [];
     this._undoManagers = []; // js/undo.js: each sees every local transaction
+    this._epoch = 0; // bumped by every call but queued edits: text lengths cached for the queue expire
     if (finalizer) finalizer.register(this, this._handle, this);
   }
 
   _live() {
     if (this._h === 0) throw new Error('roomsync: this document has been destroyed');
+    if (queueDoc === this) runQueue();
+    this._epoch++;
     return this._h;
   }
 
@@ -494,6 +577,7 @@ export class Doc {
     } finally {
       this._txDepth = 0;
       if (this._h !== 0) {
+        if (queueDoc === this) runQueue();
         const flags = X.rs_commit(h);
         if (this._listening) {
           if (!threw) this._dispatch(flags, origin, true);
@@ -626,6 +710,7 @@ export class Doc {
     X.rs_set_observed(this._live(), root._handle, observed ? 1 : 0);
     this._observedRoots += observed ? 1 : -1;
     this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
+    this._epoch++;
   }
 
   /** doc.on('update', (update: Uint8Array, origin) => …) */
@@ -636,6 +721,7 @@ export class Doc {
     if (this._updateListeners.length === 0) X.rs_set_capture_updates(h, 1);
     this._updateListeners.push(cb);
     this._listening = true;
+    this._epoch++;
   }
 
   off(name, cb) {
@@ -645,6 +731,7 @@ export class Doc {
     this._updateListeners.splice(i, 1);
     if (this._updateListeners.length === 0) X.rs_set_capture_updates(this._h, 0);
     this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
+    this._epoch++;
   }
 
   /** The whole document as an update, loadable into an empty document. */
@@ -693,12 +780,14 @@ export class Doc {
   _addUndoManager(um) {
     this._undoManagers.push(um);
     this._listening = true;
+    this._epoch++;
   }
 
   _removeUndoManager(um) {
     const i = this._undoManagers.indexOf(um);
     if (i !== -1) this._undoManagers.splice(i, 1);
     this._listening = this._observedRoots > 0 || this._updateListeners.length > 0 || this._undoManagers.length > 0;
+    this._epoch++;
   }
 
   // The core's undo managers (wasm/bindings.cpp rs_undo): `op` and arguments as documented there.
@@ -730,6 +819,7 @@ export class Doc {
   destroy() {
     if (this._h === 0) return;
     for (const um of this._undoManagers.slice()) um.destroy();
+    if (queueDoc === this) { queueDoc = null; queueUsed = 0; } // its edits die with it
     this._h = 0;
     if (finalizer) finalizer.unregister(this);
     this._handle.delete();
@@ -770,9 +860,14 @@ class Root {
  * or between the two halves of a surrogate pair are refused (see index.d.ts).
  */
 export class Text extends Root {
-  constructor(doc, handle, name) { super(doc, handle, name, TEXT); }
+  constructor(doc, handle, name) {
+    super(doc, handle, name, TEXT);
+    this._qLen = 0; // length with the queued edits, valid while _qEpoch === doc._epoch
+    this._qEpoch = -1;
+  }
 
   insert(pos, str) {
+    if (!this.doc._listening && queueEdit(this, pos, str, 0)) return;
     const doc = this.doc;
     const h = doc._live();
     checkIndex(pos, 'position');
@@ -782,6 +877,7 @@ export class Text extends Root {
   }
 
   delete(pos, len) {
+    if (!this.doc._listening && queueEdit(this, pos, null, len)) return;
     const doc = this.doc;
     const h = doc._live();
     checkIndex(pos, 'position');
@@ -791,6 +887,7 @@ export class Text extends Root {
   }
 
   get length() {
+    if (this._qEpoch === this.doc._epoch && queueDoc === this.doc) return this._qLen; // queued edits counted
     return X.rs_text_length(this.doc._live(), this._handle);
   }
 
@@ -967,6 +1064,10 @@ export { createUndoManager, UndoManager } from './undo.js';
 
 /** Not part of the API: lets tests reach code paths that need huge inputs otherwise. */
 export const _testing = {
+  /** Runs the document's queued text edits now (benchmarks time them with the edits). */
+  runQueued(doc) {
+    doc._live();
+  },
   /** Sets the most code units one TextDecoder call decodes (default 2^24); returns the old. */
   setDecodeMax(n) {
     const old = DECODE_MAX;

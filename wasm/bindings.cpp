@@ -255,6 +255,45 @@ EMSCRIPTEN_KEEPALIVE int rs_text_delete(DocHandle* h, RootHandle root, uint32_t 
   if (size_t need = h->refused(0, 0)) return h->out_of_memory(need);
   return h->check(h->doc.text_delete(root, pos, len));
 }
+// --- the command queue (js/index.js, queueEdit): text edits of a document nobody listens to
+// are written by JS into one buffer in wasm memory and run here in one call, when anything else
+// touches that document. JS has checked every position against the length and surrogate-free
+// state rs_text_plain_length gave it, and the memory headroom with rs_queue_open, so the core
+// takes each command as a direct call would. Layout (uint32 words): root * 2 + (1: delete),
+// pos, len, then for an insert its len UTF-16 code units, two per word.
+EMSCRIPTEN_KEEPALIVE void* rs_queue_buffer(size_t bytes) {
+  static void* buffer = rs_memory::refused(nullptr, bytes, 1) ? nullptr : std::malloc(bytes);
+  return buffer;
+}
+// How many clocks (elements inserted or deleted) a batch of `words` of commands may take on
+// this document, or 0 when the memory guard would not let a batch that large run (then JS
+// edits directly, and each call is checked on its own).
+EMSCRIPTEN_KEEPALIVE double rs_queue_open(DocHandle* h, uint32_t words) {
+  return h->refused(size_t{words} * 4, 8) ? 0 : static_cast<double>(h->doc.clock_headroom());
+}
+// The text's length, or -1 when positions need the core's surrogate checks.
+EMSCRIPTEN_KEEPALIVE int32_t rs_text_plain_length(DocHandle* h, RootHandle root) {
+  return h->doc.may_hold_surrogates() ? -1 : static_cast<int32_t>(h->doc.text_length(root));
+}
+EMSCRIPTEN_KEEPALIVE int rs_run_queue(DocHandle* h, const uint32_t* q, uint32_t words) {
+  Doc& doc = h->doc;
+  doc.begin();  // one transaction: nobody listens, so only the cost of one is visible
+  Status st;
+  for (uint32_t i = 0; i < words && st.ok;) {
+    const RootHandle root = q[i] >> 1;
+    const uint32_t pos = q[i + 1], len = q[i + 2];
+    if (q[i] & 1) {
+      st = doc.text_delete(root, pos, len);
+      i += 3;
+    } else {
+      st = doc.text_insert(root, pos, std::u16string_view(reinterpret_cast<const char16_t*>(q + i + 3), len));
+      i += 3 + (len + 1) / 2;
+    }
+  }
+  doc.commit();
+  return h->check(std::move(st));
+}
+
 EMSCRIPTEN_KEEPALIVE uint32_t rs_text_length(DocHandle* h, RootHandle root) {
   return h->doc.text_length(root);
 }

@@ -377,6 +377,15 @@ uint32_t Doc::text_length(RootHandle h) const {
   return r ? r->text->length() : 0;
 }
 
+bool Doc::may_hold_surrogates() const {
+  const DocImpl& d = *impl_;
+  for (size_t n = d.arena.size(); d.arena_scanned < n; ++d.arena_scanned)
+    if ((d.arena[d.arena_scanned] & 0xf800) == 0xd800) return true;  // stays true: not advanced
+  return false;
+}
+
+uint64_t Doc::clock_headroom() const { return kMaxClock - impl_->clients[0].next_clock; }
+
 std::u16string Doc::text_content(RootHandle h) const {
   std::u16string out;
   if (const Root* r = impl_->root_of(h, RootType::Text)) r->text->append_content(&out);

@@ -121,6 +121,12 @@ class Doc {
   Status text_delete(RootHandle text, uint32_t pos, uint32_t len);
   uint32_t text_length(RootHandle text) const;
   std::u16string text_content(RootHandle text) const;
+  // Whether any text of this document ever held a surrogate code unit (amortized O(1): the
+  // text arena only grows). While false, no position splits a pair, so a caller that knows a
+  // text's length can check positions itself (the JS command queue does).
+  bool may_hold_surrogates() const;
+  // Clocks this replica may still use (every inserted or deleted element takes one).
+  uint64_t clock_headroom() const;
 
   // --- Sticky positions (crdt/sticky.h; Text, and every other sequence root) ------------
   // An anchor at `index` of sequence root `root`, tied to an element: assoc >= 0 to the element

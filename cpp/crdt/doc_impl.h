@@ -199,6 +199,7 @@ class DocImpl {
   std::vector<Root> roots;
   std::unordered_map<std::string, RootHandle> root_names;  // key: type byte + name
   std::u16string arena;               // all inserted text, append-only
+  mutable size_t arena_scanned = 0;   // may_hold_surrogates: arena[0, arena_scanned) has none
   std::vector<std::string> strings;   // map keys and values
   std::vector<std::string> list_values;  // all inserted list elements (JSON), append-only
   uint64_t lamport = 0;

@@ -55,7 +55,8 @@ export class RoomCore {
     this._bufCap = 0;
     this.doc = doc;
     this.self = self;
-    this._h = new mod.RoomHandle({ ...tuning, self, seed, now, docPtr: doc._h, clientId: doc.clientId });
+    // _live() runs text edits the doc still queues (js/index.js): the core reads the doc directly.
+    this._h = new mod.RoomHandle({ ...tuning, self, seed, now, docPtr: doc._live(), clientId: doc.clientId });
   }
 
   // Copies bytes into wasm memory and calls fn(ptr, len).
@@ -83,7 +84,7 @@ export class RoomCore {
   /** Report dc.bufferedAmount after sending a batch to peer and on 'bufferedamountlow'. */
   channelBuffered(peer, bytes, now) { this._h.channelBuffered(peer, bytes, now); }
   framesLost(peer, now) { this._h.framesLost(peer, now); }
-  handleFrame(peer, data, now) { this._withBytes(data, (p, n) => this._h.handleFrame(peer, p, n, now)); }
+  handleFrame(peer, data, now) { if (this.doc._h !== 0) this.doc._live(); this._withBytes(data, (p, n) => this._h.handleFrame(peer, p, n, now)); }
   /** An update the local document produced (doc.on('update') with an origin other than the room). */
   localUpdate(update, now) { return this._withBytes(update, (p, n) => this._h.localUpdate(p, n, now)); }
   /**
