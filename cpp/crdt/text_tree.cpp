@@ -138,9 +138,18 @@ TreePos TextTree::find_visible(uint32_t pos) const {
   if (cache_leaf_ != kNone && pos >= cache_start_) {
     const Leaf& l = leaves_[cache_leaf_];
     uint32_t rel = pos - cache_start_;
-    for (uint32_t i = 0; i < l.n; ++i) {
+    uint32_t i = 0;
+    if (rel >= cache_run_start_ && cache_run_ < l.n) {
+      i = cache_run_;
+      rel -= cache_run_start_;
+    }
+    for (; i < l.n; ++i) {
       uint32_t v = l.runs[i].visible();
-      if (rel < v) return {cache_leaf_, i, rel};
+      if (rel < v) {
+        cache_run_ = i;
+        cache_run_start_ = pos - cache_start_ - rel;
+        return {cache_leaf_, i, rel};
+      }
       rel -= v;
     }
   }
@@ -157,7 +166,9 @@ TreePos TextTree::find_visible(uint32_t pos) const {
     uint32_t v = l.runs[i].visible();
     if (pos < v) {
       cache_leaf_ = node;
-      cache_start_ = target - pos - position_in_leaf(node, i);
+      cache_run_ = i;
+      cache_run_start_ = position_in_leaf(node, i);
+      cache_start_ = target - pos - cache_run_start_;
       return {node, i, pos};
     }
     pos -= v;
@@ -228,6 +239,16 @@ uint32_t TextTree::position_of(uint32_t leaf, uint32_t idx) const {
 void TextTree::add_width(uint32_t leaf, int64_t delta) {
   if (leaf != cache_leaf_) cache_leaf_ = kNone;  // positions after `leaf` moved
   total_width_ = static_cast<uint32_t>(total_width_ + delta);
+  if (leaf == path_leaf_ && path_shape_ == shape_) {
+    for (uint32_t k = 0; k < path_len_; ++k) {
+      uint32_t& w = inners_[path_node_[k]].width[path_slot_[k]];
+      w = static_cast<uint32_t>(w + delta);
+    }
+    return;
+  }
+  path_leaf_ = leaf;
+  path_shape_ = shape_;
+  path_len_ = 0;
   uint32_t child = leaf;
   uint32_t parent = leaves_[leaf].parent;
   while (parent != kNone) {
@@ -235,6 +256,12 @@ void TextTree::add_width(uint32_t leaf, int64_t delta) {
     uint32_t s = 0;
     while (in.child[s] != child) ++s;
     in.width[s] = static_cast<uint32_t>(in.width[s] + delta);
+    if (path_len_ < kMaxHeight) {
+      path_node_[path_len_] = parent;
+      path_slot_[path_len_++] = s;
+    } else {
+      path_leaf_ = kNone;  // deeper than any tree of 2^32 elements: never cached
+    }
     child = parent;
     parent = in.parent;
   }
@@ -275,6 +302,7 @@ void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32
 
 void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_child,
                             bool is_leaf, uint32_t width) {
+  ++shape_;  // slots move: add_width's cached path expires
   if (parent == kNone) {  // after_child was the root: grow a level
     uint32_t r = static_cast<uint32_t>(inners_.size());
     grow_by_quarter(inners_);
@@ -389,6 +417,7 @@ TreePos TextTree::split_at(TreePos p) {
   std::memmove(&l.runs[p.idx + 2], &l.runs[p.idx + 1], (l.n - p.idx - 1) * sizeof(Run));
   l.runs[p.idx + 1] = right;
   ++l.n;
+  run_changed(p.leaf, p.idx + 1, true);
   return {p.leaf, p.idx + 1, 0};
 }
 
@@ -407,6 +436,7 @@ TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {
   std::memmove(&l.runs[at + 1], &l.runs[at], (l.n - at) * sizeof(Run));
   l.runs[at] = r;
   ++l.n;
+  run_changed(leaf, at, true);
   index_place(r.client, r.clock, r.len, leaf, false);
   if (!r.deleted) add_width(leaf, r.len);
   return {leaf, at, 0};
@@ -416,6 +446,7 @@ void TextTree::extend_run(uint32_t leaf, uint32_t idx, uint32_t n) {
   Run& r = leaves_[leaf].runs[idx];
   uint32_t clock = r.clock + r.len;
   r.len += n;
+  run_changed(leaf, idx, false);
   index_place(r.client, clock, n, leaf, false);
   if (!r.deleted) add_width(leaf, n);
 }
@@ -424,6 +455,7 @@ void TextTree::mark_deleted(uint32_t leaf, uint32_t idx) {
   Run& r = leaves_[leaf].runs[idx];
   assert(!r.deleted);
   r.deleted = true;
+  run_changed(leaf, idx, false);
   add_width(leaf, -static_cast<int64_t>(r.len));
 }
 

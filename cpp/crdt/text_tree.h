@@ -161,6 +161,19 @@ class TextTree {
   // The leaf of the last position lookup and the visible position where it starts.
   mutable uint32_t cache_leaf_ = kNone;
   mutable uint32_t cache_start_ = 0;
+  // ...and in that leaf, the run found and where it starts within the leaf: typing finds the
+  // same run again and again (valid while nothing changed before it: see run_changed).
+  mutable uint32_t cache_run_ = 0, cache_run_start_ = 0;
+  // Run idx of leaf changed width, or (inserted) a run was inserted at idx.
+  void run_changed(uint32_t leaf, uint32_t idx, bool inserted) {
+    if (leaf == cache_leaf_ && (inserted ? idx <= cache_run_ : idx < cache_run_)) cache_run_ = cache_run_start_ = 0;
+  }
+  // The inner nodes and slots from the last leaf add_width updated up to the root: typing
+  // changes one leaf's width again and again, and finding each slot by scanning cost the most.
+  // Valid while no child was inserted anywhere (shape_ counts insertions).
+  static constexpr uint32_t kMaxHeight = 16;
+  uint32_t path_leaf_ = kNone, path_len_ = 0, path_shape_ = 0, shape_ = 1;
+  uint32_t path_node_[kMaxHeight], path_slot_[kMaxHeight];
   // Typing appends to the same leaf: skip the map while that stays true.
   uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
