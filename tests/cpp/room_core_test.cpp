@@ -31,12 +31,6 @@ Bytes chunk_frame(MsgKind kind, const Bytes& data, uint64_t id = 777, std::strin
   return encode_chunk(id, 0, 1, h, data.data(), data.size());
 }
 
-bool disconnected(const Node& n, const std::string& peer) {
-  for (const auto& o : n.events)
-    if (o.kind == OutKind::ProtocolError && o.peer == peer) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("room: garbage from a peer is reported, a violation drops it, the document is untouched",
