@@ -609,11 +609,13 @@ export class Doc {
     // Undo managers record a local transaction now, before anything else can commit.
     const stack = local && this._undoManagers.length !== 0 ? this._captureUndo(origin) : null;
     let update = null;
-    if ((flags & HAS_UPDATE) && this._updateListeners.length > 0) {
+    const updateLen = (flags & HAS_UPDATE) !== 0 ? X.rs_update_len(h) : 0;
+    if (updateLen !== 0 && this._updateListeners.length > 0) {
       const ptr = X.rs_update(h) >>> 0;
-      update = u8().slice(ptr, ptr + X.rs_update_len(h));
+      update = u8().slice(ptr, ptr + updateLen);
     }
-    if ((flags & (HAS_UPDATE | HAS_EVENTS)) !== 0) copied(h, X.rs_update_len(h) + 4 * X.rs_events_len(h), null);
+    // Small results stay in wasm memory for the next transaction (no call to free them).
+    if (updateLen > KEEP_RESULT_BYTES || (events !== null && updateLen + 4 * X.rs_events_len(h) > KEEP_RESULT_BYTES)) X.rs_release_out(h);
     if (this._emitting) {
       // A listener edited the document: its transaction is emitted after the one being
       // emitted, so every listener sees updates in causal order.
