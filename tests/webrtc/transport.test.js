@@ -64,6 +64,64 @@ test('two peers dial each other at once (glare): one data channel, frames in ord
   await b.close();
 });
 
+// ---- negotiation one step at a time (stale answers) and signals to peers that left
+// (Media m-lines are tested in Chromium, browser-transport.test.js: @roamhq/wrtc crashes at exit
+// once an audio or video transceiver has been connected.)
+test('an answer to an earlier offer (delivered again) is ignored: the current offer/answer completes, no error', async () => {
+  const hub = fakeHub();
+  const answers = [];
+  // The second answer of b is preceded by a copy of its first (a renegotiation meets a stale answer).
+  hub.tamperSignal = (from, to, data) => {
+    if (from !== 'pb' || data.m?.k !== 'sdp' || data.m.d.type !== 'answer') return [data];
+    answers.push(data);
+    return answers.length === 2 ? [answers[0], data] : [data];
+  };
+  const errors = [];
+  const transport = (id) => new PeerTransport({ signaling: hub.member(id), rtc: wrtc, onError: (e) => errors.push(e) });
+  const a = transport('pa');
+  const b = transport('pb');
+  const got = [];
+  b.opts.onFrame = (from, bytes) => got.push(bytes.slice());
+  const ufrag = (sdp) => sdp.match(/a=ice-ufrag:(\S+)/)[1];
+  try {
+    a.connect('pb');
+    await waitUntil(() => a.route('pb') === 'datachannel' && b.route('pa') === 'datachannel', { message: 'channel' });
+    const pc = a.peerConnection('pb');
+    pc.restartIce(); // a second offer; b's answer to it has new ICE credentials, the first one old ones
+    await waitUntil(() => answers.length === 2 && pc.signalingState === 'stable', { message: 'renegotiated' });
+    assert.equal(ufrag(pc.currentRemoteDescription.sdp), ufrag(answers[1].m.d.sdp), 'the answer to the current offer applies');
+    assert.notEqual(ufrag(answers[0].m.d.sdp), ufrag(answers[1].m.d.sdp));
+    for (const i of range(20)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 20, { message: 'frames' });
+    assert.deepEqual(indices(got), range(20));
+    assert.deepEqual(errors, []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a signal to a peer that left is dropped silently once the peer is disconnected; to a peer that stays unknown it is an error', async () => {
+  const hub = fakeHub();
+  const errors = [];
+  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 300, onError: (e) => errors.push(e) });
+  hub.member('pb');
+  try {
+    // pb leaves signaling: a's greeting fails with unknown_peer before a hears of the leave.
+    hub.remove('pb');
+    a.connect('pb');
+    a.connect('ghost'); // never in the room, and never disconnected
+    await new Promise((r) => setImmediate(r));
+    await a.disconnect('pb'); // what a room does on the leave
+    await waitUntil(() => errors.length > 0, { message: 'the error for ghost' });
+    assert.deepEqual(errors.map((e) => [e.code, e.peerId]), [['signal_failed', 'ghost']]);
+    assert.match(errors[0].message, /unknown_peer/);
+  } finally {
+    await a.close();
+  }
+});
+// ---- end negotiation / signals to peers that left
+
 test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
   const room = newRoom();
   const [a, b, c] = [await makePeer(srv, room), await makePeer(srv, room), await makePeer(srv, room)];
