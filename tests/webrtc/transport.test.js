@@ -13,8 +13,13 @@ let srv;
 before(async () => {
   srv = await startServer();
 });
+// Transports on the in-memory hub (their timers would keep the process alive): closed here too,
+// so that a failed test cannot leave the process running.
+const hubTransports = new Set();
+const onHub = (t) => (hubTransports.add(t), t);
 after(async () => {
   await closeAll();
+  await Promise.allSettled([...hubTransports].map((t) => t.close()));
   await srv.close();
 });
 
@@ -77,7 +82,7 @@ test('an answer to an earlier offer (delivered again) is ignored: the current of
     return answers.length === 2 ? [answers[0], data] : [data];
   };
   const errors = [];
-  const transport = (id) => new PeerTransport({ signaling: hub.member(id), rtc: wrtc, onError: (e) => errors.push(e) });
+  const transport = (id) => onHub(new PeerTransport({ signaling: hub.member(id), rtc: wrtc, onError: (e) => errors.push(e) }));
   const a = transport('pa');
   const b = transport('pb');
   const got = [];
@@ -104,7 +109,7 @@ test('an answer to an earlier offer (delivered again) is ignored: the current of
 test('a signal to a peer that left is dropped silently once the peer is disconnected; to a peer that stays unknown it is an error', async () => {
   const hub = fakeHub();
   const errors = [];
-  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 300, onError: (e) => errors.push(e) });
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 300, onError: (e) => errors.push(e) }));
   hub.member('pb');
   try {
     // pb leaves signaling: a's greeting fails with unknown_peer before a hears of the leave.
@@ -350,26 +355,26 @@ test("the relay is paced and retried under the server's rate limit: nothing is d
 function hubPair(hub, opts = {}) {
   const got = [];
   const errors = [];
-  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onError: (e) => errors.push(['a', e]), ...opts });
-  const b = new PeerTransport({
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onError: (e) => errors.push(['a', e]), ...opts }));
+  const b = onHub(new PeerTransport({
     signaling: hub.member('pb'),
     relay: 'always',
     onFrame: (from, bytes) => got.push(bytes.slice()),
     onError: (e) => errors.push(['b', e]),
     ...opts,
-  });
+  }));
   return { a, b, got, errors };
 }
 
 test('a greeting sent before the peer had a transport is repeated until it answers', async () => {
   const hub = fakeHub();
   const got = [];
-  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 100 });
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 100 }));
   const sigB = hub.member('pb'); // joined, but its transport comes later: the first hello is lost
   a.connect('pb');
   for (const i of range(5)) a.send('pb', numbered(i));
   await new Promise((r) => setTimeout(r, 150));
-  const b = new PeerTransport({ signaling: sigB, relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) });
+  const b = onHub(new PeerTransport({ signaling: sigB, relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
   await waitUntil(() => got.length === 5, { message: 'frames after a repeated hello' });
   assert.deepEqual(indices(got), range(5));
   await a.close();
@@ -380,14 +385,14 @@ test("the peer's bye discards frames still queued for it, without an error", asy
   const hub = fakeHub();
   const errors = [];
   const closed = [];
-  const a = new PeerTransport({
+  const a = onHub(new PeerTransport({
     signaling: hub.member('pa'),
     relay: 'always',
     relayRate: { rate: 1, burst: 1 }, // slow: frames stay queued
     onError: (e) => errors.push(e),
     onChannelClosed: (id) => closed.push(id),
-  });
-  const b = new PeerTransport({ signaling: hub.member('pb'), relay: 'always' });
+  }));
+  const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always' }));
   a.connect('pb');
   await waitUntil(() => a.route('pb') === 'relay', { message: 'route' });
   for (const i of range(5)) a.send('pb', numbered(i));
@@ -567,7 +572,7 @@ test('disconnect tells the other side; close() leaves nothing behind', async () 
 
 test('a process that connects, sends and closes exits by itself (no dangling timers or handles)', () => {
   const script = fileURLToPath(new URL('./helpers/exit-check.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   assert.equal(r.signal, null, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /frames ok/);
