@@ -769,10 +769,11 @@ export class PeerTransport {
         peer.dc.send(framed);
         peer.dcSentSinceRead += framed.length;
       } catch (err) {
-        // The channel is closing under us: keep the frames for the next route.
+        // The channel is closing under us: keep the frames for the next route. That is no error
+        // (its close event follows and moves them: the peer left or the link is re-made).
         peer.dcQueue.push({ frames, framed });
         peer.dcQueueBytes += framed.length;
-        this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
+        if (peer.dc.readyState === 'open') this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
       }
     } else {
       peer.dcQueue.push({ frames, framed });

@@ -125,6 +125,40 @@ test('a signal to a peer that left is dropped silently once the peer is disconne
     await a.close();
   }
 });
+test('a send on a channel closing under us is no error: the frames wait for the next route and arrive in order', async () => {
+  const room = newRoom();
+  let closing = false; // a's channel throws on send as one does between the peer's close and its close event
+  const rtc = {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      createDataChannel(...args) {
+        const dc = super.createDataChannel(...args);
+        const send = dc.send.bind(dc);
+        dc.send = (data) => {
+          if (closing) throw new Error("RTCDataChannel.readyState is not 'open'");
+          return send(data);
+        };
+        const state = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(dc), 'readyState');
+        if (state?.get) Object.defineProperty(dc, 'readyState', { get: () => (closing ? 'closing' : state.get.call(dc)) });
+        return dc;
+      }
+    },
+  };
+  const a = await makePeer(srv, room, { rtc });
+  const b = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  sendNumbered(a, b, 5);
+  await waitUntil(() => b.received(a.id).length === 5, { message: 'frames over the channel' });
+  closing = true;
+  for (const i of range(5)) assert.equal(a.transport.send(b.id, numbered(5 + i)), true);
+  b.transport.peerConnection(a.id).close(); // the close a's channel was about to report
+  await waitUntil(() => b.received(a.id).length === 10, { message: 'the kept frames, by the next route' });
+  assert.deepEqual(indices(b.received(a.id)), range(10));
+  assert.deepEqual(errorCodes(a).filter((c) => c !== 'connect_failed'), []); // (the link is re-made)
+  await a.close();
+  await b.close();
+});
 // ---- end negotiation / signals to peers that left
 
 test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
