@@ -20,9 +20,15 @@ node_tests() {  # node_tests <name> <dir> [wrapper...]: the wrapper (scripts/net
   local name=$1 dir=$2 shown=tap
   shift 2
   [ -t 1 ] && shown=spec
-  "$@" node --test --test-reporter="$shown" --test-reporter-destination=stdout \
+  "$@" node --test "${test_flags[@]}" --test-reporter="$shown" --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$logs/$name.tap" "$dir"
 }
+test_flags=() # more node --test flags for the next node_tests
+# WebRTC and browser tests hold sockets, peer connections and browsers: a test that fails before
+# closing one (or hangs) must not keep its file's process, and so the suite, running forever.
+# --test-force-exit ends the process once its tests are done (the exit-check tests still catch
+# leaks); --test-timeout bounds a test that sets no timeout of its own.
+hang_guards=(--test-force-exit --test-timeout=300000)
 has_tests() { compgen -G "$1/*.test.js" >/dev/null || compgen -G "$1/**/*.test.js" >/dev/null; }
 
 step "setup"
@@ -38,11 +44,13 @@ node_tests js tests/js/
 
 if has_tests tests/webrtc; then
   step "WebRTC tests (scripts/netns.sh node --test tests/webrtc/)"
+  test_flags=("${hang_guards[@]}")
   node_tests webrtc tests/webrtc/ scripts/netns.sh
 fi
 
 if has_tests tests/e2e; then
   step "browser end-to-end tests (scripts/netns.sh node --test tests/e2e/)"
+  test_flags=("${hang_guards[@]}")
   node_tests e2e tests/e2e/ scripts/netns.sh
 fi
 

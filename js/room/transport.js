@@ -33,7 +33,8 @@
 //    bytes of that part], sealed as iv || ciphertext || tag with a password;
 //  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
 //    a greeting also carries h: 1 in clear, a refusal is { rs1: 1, nack: 'wrong_password' }.
-//    Messages: hello {ack}, sdp {g, d: description}, ice {g, d: candidate}, bye, relay-only;
+//    Messages: hello {ack}, sdp {g, d: description, o: offer number | a: number of the offer
+//    answered}, ice {g, d: candidate}, bye, relay-only;
 //    `g` is the connection generation (a re-dial increments it, both sides follow the higher).
 // The epoch is random per peer entry: a reconnected peer starts a new stream at seq 0.
 
@@ -93,6 +94,25 @@ function toBytes(data) {
 
 const randomU32 = () => globalThis.crypto.getRandomValues(new Uint32Array(1))[0];
 
+/** Offer/answer state of one RTCPeerConnection (see PeerTransport._negotiate). */
+function newNegotiation(pc, gen) {
+  const neg = {
+    pc,
+    gen,
+    tail: Promise.resolve(), // the last step queued
+    abandoned: null, // resolves when the connection is closed or replaced
+    abandon: null,
+    wantOffer: false, // an offer was asked for and not made yet
+    iceRestart: false,
+    offerQueued: false,
+    offers: 0, // our offers so far (numbered from 1: an answer names the offer it answers)
+    localOffer: 0, // the number of our offer waiting for its answer (0: none)
+    holdIce: null, // outgoing candidates held while our description is being set
+  };
+  neg.abandoned = new Promise((resolve) => (neg.abandon = resolve));
+  return neg;
+}
+
 /** Per-peer state. */
 class Peer {
   constructor(id, polite) {
@@ -104,10 +124,8 @@ class Peer {
     this.pc = null;
     this.dc = null;
     this.dcOpen = false;
-    this.makingOffer = false;
-    this.remoteOffers = 0; // offers we accepted (tells a failed own offer from glare)
+    this.neg = null; // offer/answer state of the current connection (see _negotiate)
     this.ignoreOffer = false;
-    this.holdIce = null; // outgoing candidates held while our description is being sent
     this.remoteCandidates = []; // incoming candidates waiting for a remote description
     this.failures = 0;
     this.connectTimer = null;
@@ -395,21 +413,23 @@ export class PeerTransport {
     peer.pc = pc;
     peer.dc = dc;
     peer.dcBufferedRead = peer.dcSentSinceRead = 0;
-    peer.makingOffer = false;
     peer.ignoreOffer = false;
     peer.remoteCandidates = [];
     const gen = peer.gen;
+    const neg = (peer.neg = newNegotiation(pc, gen));
     const current = () => peer.pc === pc && !peer.gone;
 
     pc.onicecandidate = (e) => {
       if (!current() || !e.candidate) return;
       const c = e.candidate;
       const init = typeof c.toJSON === 'function' ? c.toJSON() : { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-      if (peer.holdIce) peer.holdIce.push(init);
+      if (neg.holdIce) neg.holdIce.push(init);
       else this._signal(peer, { k: 'ice', g: gen, d: init });
     };
     pc.onnegotiationneeded = () => {
-      if (current()) this._offer(peer, pc, gen);
+      // Dispatched after the state left 'stable' (@roamhq/wrtc does that): a stale event, the
+      // connection fires it again once back in 'stable' if still needed.
+      if (current() && pc.signalingState === 'stable') this._offer(peer, pc, gen);
     };
     const onState = () => {
       if (!current()) return;
@@ -481,6 +501,8 @@ export class PeerTransport {
     const { pc, dc } = peer;
     peer.pc = null;
     peer.dc = null;
+    if (peer.neg) peer.neg.abandon(); // its steps still waiting are dropped
+    peer.neg = null;
     const wasOpen = peer.dcOpen;
     peer.dcOpen = false;
     if (dc) {
@@ -507,42 +529,73 @@ export class PeerTransport {
     }
   }
 
-  /** Creates and sends an offer. @roamhq/wrtc lacks argument-less setLocalDescription(), so the
-   * description is always created explicitly. */
-  async _offer(peer, pc, gen, iceRestart = false) {
-    if (pc.signalingState !== 'stable' || peer.makingOffer) return;
-    const offersSeen = peer.remoteOffers;
-    try {
-      peer.makingOffer = true;
-      const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
-      if (peer.pc !== pc || pc.signalingState !== 'stable') return; // a remote offer came first
-      await this._setLocal(peer, pc, gen, offer);
-    } catch (err) {
-      // A remote offer accepted meanwhile (we are polite) makes our own offer fail: that is glare
-      // resolved as intended, not an error.
-      if (peer.pc === pc && peer.remoteOffers === offersSeen) this._error('rtc_error', `offer to peer ${peer.id} failed: ${err.message}`, peer.id);
-    } finally {
-      peer.makingOffer = false;
-    }
+  // Perfect negotiation, one step at a time: an own offer (createOffer + setLocalDescription) and
+  // the handling of a remote description (rollback, setRemoteDescription, the answer) never
+  // overlap on one connection. So a remote offer always finds our offer either not begun or set
+  // (glare is then plain signalingState), an answer is made for the remote offer just applied,
+  // and a track added meanwhile (call.js) is offered once the exchange under way has settled.
+
+  /** Runs `step` after the connection's earlier steps have settled; then makes an offer that was
+   * asked for meanwhile. A step of a connection closed or replaced is dropped (a closed
+   * RTCPeerConnection may never settle its promises: the chain must not wait for it). */
+  _negotiate(peer, neg, step) {
+    const run = neg.tail.then(() => (peer.neg === neg ? Promise.race([step(), neg.abandoned]) : undefined));
+    neg.tail = run.catch(() => {}).then(() => {
+      if (peer.neg === neg && neg.wantOffer && !neg.offerQueued && neg.pc.signalingState === 'stable') this._offer(peer, neg.pc, neg.gen);
+    });
+    return run;
   }
 
-  /** setLocalDescription, then the description is signalled before any candidate it produced. */
-  async _setLocal(peer, pc, gen, desc) {
-    peer.holdIce = [];
+  /** Asks for an offer (negotiationneeded, ICE restart); it is made when the connection is stable.
+   * @roamhq/wrtc lacks argument-less setLocalDescription(), so descriptions are created explicitly. */
+  _offer(peer, pc, gen, iceRestart = false) {
+    const neg = peer.neg;
+    if (!neg || neg.pc !== pc) return;
+    neg.gen = gen;
+    neg.wantOffer = true;
+    neg.iceRestart ||= iceRestart;
+    if (neg.offerQueued) return;
+    neg.offerQueued = true;
+    this._negotiate(peer, neg, async () => {
+      neg.offerQueued = false;
+      // Not stable: an offer/answer is under way; _negotiate offers again once it settled.
+      if (!neg.wantOffer || pc.signalingState !== 'stable') return;
+      const restart = neg.iceRestart;
+      neg.wantOffer = neg.iceRestart = false;
+      try {
+        const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
+        if (peer.neg !== neg || pc.signalingState !== 'stable') return;
+        const id = neg.offers + 1;
+        await this._setLocal(peer, neg, gen, offer, { o: id });
+        neg.offers = neg.localOffer = id;
+      } catch (err) {
+        if (peer.neg === neg) this._error('rtc_error', `offer to peer ${peer.id} failed: ${err.message}`, peer.id);
+      }
+    });
+  }
+
+  /** setLocalDescription, then (only if it was set) the description is signalled, before any
+   * candidate it produced. `extra`: the offer's number (o) or the number of the offer answered (a). */
+  async _setLocal(peer, neg, gen, desc, extra) {
+    const pc = neg.pc;
+    let set = false;
+    neg.holdIce = [];
     try {
       await pc.setLocalDescription(desc);
+      set = true;
     } finally {
-      const held = peer.holdIce;
-      peer.holdIce = null;
-      if (peer.pc === pc) {
+      const held = neg.holdIce;
+      neg.holdIce = null;
+      if (peer.neg === neg) {
         const local = pc.localDescription;
-        if (local) this._signal(peer, { k: 'sdp', g: gen, d: { type: local.type, sdp: local.sdp } });
+        if (set && local && local.type === desc.type) this._signal(peer, { k: 'sdp', g: gen, d: { type: local.type, sdp: local.sdp }, ...extra });
         for (const c of held) this._signal(peer, { k: 'ice', g: gen, d: c });
       }
     }
   }
 
-  async _onDescription(peer, gen, desc) {
+  /** A remote offer or answer (`msg`: its signal, with the offer's number o or the answered a). */
+  async _onDescription(peer, gen, desc, msg = {}) {
     if (!this._wantsDirect(peer)) {
       if (this.opts.relay === 'always') this._signal(peer, { k: 'relay-only' });
       return;
@@ -557,21 +610,36 @@ export class PeerTransport {
       peer.gen = gen;
       this._newPc(peer);
     }
-    const pc = peer.pc;
-    const collision = desc.type === 'offer' && (peer.makingOffer || pc.signalingState !== 'stable');
-    peer.ignoreOffer = !peer.polite && collision;
-    if (peer.ignoreOffer) return;
-    if (desc.type === 'offer') peer.remoteOffers++;
-    try {
-      if (collision && pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
-      if (desc.type === 'answer' && pc.signalingState !== 'have-local-offer') return; // stale answer
-      await pc.setRemoteDescription(desc);
-      if (peer.pc !== pc) return;
-      for (const c of peer.remoteCandidates.splice(0)) await this._addCandidate(peer, pc, c);
-      if (desc.type === 'offer') await this._setLocal(peer, pc, gen, await pc.createAnswer());
-    } catch (err) {
-      if (peer.pc === pc) this._error('rtc_error', `negotiation with peer ${peer.id} failed: ${err.message}`, peer.id);
-    }
+    const { pc, neg } = peer;
+    return this._negotiate(peer, neg, async () => {
+      try {
+        if (desc.type === 'answer') {
+          peer.ignoreOffer = false;
+          // Stale: no offer of ours is out, or the answer is for an earlier one (older peers send no a).
+          if (pc.signalingState !== 'have-local-offer' || (Number.isInteger(msg.a) && msg.a !== neg.localOffer)) return;
+          await pc.setRemoteDescription(desc);
+          neg.localOffer = 0;
+        } else {
+          // Glare: the impolite side keeps its own offer and ignores the peer's (and its candidates).
+          peer.ignoreOffer = !peer.polite && pc.signalingState === 'have-local-offer';
+          if (peer.ignoreOffer) return;
+          if (pc.signalingState !== 'stable') {
+            await pc.setLocalDescription({ type: 'rollback' });
+            neg.localOffer = 0;
+          }
+          await pc.setRemoteDescription(desc);
+        }
+        if (peer.neg !== neg) return;
+        for (const c of peer.remoteCandidates.splice(0)) await this._addCandidate(peer, pc, c);
+        if (desc.type !== 'offer') return;
+        const answer = await pc.createAnswer();
+        if (peer.neg === neg && pc.signalingState === 'have-remote-offer') {
+          await this._setLocal(peer, neg, gen, answer, Number.isInteger(msg.o) ? { a: msg.o } : {});
+        }
+      } catch (err) {
+        if (peer.neg === neg) this._error('rtc_error', `negotiation with peer ${peer.id} failed: ${err.message}`, peer.id);
+      }
+    });
   }
 
   async _onCandidate(peer, gen, cand) {
@@ -701,10 +769,11 @@ export class PeerTransport {
         peer.dc.send(framed);
         peer.dcSentSinceRead += framed.length;
       } catch (err) {
-        // The channel is closing under us: keep the frames for the next route.
+        // The channel is closing under us: keep the frames for the next route. That is no error
+        // (its close event follows and moves them: the peer left or the link is re-made).
         peer.dcQueue.push({ frames, framed });
         peer.dcQueueBytes += framed.length;
-        this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
+        if (peer.dc.readyState === 'open') this._error('rtc_error', `send to peer ${peer.id} failed: ${err.message}`, peer.id);
       }
     } else {
       peer.dcQueue.push({ frames, framed });
@@ -1028,6 +1097,7 @@ export class PeerTransport {
 
   /** Pushes one signal, retrying what is worth retrying (rate limit, timeout). */
   async _pushSignal(peer, payload) {
+    let unknownSince = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.signaling.signal(peer.id, payload);
@@ -1036,6 +1106,16 @@ export class PeerTransport {
         if (code === 'closed' || this._closed) return;
         if ((code === 'rate_limit' || code === 'timeout') && attempt < 8) {
           await sleep(Math.min(5000, 100 * 2 ** attempt), this._timers);
+          continue;
+        }
+        // unknown_peer while the peer is still ours: it may have left signaling a moment ago (its
+        // leave not heard yet; the app then disconnects it, e.g. a room on a peer's rejoin under
+        // a new id) or be reconnecting under the same id. Retry a while; once the peer is gone
+        // the signal has no reader and is dropped silently. Still unknown later: an error.
+        unknownSince ||= Date.now();
+        if (code === 'unknown_peer' && !peer.gone && Date.now() - unknownSince < Math.min(10_000, this.opts.connectTimeoutMs)) {
+          await sleep(Math.min(1000, 25 * 2 ** Math.min(attempt, 6)), this._timers);
+          if (peer.gone || this._closed) return;
           continue;
         }
         if (code !== 'unknown_peer' || !peer.gone) {
@@ -1092,7 +1172,7 @@ export class PeerTransport {
         // A peer that greets us wants a connection; follow it unless it is ours to dial already.
         return;
       case 'sdp':
-        return this._onDescription(peer, gen, msg.d);
+        return this._onDescription(peer, gen, msg.d, msg);
       case 'ice':
         return this._onCandidate(peer, gen, msg.d);
       case 'relay-only':

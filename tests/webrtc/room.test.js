@@ -14,10 +14,23 @@ before(async () => {
   srv = await startServer();
 });
 const live = new Set();
+// What a test opens besides its rooms (signalings, sockets, servers, timers) registers its close
+// here: a failed test must not leave a phoenix socket reconnecting, which keeps the process (and
+// so the whole suite) running.
+const cleanups = [];
+const onCleanup = (fn) => cleanups.push(fn);
 after(async () => {
   await Promise.allSettled([...live].map((r) => r.leave()));
+  await Promise.allSettled(cleanups.reverse().map(async (fn) => fn()));
   await srv.close();
 });
+
+/** Resolves with `promise`, or rejects after `timeoutMs` (a hang guard for event promises). */
+function within(promise, message, timeoutMs = 30_000) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${message}`)), timeoutMs)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 let roomCounter = 0;
 const newRoom = () => `room-${process.pid}-${++roomCounter}`;
@@ -183,9 +196,9 @@ test('a large action is handed to the network in steps, not in one synchronous g
   // Regression: where bufferedAmount lags behind send() (wrtc), the whole payload went out inside
   // send(), freezing the event loop; now at most ~1 MiB goes per turn.
   assert.ok(fractions.length > 0 && fractions.at(-1) < 0.5, `handed over synchronously: ${fractions.at(-1)}`);
-  await sent;
+  await within(sent, 'the action sent', 60_000);
   assert.equal(fractions.at(-1), 1);
-  assert.ok(Buffer.from(await arrived).equals(Buffer.from(big)));
+  assert.ok(Buffer.from(await within(arrived, 'the action', 60_000)).equals(Buffer.from(big)));
   await a.leave();
   await b.leave();
 });
@@ -256,7 +269,7 @@ test('leave() from inside a room callback finishes cleanly', async () => {
   onBye(() => a.leave());
   const left = new Promise((resolve) => b.onPeerLeave((id, reason) => resolve([id, reason])));
   await b.makeAction('bye')[0]('please leave');
-  assert.deepEqual(await left, [a.peerId, 'bye'], 'the room core said bye (not just signaling)');
+  assert.deepEqual(await within(left, 'the bye'), [a.peerId, 'bye'], 'the room core said bye (not just signaling)');
   await a.leave();
   assert.equal(a.left, true);
   assert.deepEqual(unexpected(a), []);
@@ -395,6 +408,7 @@ test('a peer with another password never connects and gets a clear error', async
 test('signaling can be a Signaling or a phoenix Socket; the caller keeps what it opened', async () => {
   const room = newRoom();
   const sig = await connectSignaling({ url: srv.url, room });
+  onCleanup(() => sig.leave());
   const a = await join(room, { signaling: sig });
   const b = await join(room);
   assert.equal(a.peerId, sig.peerId);
@@ -407,6 +421,7 @@ test('signaling can be a Signaling or a phoenix Socket; the caller keeps what it
   const { Socket } = await import('phoenix');
   const { WebSocket } = await import('ws');
   const socket = new Socket(srv.url, { transport: WebSocket });
+  onCleanup(() => socket.disconnect());
   const c = await join(room, { signaling: socket });
   await allEqual([b, c]);
   await c.leave();
@@ -420,6 +435,7 @@ test('signaling back under a new peer id: the room rejoins under it and syncs ag
   const a = await join(room);
   // keepPeerId false: after the connection drops, the server hands out a new id.
   const sig = await connectSignaling({ url: srv.url, room, keepPeerId: false });
+  onCleanup(() => sig.leave());
   const b = await join(room, { signaling: sig });
   b.presence.set({ name: 'Bob' });
   await directTo(a, b);
@@ -428,7 +444,7 @@ test('signaling back under a new peer id: the room rejoins under it and syncs ag
   const leftA = [];
   a.onPeerLeave((id) => leftA.push(id));
   sig.socket.conn.close(); // phoenix reconnects by itself
-  const [newId, previous] = await rejoined;
+  const [newId, previous] = await within(rejoined, 'the rejoin');
   assert.equal(previous, oldId);
   assert.notEqual(newId, oldId);
   assert.equal(b.peerId, newId);
@@ -453,6 +469,7 @@ function watchLink(r, peer) {
   r.on('synced', (s) => (w.unsynced += s ? 0 : 1));
   const timer = setInterval(() => (w.lost ||= r.peerInfo(peer)?.via !== 'datachannel'), 5);
   w.stop = () => clearInterval(timer);
+  onCleanup(w.stop);
   return w;
 }
 
@@ -460,16 +477,17 @@ test('a peer whose signaling reconnects keeps its data channels: no leave, no re
   const room = newRoom();
   const a = await join(room);
   const sig = await connectSignaling({ url: srv.url, room }); // keepPeerId: the same id comes back
+  onCleanup(() => sig.leave());
   const b = await join(room, { signaling: sig });
   await Promise.all([directTo(a, b), directTo(b, a), a.whenSynced(), b.whenSynced()]);
   const w = watchLink(a, b.peerId);
   const sigLeft = new Promise((resolve) => a.signaling.on('peer-leave', (id) => id === b.peerId && resolve()));
   const sigBack = new Promise((resolve) => a.signaling.on('peer-join', (id) => id === b.peerId && resolve()));
   sig.socket.conn.close(); // phoenix reconnects by itself
-  await sigLeft; // signaling told a that b left...
+  await within(sigLeft, 'the presence leave'); // signaling told a that b left...
   b.doc.getText('body').insert(0, 'over the channel meanwhile');
   await waitUntil(() => text(a) === 'over the channel meanwhile', { message: 'the edit crossed the data channel' });
-  await sigBack; // ...and that it is back
+  await within(sigBack, 'the presence join'); // ...and that it is back
   a.doc.getText('body').insert(0, '> ');
   await allEqual([a, b]);
   w.stop();
@@ -485,6 +503,7 @@ test('a peer whose signaling reconnects keeps its data channels: no leave, no re
 
 test('the signaling server restarting (closing its sockets one by one) does not cut working data channels', async () => {
   const own = await startServer();
+  onCleanup(() => own.close());
   const room = newRoom();
   const a = await join(room, { signaling: own.url });
   const b = await join(room, { signaling: own.url });
@@ -499,6 +518,7 @@ test('the signaling server restarting (closing its sockets one by one) does not 
   await allEqual([a, b]);
   assert.equal(text(a).length, 'server down, still linked'.length);
   const back = await startServer({ port: own.port }); // the same address: both reconnect
+  onCleanup(() => back.close());
   await waitUntil(() => a.signaling.peers().includes(b.peerId) && b.signaling.peers().includes(a.peerId), { message: 'both back in signaling' });
   a.doc.getText('body').insert(0, '!');
   await allEqual([a, b]);
@@ -591,7 +611,7 @@ test('bad options are refused with a TypeError naming the problem', async () => 
 
 test('a process that joins, syncs and leaves exits by itself', () => {
   const script = fileURLToPath(new URL('./helpers/room-exit-check.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal || ''}\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /synced ok/);
 });

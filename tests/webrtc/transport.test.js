@@ -13,8 +13,13 @@ let srv;
 before(async () => {
   srv = await startServer();
 });
+// Transports on the in-memory hub (their timers would keep the process alive): closed here too,
+// so that a failed test cannot leave the process running.
+const hubTransports = new Set();
+const onHub = (t) => (hubTransports.add(t), t);
 after(async () => {
   await closeAll();
+  await Promise.allSettled([...hubTransports].map((t) => t.close()));
   await srv.close();
 });
 
@@ -63,6 +68,98 @@ test('two peers dial each other at once (glare): one data channel, frames in ord
   await a.close();
   await b.close();
 });
+
+// ---- negotiation one step at a time (stale answers) and signals to peers that left
+// (Media m-lines are tested in Chromium, browser-transport.test.js: @roamhq/wrtc crashes at exit
+// once an audio or video transceiver has been connected.)
+test('an answer to an earlier offer (delivered again) is ignored: the current offer/answer completes, no error', async () => {
+  const hub = fakeHub();
+  const answers = [];
+  // The second answer of b is preceded by a copy of its first (a renegotiation meets a stale answer).
+  hub.tamperSignal = (from, to, data) => {
+    if (from !== 'pb' || data.m?.k !== 'sdp' || data.m.d.type !== 'answer') return [data];
+    answers.push(data);
+    return answers.length === 2 ? [answers[0], data] : [data];
+  };
+  const errors = [];
+  const transport = (id) => onHub(new PeerTransport({ signaling: hub.member(id), rtc: wrtc, onError: (e) => errors.push(e) }));
+  const a = transport('pa');
+  const b = transport('pb');
+  const got = [];
+  b.opts.onFrame = (from, bytes) => got.push(bytes.slice());
+  const ufrag = (sdp) => sdp.match(/a=ice-ufrag:(\S+)/)[1];
+  try {
+    a.connect('pb');
+    await waitUntil(() => a.route('pb') === 'datachannel' && b.route('pa') === 'datachannel', { message: 'channel' });
+    const pc = a.peerConnection('pb');
+    pc.restartIce(); // a second offer; b's answer to it has new ICE credentials, the first one old ones
+    await waitUntil(() => answers.length === 2 && pc.signalingState === 'stable', { message: 'renegotiated' });
+    assert.equal(ufrag(pc.currentRemoteDescription.sdp), ufrag(answers[1].m.d.sdp), 'the answer to the current offer applies');
+    assert.notEqual(ufrag(answers[0].m.d.sdp), ufrag(answers[1].m.d.sdp));
+    for (const i of range(20)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 20, { message: 'frames' });
+    assert.deepEqual(indices(got), range(20));
+    assert.deepEqual(errors, []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a signal to a peer that left is dropped silently once the peer is disconnected; to a peer that stays unknown it is an error', async () => {
+  const hub = fakeHub();
+  const errors = [];
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 300, onError: (e) => errors.push(e) }));
+  hub.member('pb');
+  try {
+    // pb leaves signaling: a's greeting fails with unknown_peer before a hears of the leave.
+    hub.remove('pb');
+    a.connect('pb');
+    a.connect('ghost'); // never in the room, and never disconnected
+    await new Promise((r) => setImmediate(r));
+    await a.disconnect('pb'); // what a room does on the leave
+    await waitUntil(() => errors.length > 0, { message: 'the error for ghost' });
+    assert.deepEqual(errors.map((e) => [e.code, e.peerId]), [['signal_failed', 'ghost']]);
+    assert.match(errors[0].message, /unknown_peer/);
+  } finally {
+    await a.close();
+  }
+});
+test('a send on a channel closing under us is no error: the frames wait for the next route and arrive in order', async () => {
+  const room = newRoom();
+  let closing = false; // a's channel throws on send as one does between the peer's close and its close event
+  const rtc = {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      createDataChannel(...args) {
+        const dc = super.createDataChannel(...args);
+        const send = dc.send.bind(dc);
+        dc.send = (data) => {
+          if (closing) throw new Error("RTCDataChannel.readyState is not 'open'");
+          return send(data);
+        };
+        const state = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(dc), 'readyState');
+        if (state?.get) Object.defineProperty(dc, 'readyState', { get: () => (closing ? 'closing' : state.get.call(dc)) });
+        return dc;
+      }
+    },
+  };
+  const a = await makePeer(srv, room, { rtc });
+  const b = await makePeer(srv, room);
+  a.transport.connect(b.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  sendNumbered(a, b, 5);
+  await waitUntil(() => b.received(a.id).length === 5, { message: 'frames over the channel' });
+  closing = true;
+  for (const i of range(5)) assert.equal(a.transport.send(b.id, numbered(5 + i)), true);
+  b.transport.peerConnection(a.id).close(); // the close a's channel was about to report
+  await waitUntil(() => b.received(a.id).length === 10, { message: 'the kept frames, by the next route' });
+  assert.deepEqual(indices(b.received(a.id)), range(10));
+  assert.deepEqual(errorCodes(a).filter((c) => c !== 'connect_failed'), []); // (the link is re-made)
+  await a.close();
+  await b.close();
+});
+// ---- end negotiation / signals to peers that left
 
 test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
   const room = newRoom();
@@ -292,26 +389,26 @@ test("the relay is paced and retried under the server's rate limit: nothing is d
 function hubPair(hub, opts = {}) {
   const got = [];
   const errors = [];
-  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onError: (e) => errors.push(['a', e]), ...opts });
-  const b = new PeerTransport({
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onError: (e) => errors.push(['a', e]), ...opts }));
+  const b = onHub(new PeerTransport({
     signaling: hub.member('pb'),
     relay: 'always',
     onFrame: (from, bytes) => got.push(bytes.slice()),
     onError: (e) => errors.push(['b', e]),
     ...opts,
-  });
+  }));
   return { a, b, got, errors };
 }
 
 test('a greeting sent before the peer had a transport is repeated until it answers', async () => {
   const hub = fakeHub();
   const got = [];
-  const a = new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 100 });
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', connectTimeoutMs: 100 }));
   const sigB = hub.member('pb'); // joined, but its transport comes later: the first hello is lost
   a.connect('pb');
   for (const i of range(5)) a.send('pb', numbered(i));
   await new Promise((r) => setTimeout(r, 150));
-  const b = new PeerTransport({ signaling: sigB, relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) });
+  const b = onHub(new PeerTransport({ signaling: sigB, relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
   await waitUntil(() => got.length === 5, { message: 'frames after a repeated hello' });
   assert.deepEqual(indices(got), range(5));
   await a.close();
@@ -322,14 +419,14 @@ test("the peer's bye discards frames still queued for it, without an error", asy
   const hub = fakeHub();
   const errors = [];
   const closed = [];
-  const a = new PeerTransport({
+  const a = onHub(new PeerTransport({
     signaling: hub.member('pa'),
     relay: 'always',
     relayRate: { rate: 1, burst: 1 }, // slow: frames stay queued
     onError: (e) => errors.push(e),
     onChannelClosed: (id) => closed.push(id),
-  });
-  const b = new PeerTransport({ signaling: hub.member('pb'), relay: 'always' });
+  }));
+  const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always' }));
   a.connect('pb');
   await waitUntil(() => a.route('pb') === 'relay', { message: 'route' });
   for (const i of range(5)) a.send('pb', numbered(i));
@@ -509,7 +606,7 @@ test('disconnect tells the other side; close() leaves nothing behind', async () 
 
 test('a process that connects, sends and closes exits by itself (no dangling timers or handles)', () => {
   const script = fileURLToPath(new URL('./helpers/exit-check.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   assert.equal(r.signal, null, `the process did not exit by itself: ${r.stdout}${r.stderr}`);
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /frames ok/);

@@ -1,10 +1,13 @@
 // An in-memory stand-in for the signaling server (no sockets, no WebRTC), for relay-path tests
 // that need to tamper with messages: `hub.tamper(from, to, bytes)` returns the list of byte
-// arrays to deliver (none = dropped, two = duplicated).
+// arrays to deliver (none = dropped, two = duplicated); `hub.tamperSignal(from, to, data)` the
+// same for signal payloads. `hub.remove(peerId)`: the peer left (signals to it: unknown_peer).
 export function fakeHub() {
   const members = new Map(); // peerId -> listeners
   const hub = {
     tamper: (from, to, bytes) => [bytes],
+    tamperSignal: (from, to, data) => [data],
+    remove: (peerId) => members.delete(peerId),
     member(peerId) {
       const listeners = { signal: new Set(), relay: new Set() };
       members.set(peerId, listeners);
@@ -20,7 +23,9 @@ export function fakeHub() {
           listeners[event]?.add(cb);
           return () => listeners[event]?.delete(cb);
         },
-        signal: (to, data) => deliver(to, 'signal', { from: peerId, data: JSON.parse(JSON.stringify(data)) }),
+        async signal(to, data) {
+          for (const d of hub.tamperSignal(peerId, to, JSON.parse(JSON.stringify(data)))) await deliver(to, 'signal', { from: peerId, data: d });
+        },
         async relay(to, data) {
           for (const bytes of hub.tamper(peerId, to, new Uint8Array(data))) await deliver(to, 'relay', { from: peerId, data: bytes });
         },
