@@ -40,7 +40,9 @@ class ByteWriter {
   // --- compact updates (issue 8): a 53-bit client id in 7 bytes, little-endian (a varint
   // takes 8 for a random one).
   void client7(uint64_t id) {
-    for (int i = 0; i < 7; ++i) out_.push_back(static_cast<uint8_t>(id >> (8 * i)));
+    uint8_t b[7];
+    for (int i = 0; i < 7; ++i) b[i] = static_cast<uint8_t>(id >> (8 * i));
+    bytes(b, 7);
   }
   // --- end compact updates ---
   std::vector<uint8_t>& buffer() { return out_; }
@@ -100,22 +102,21 @@ class ByteReader {
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
   // --- compact updates (issue 8) ---
-  uint64_t client7(const char* what) {
-    uint64_t v = 0;
-    for (int i = 0; i < 7; ++i) v |= static_cast<uint64_t>(byte(what)) << (8 * i);
-    return v;
-  }
   // The next `n` bytes.
   std::string_view raw(uint64_t n, const char* what) {
-    if (!ok()) return {};
     if (n > remaining()) {
-      fail(std::string("truncated: ") + what + " claims " + std::to_string(n) + " bytes, " +
-           std::to_string(remaining()) + " left");
+      fail(std::string("truncated: ") + what);
       return {};
     }
     std::string_view s(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return s;
+  }
+  uint64_t client7(const char* what) {
+    uint64_t v = 0;
+    const char* b = raw(7, what).data();  // null when truncated
+    for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
+    return v;
   }
   // --- end compact updates ---
   // A length-prefixed byte string; the length can never exceed what is left.

@@ -198,6 +198,11 @@ TEST_CASE("compact update: truncated, extended and corrupted updates are rejecte
   expect_rejected(d, with(0, 0xc4));  // nor a List root (list values travel in version 1)
   expect_rejected(d, with(11, 0x00));  // typing on at clock 0
   expect_rejected(d, with(13, 1));     // right = left + 1 without a left origin
+  // Typing on (form 0) at clock 1 with right = left + 1: the op's own clock.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0, 1, 1, 'i'});
+  // An inline id of the update's own client that refers to the op's own clock.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 1, 0, 2, 5, 0, 0, 0, 0, 0, 0, 1, 'i'});
+  expect_rejected(d, with(13, 5));  // right origin code 5: id code 4 does not exist
   expect_rejected(d, with(14, 4));     // id code 4 does not exist
   expect_rejected(d, with(14, 3));     // an own id before clock 0
   expect_rejected(d, with(15, 0xff));  // not UTF-8
