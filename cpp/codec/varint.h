@@ -15,7 +15,8 @@ class ByteWriter {
   // Writes into `buf` (cleared), keeping its capacity: for reused scratch buffers.
   explicit ByteWriter(std::vector<uint8_t>&& buf) : out_(std::move(buf)) { out_.clear(); }
   void byte(uint8_t b) { out_.push_back(b); }
-  void varint(uint64_t v) {
+  // Not inlined (issue 8): every inlined copy carried a push_back; a call costs little here.
+  [[gnu::noinline]] void varint(uint64_t v) {
     if (v < 0x80) {  // most varints are one byte
       out_.push_back(static_cast<uint8_t>(v));
       return;
