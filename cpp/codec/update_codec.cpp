@@ -472,7 +472,7 @@ static Status compact_to_v1(const uint8_t* data, size_t len, std::vector<uint8_t
   const size_t one = lead < 0x80 ? 1 : lead < 0xc0 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 0;
   if (r.ok() && (bad_code || !r.at_end() || (insert && type != static_cast<uint8_t>(RootType::Text)) ||
                  (insert && !more && content.size() != one)))
-    r.fail("malformed compact update (an id code, trailing bytes, text for a root that is not text, or more than one character without a length)");
+    r.fail("malformed compact update (id code, trailing bytes, root type or text length)");
   if (!r.ok()) return Status::error("bad update: " + r.error());
 
   // (Small values go through varint and bytes, not byte(): each inlined push_back costs code.)

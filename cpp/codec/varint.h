@@ -40,7 +40,7 @@ class ByteWriter {
   }
   // --- compact updates (issue 8): a 53-bit client id in 7 bytes, little-endian (a varint
   // takes 8 for a random one).
-  void client7(uint64_t id) {
+  [[gnu::noinline]] void client7(uint64_t id) {
     uint8_t b[7];
     for (int i = 0; i < 7; ++i) b[i] = static_cast<uint8_t>(id >> (8 * i));
     bytes(b, 7);
@@ -113,7 +113,7 @@ class ByteReader {
     p_ += n;
     return s;
   }
-  uint64_t client7(const char* what) {
+  [[gnu::noinline]] uint64_t client7(const char* what) {
     uint64_t v = 0;
     const char* b = raw(7, what).data();  // null when truncated
     for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
