@@ -539,6 +539,7 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
   const uint64_t form = insert ? (typing ? 0 : 1) : (op.backward ? 3 : 2);
   ByteWriter w(std::move(*out));
   const size_t name_len = root.name.size();
+  w.buffer().reserve(name_len + 64 + 3 * size_t{insert ? len : 0});  // one allocation at most
   const uint8_t head = static_cast<uint8_t>(0x80 | (static_cast<uint8_t>(root.type) - 1) << 4 | std::min<size_t>(name_len, 15));
   w.bytes(&head, 1);
   if (name_len >= 15) w.varint(name_len - 15);
