@@ -425,6 +425,84 @@ Status check_causality(const DecodedUpdate& u) {
   return {};
 }
 
+// --- compact single-op updates (issue 8; layout in update_codec.h) --------------------------
+constexpr int kFlagShift = 53;  // the op's form and "length follows" ride in the client id's spare bits
+
+}  // namespace
+
+// Rewritten as the version-1 update of the same op, which the version-1 decoder then checks:
+// the compact form saves bytes on the wire, and this way little code.
+static Status compact_to_v1(const uint8_t* data, size_t len, std::vector<uint8_t>* v1) {
+  ByteReader r(data + 1, len - 1);
+  uint64_t name_len = data[0] & 15;
+  if (name_len == 15) name_len += r.bounded("root name length", 1024 - 15);
+  const std::string_view name = r.raw(name_len, "root name");
+  const uint64_t c = r.client7("client id");
+  const unsigned form = (c >> kFlagShift) & 3;
+  const bool more = c >> (kFlagShift + 2), insert = form < 2;
+  const uint64_t clock = r.varint("clock");
+  // Codes as in version 1 (a right origin's is one more), but 2 = an inline id here.
+  uint64_t left = form == 0 ? 1 : 0, code = r.varint("op code");  // form 0: our clock - 1
+  if (form == 1) left = r.varint("left origin");
+  auto bad = [](uint64_t id) { return id > 2 && !(id & 1); };
+  const bool bad_code = bad(left) || bad(code - (insert && code > 0));
+  // Inline ids (the left origin's, then the code's): the client joins the table, the code
+  // becomes version 1's 2 + 2 * index (+ 1 for a right origin).
+  ClientId clients[3] = {c & kMaxClientId};
+  size_t n_clients = 1;
+  uint64_t* ids[2] = {&left, &code};
+  uint64_t clocks[2] = {0, 0};
+  bool inlined[2] = {left == 2, code == 2u + insert};
+  for (int k = 0; k < 2; ++k) {
+    if (!inlined[k]) continue;
+    const ClientId client = r.client7("id client");
+    size_t i = 0;
+    while (i < n_clients && clients[i] != client) ++i;
+    if (i == n_clients) clients[n_clients++] = client;
+    *ids[k] = 2 + 2 * i + (k == 1 && insert);
+    clocks[k] = r.varint("id clock");
+  }
+  std::string_view content;
+  uint64_t n = 1;
+  if (insert) content = more ? r.string("insert content") : r.raw(r.remaining(), "insert content");
+  else if (more) n = r.varint("delete length");
+  const uint8_t type = ((data[0] >> 4) & 7) + 1;
+  // Without a length, one UTF-16 unit: a UTF-8 sequence of 1 to 3 bytes (version 1 checks it).
+  const uint8_t lead = content.empty() ? 0 : static_cast<uint8_t>(content[0]);
+  const size_t one = lead < 0x80 ? 1 : lead < 0xc0 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 0;
+  if (r.ok() && (bad_code || !r.at_end() || (insert && type != static_cast<uint8_t>(RootType::Text)) ||
+                 (insert && !more && content.size() != one)))
+    r.fail("malformed compact update (id code, trailing bytes, root type or text length)");
+  if (!r.ok()) return Status::error("bad update: " + r.error());
+
+  // (Small values go through varint and bytes, not byte(): each inlined push_back costs code.)
+  ByteWriter w;
+  const uint8_t magic[2] = {kUpdateMagic, kUpdateVersion};
+  w.bytes(magic, 2);
+  w.varint(n_clients);
+  for (size_t i = 0; i < n_clients; ++i) w.varint(clients[i]);
+  w.varint(1);  // one root
+  w.varint(type);
+  w.string(name);
+  w.bytes("\1\0", 2);  // one section, of client index 0
+  w.varint(clock);
+  const uint8_t tag[2] = {1, static_cast<uint8_t>(insert ? kInsert : (form == 3 ? kDeleteBwd : kDeleteFwd) | (more ? 0 : kContinues))};
+  w.bytes(tag, 2);  // one op
+  if (insert) {
+    w.varint(left);
+    if (inlined[0]) w.varint(clocks[0]);
+  }
+  w.varint(code);
+  if (inlined[1]) w.varint(clocks[1]);
+  if (insert) w.string(content);
+  else if (more) w.varint(n);
+  *v1 = w.take();
+  return {};
+}
+
+namespace {
+// --- end compact single-op updates ---
+
 }  // namespace
 
 std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
@@ -438,6 +516,67 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
   // --- end memory ---
   return out;
 }
+
+// --- compact single-op updates (issue 8; layout in update_codec.h) --------------------------
+// A keystroke in version 1 took 29 B on automerge-paper: 'R' 1, client count, an 8-byte varint
+// client id, root count, type, name length, "text", section count, client index, clock (3),
+// op count, tag, left origin, right origin (1-3), string length, the character. Here: head,
+// "text", 7-byte client id with the op's form in its spare bits, clock, right origin (1-3), the
+// character: under 18 B. No tables are set up: this reads only the last entry of our own log.
+[[gnu::noinline]] bool DocImpl::encode_compact(uint32_t from, std::vector<uint8_t>* out) const {
+  const ClientState& self = clients[0];
+  if (self.ops.empty() || from >= self.next_clock) return false;
+  const Op& op = self.ops.back();
+  if (op.clock > from || op.clock + op.len != self.next_clock) return false;  // more than one op
+  const Root& root = roots[op.root];
+  const bool insert = op.kind == OpKind::Insert;
+  if (insert ? root.type != RootType::Text || op.content == kNoContent : op.kind != OpKind::Delete) return false;
+  const uint32_t k = from, skip = k - op.clock, len = op.len - skip;
+  auto own = [&](Id id) { return id.client == 0 && id.clock < k; };
+  auto code = [&](Id id) -> uint64_t { return is_none(id) ? 0 : own(id) ? 1 + 2 * uint64_t{k - 1 - id.clock} : 2; };
+  const Id left = insert && skip ? Id{0, k - 1} : op.left;  // a delete's first target
+  const bool typing = insert && k > 0 && left == Id{0, k - 1};
+  const uint64_t form = insert ? (typing ? 0 : 1) : (op.backward ? 3 : 2);
+  ByteWriter w(std::move(*out));
+  const size_t name_len = root.name.size();
+  w.buffer().reserve(name_len + 64 + 3 * size_t{insert ? len : 0});  // one allocation at most
+  const uint8_t head = static_cast<uint8_t>(0x80 | (static_cast<uint8_t>(root.type) - 1) << 4 | std::min<size_t>(name_len, 15));
+  w.bytes(&head, 1);
+  if (name_len >= 15) w.varint(name_len - 15);
+  w.bytes(root.name.data(), name_len);
+  w.client7(self.id | (form | uint64_t{len != 1} << 2) << kFlagShift);
+  w.varint(k);
+  Id inlined[2] = {kNoId, kNoId};  // ids that travel inline: the left origin's, then the code's
+  if (insert) {
+    const uint64_t rc = is_none(op.right) ? 0
+                        : !is_none(left) && op.right == Id{left.client, left.clock + 1} ? 1
+                        : code(op.right) + 1;
+    w.varint(rc);
+    if (!typing) {
+      w.varint(code(left));
+      inlined[0] = left;
+    }
+    if (rc > 1) inlined[1] = op.right;
+  } else {
+    Id target = op.left;
+    if (!op.backward) target.clock += skip;
+    w.varint(code(target));
+    inlined[1] = target;
+  }
+  for (Id id : inlined) {
+    if (is_none(id) || own(id)) continue;
+    w.client7(clients[id.client].id);
+    w.varint(id.clock);
+  }
+  std::string& text = scratch.text;
+  text.clear();
+  if (insert) utf16_to_wtf8(std::u16string_view(arena.data() + op.content + skip, len), &text);
+  if (len != 1) w.varint(insert ? text.size() : len);
+  w.bytes(text.data(), text.size());
+  *out = w.take();
+  return true;
+}
+// --- end compact single-op updates ---
 
 std::vector<uint8_t> DocImpl::encode_state_vector() const {
   ByteWriter w;
@@ -472,6 +611,14 @@ Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
 }
 
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
+  // --- compact single-op updates (issue 8): bit 7 of the first byte ('R' = 0x52 has it clear)
+  std::vector<uint8_t> v1;
+  if (len > 0 && (data[0] & 0x80)) {
+    if (Status s = compact_to_v1(data, len, &v1); !s) return s;
+    data = v1.data();
+    len = v1.size();
+  }
+  // --- end compact single-op updates ---
   ByteReader r(data, len);
   if (len == 0) return Status::error("bad update: empty");
   if (r.byte("magic") != kUpdateMagic) return Status::error("bad update: not a roomsync update (wrong magic byte)");

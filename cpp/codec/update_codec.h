@@ -21,6 +21,26 @@
 //   id       := 0 (none) | odd 1+2d (same client as the op, clock = op clock - 1 - d)
 //               | even 2+2k (client index k) followed by its clock
 //   right-id := 0 (none) | 1 (left origin's clock + 1, same client) | id code + 1
+//
+// --- The compact form (issue 8): what one local transaction of one text insert or one delete
+// sends (a keystroke). Self-contained like version 1 and decoded into the same DecodedUpdate;
+// a first byte with bit 7 set tells it apart ('R' has it clear; version 1 stays as it is).
+//   compact  := head name client clock code [left c-id] [inline id] [length] [content]
+//   head     := 1ttt llll   ttt = root type - 1 (Text, or List for a delete); llll = root name
+//               length, 15 = varint (length - 15) follows; then the name's bytes
+//   client   := 7 bytes, little-endian: bits 0-52 the client id (as a varint a random one takes
+//               8 bytes), bits 53-54 the form, bit 55 "a length follows":
+//     form 0  insert after our own clock - 1 (typing on)   code = right-id
+//     form 1  insert, its left origin's c-id follows      code = right-id
+//     form 2  delete forward, 3 backward                   code = the first target's c-id
+//   clock    := varint, the op's first clock
+//   c-id     := 0 (none) | odd 1+2d (own client, clock - 1 - d) | 2 (another client: its 7-byte
+//               id and a clock varint follow; the left origin's right after its code, the
+//               code's after that)
+//   right-id := as in version 1, over c-id codes
+//   An insert's text is WTF-8: without "a length follows" it is one UTF-16 unit running to the
+//   end, with it a string (varint byte length, bytes). A delete's length is 1, or a varint with
+//   "a length follows". Nothing may follow; so a truncated update never decodes.
 #pragma once
 
 #include <cstdint>

@@ -15,7 +15,8 @@ class ByteWriter {
   // Writes into `buf` (cleared), keeping its capacity: for reused scratch buffers.
   explicit ByteWriter(std::vector<uint8_t>&& buf) : out_(std::move(buf)) { out_.clear(); }
   void byte(uint8_t b) { out_.push_back(b); }
-  void varint(uint64_t v) {
+  // Not inlined (issue 8): every inlined copy carried a push_back; a call costs little here.
+  [[gnu::noinline]] void varint(uint64_t v) {
     if (v < 0x80) {  // most varints are one byte
       out_.push_back(static_cast<uint8_t>(v));
       return;
@@ -37,6 +38,14 @@ class ByteWriter {
     varint(s.size());
     bytes(s.data(), s.size());
   }
+  // --- compact updates (issue 8): a 53-bit client id in 7 bytes, little-endian (a varint
+  // takes 8 for a random one).
+  [[gnu::noinline]] void client7(uint64_t id) {
+    uint8_t b[7];
+    for (int i = 0; i < 7; ++i) b[i] = static_cast<uint8_t>(id >> (8 * i));
+    bytes(b, 7);
+  }
+  // --- end compact updates ---
   std::vector<uint8_t>& buffer() { return out_; }
   std::vector<uint8_t> take() { return std::move(out_); }
 
@@ -93,6 +102,24 @@ class ByteReader {
     uint64_t v = varint(what);
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
+  // --- compact updates (issue 8) ---
+  // The next `n` bytes.
+  std::string_view raw(uint64_t n, const char* what) {
+    if (n > remaining()) {
+      fail(std::string("truncated: ") + what);
+      return {};
+    }
+    std::string_view s(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return s;
+  }
+  [[gnu::noinline]] uint64_t client7(const char* what) {
+    uint64_t v = 0;
+    const char* b = raw(7, what).data();  // null when truncated
+    for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
+    return v;
+  }
+  // --- end compact updates ---
   // A length-prefixed byte string; the length can never exceed what is left.
   std::string_view string(const char* what) {
     uint64_t n = varint(what);

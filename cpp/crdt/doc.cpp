@@ -116,10 +116,12 @@ void DocImpl::log_op(uint32_t client, const Op& op) {
 
 // --- transactions ---------------------------------------------------------------------------
 
-void DocImpl::begin() {
+// Not inlined (B4, issue 8): one copy instead of one per edit function.
+[[gnu::noinline]] void DocImpl::begin() {
   if (txn.depth++ > 0) return;
-  txn.clocks_before.resize(clients.size());
-  for (size_t i = 0; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
+  // B4 (issue 8): our own clock only; note_remote() adds the others' if remote ops come in.
+  txn.clocks_before.assign(1, clients[0].next_clock);
+  txn.remote = false;
   txn.changed = false;
   map_priors.clear();  // undo: the previous transaction's writes were captured or dropped
 }
@@ -163,8 +165,13 @@ void DocImpl::commit_into(TransactionResult& res) {
     res.map_events.push_back({h, std::vector<std::string>(keys.begin(), keys.end())});
   res.counter_events.assign(txn.counters.begin(), txn.counters.end());
   if (capture_updates && txn.changed) {
-    txn.clocks_before.resize(clients.size(), 0);  // clients first seen in this transaction: 0
-    res.update = encode_since(txn.clocks_before, false);
+    // --- B4 (issue 8): a local keystroke goes out in the compact form, without the tables.
+    if (txn.remote || !encode_compact(txn.clocks_before[0], &res.update)) {
+      note_remote();  // the other clients' clocks, unless remote ops noted them already
+      txn.clocks_before.resize(clients.size(), 0);  // clients first seen in this transaction: 0
+      res.update = encode_since(txn.clocks_before, false);
+    }
+    // --- end B4
   }
   txn.text_deltas.clear();
   txn.text_len_before.clear();
@@ -172,6 +179,15 @@ void DocImpl::commit_into(TransactionResult& res) {
   txn.counters.clear();
   txn.changed = false;
 }
+
+// --- B4 (issue 8)
+[[gnu::noinline]] void DocImpl::note_remote() {
+  if (txn.remote) return;
+  txn.remote = true;
+  txn.clocks_before.resize(clients.size());
+  for (size_t i = 1; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
+}
+// --- end B4
 
 void DocImpl::note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   txn.changed = true;
@@ -541,6 +557,7 @@ Status Doc::apply_update(const uint8_t* data, size_t len) {
   DocImpl& d = *impl_;
   bool implicit = d.txn.depth == 0;
   if (implicit) d.begin();
+  d.note_remote();  // B4 (issue 8)
   Status s = d.apply_update(data, len);
   if (implicit) d.commit_into(d.last_result);
   return s;

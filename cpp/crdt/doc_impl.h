@@ -97,6 +97,7 @@ struct Root {
 struct TxnState {
   int depth = 0;
   std::vector<uint32_t> clocks_before;  // next_clock per client index at begin
+  bool remote = false;  // B4 (issue 8): remote ops came in; until then clocks_before is ours only
   // Lists compose here too, with placeholder text (lengths only): see DocImpl::list_event.
   std::map<RootHandle, std::vector<TextDeltaOp>> text_deltas;
   std::map<RootHandle, uint32_t> text_len_before;  // for oversized deltas
@@ -191,6 +192,13 @@ class DocImpl {
   // --- encoding (codec/update_codec.cpp)
   // Ops after `clocks` (per client index); with_pending adds ops waiting for parents.
   std::vector<uint8_t> encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const;
+  // --- B4 (issue 8): the update of a local transaction that made one text insert or one
+  // delete since our clock `from`, in the compact form, into `out`; false when it does not fit.
+  bool encode_compact(uint32_t from, std::vector<uint8_t>* out) const;
+  // Anything that integrates remote ops inside a transaction calls this first: begin() notes
+  // only our own clock, this notes the others' (so a keystroke walks no client table).
+  void note_remote();
+  // --- end B4
   std::vector<uint8_t> encode_state_vector() const;
   Status decode_state_vector(const uint8_t* data, size_t len, std::vector<uint32_t>* clocks) const;
 

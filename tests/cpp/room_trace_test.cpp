@@ -26,7 +26,7 @@ using namespace roomsync::room;
 
 namespace {
 
-constexpr uint32_t kGoldenHash = 3284792365u;  // update together with tests/js/room-core.test.js
+constexpr uint32_t kGoldenHash = 39443209u;  // update together with tests/js/room-core.test.js (issue 8: compact keystroke updates)
 
 struct TraceRun {
   struct N {

@@ -153,6 +153,31 @@ Seeds make_seeds() {
   ok_or_die(a.encode_state_since(sv_a.data(), sv_a.size(), &delta), "since");
   s.extra.push_back(delta);
   s.extra.push_back(a.encode_state());
+  // --- compact one-op updates (issue 8): every form, a length, ids of another client inline,
+  // a long root name, a list delete.
+  ok_or_die(a.text_insert(t, 3, u"k"), "insert");  // left and right origins of our own
+  s.extra.push_back(a.take_last_result().update);
+  ok_or_die(a.text_insert(t, 4, u"\xe9"), "typing on");
+  s.extra.push_back(a.take_last_result().update);
+  ok_or_die(a.text_delete(t, 4, 1), "delete");
+  s.extra.push_back(a.take_last_result().update);
+  ok_or_die(a.text_delete(t, 3, 1), "backspace");  // merges into a backward run
+  s.extra.push_back(a.take_last_result().update);
+  ok_or_die(a.text_delete(t, 0, 3), "delete run");
+  s.extra.push_back(a.take_last_result().update);
+  const Bytes sa = a.encode_state();
+  ok_or_die(b.apply_update(sa.data(), sa.size()), "apply");
+  ok_or_die(b.text_insert(tb, b.text_length(tb), u"\xd83d\xde00"), "insert after another client's");
+  s.extra.push_back(b.take_last_result().update);
+  ok_or_die(b.text_delete(tb, b.text_length(tb) - 4, 1), "delete another client's");
+  s.extra.push_back(b.take_last_result().update);
+  ok_or_die(b.list_delete(lb, 0, 1), "list delete");
+  s.extra.push_back(b.take_last_result().update);
+  RootHandle long_name = 0;
+  ok_or_die(b.root(RootType::Text, "a root name of more than fifteen bytes", &long_name), "root");
+  ok_or_die(b.text_insert(long_name, 0, u"x"), "insert");
+  s.extra.push_back(b.take_last_result().update);
+  // --- end compact
   return s;
 }
 

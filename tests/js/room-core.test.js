@@ -9,7 +9,7 @@ import { createDoc } from '../../js/index.js';
 import { loadModule } from '../../js/load-module.js';
 import { createRoomCore } from '../../js/room/core.js';
 
-const GOLDEN_HASH = 3284792365; // tests/cpp/room_trace_test.cpp, kGoldenHash
+const GOLDEN_HASH = 39443209; // tests/cpp/room_trace_test.cpp, kGoldenHash (issue 8: compact keystroke updates)
 // OutKind codes (cpp/room/room_core.h)
 const KIND = {
   transmit: 1, connect: 2, disconnect: 3, peerUp: 4, peerDown: 5, synced: 6, docChanged: 7, action: 8,

@@ -1,0 +1,253 @@
+// The compact form of a one-op update (issue 8, layout in cpp/codec/update_codec.h): what a
+// keystroke sends. It must stay self-contained (any receiver, any order, idempotent, held until
+// its parents arrive), reject truncated or corrupted bytes, and leave version 1 readable.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+using namespace roomsync;
+using namespace roomsync_test;
+
+namespace {
+
+bool compact(const Bytes& u) { return !u.empty() && (u[0] & 0x80); }
+
+// The update of `d`'s last implicit transaction.
+Bytes last(Doc& d) { return d.take_last_result().update; }
+
+// Applies `u` to `d` and checks that it failed with a message and changed nothing.
+void expect_rejected(Doc& d, const Bytes& u) {
+  const Bytes before = d.encode_state();
+  const size_t pending = d.pending_ops();
+  Status st = apply_upd(d, u);
+  INFO("update of " << u.size() << " bytes: " << st.message);
+  CHECK_FALSE(st.ok);
+  CHECK_FALSE(st.message.empty());
+  CHECK(d.encode_state() == before);
+  CHECK(d.pending_ops() == pending);
+}
+
+// Two writers and the updates their keystrokes sent, in order: every kind of compact op.
+struct Session {
+  Doc a{0x1f2e3d4c5b6a7ull}, b{0x0a0b0c0d0e0full};
+  RootHandle ta = 0, tb = 0, la = 0, na = 0;
+  std::vector<Bytes> updates;  // every update either writer sent, in the order they were made
+
+  Session() {
+    a.set_capture_updates(true);
+    b.set_capture_updates(true);
+    ta = text_of(a);
+    la = root_of(a, RootType::List, "list");
+    na = text_of(a, "a root name of more than fifteen bytes");
+  }
+  // Sends a's last update to b; `want` says whether it should be compact.
+  void send_a(bool want = true) {
+    updates.push_back(last(a));
+    CHECK(compact(updates.back()) == want);
+    REQUIRE(apply_upd(b, updates.back()).ok);
+  }
+  void run() {
+    auto ins = [&](uint32_t pos, std::u16string s) {
+      REQUIRE(a.text_insert(ta, pos, s).ok);
+      send_a();
+    };
+    auto del = [&](uint32_t pos, uint32_t n) {
+      REQUIRE(a.text_delete(ta, pos, n).ok);
+      send_a();
+    };
+    ins(0, u"h");    // h0: left none, right none
+    ins(1, u"e");    // e1: typing on, right none
+    ins(2, u"llo");  // l2 l3 o4: a paste, so a length follows
+    ins(1, u"E");    // E5: left own h0, right = left + 1
+    ins(2, u"X");    // X6: typing on, right own e1
+    ins(7, U("é"));  // é7: two bytes, left own o4
+    ins(8, U("中"));  // 中8: three bytes
+    ins(9, U("😀"));  // 9-10: a surrogate pair, so a length follows
+    ins(11, std::u16string(1, u'\xD800'));  // a lone surrogate
+    CHECK(u8(a.text_content(ta)) == u8(U("hEXelloé中😀") + std::u16string(1, u'\xD800')));
+    del(11, 1);  // forward, one
+    del(3, 2);   // forward, e1 l2: a length follows
+    del(6, 1);   // backspace over 中8, then é7: the log merges them into one backward run
+    del(5, 1);
+    CHECK(u8(a.text_content(ta)) == u8(U("hEXlo😀")));
+    // The other writer's text: origins and targets of another client travel inline.
+    tb = text_of(b);
+    REQUIRE(b.text_insert(tb, 1, u"bb").ok);  // left h0 and right E5 are a's
+    updates.push_back(last(b));
+    CHECK(compact(updates.back()));
+    REQUIRE(apply_upd(a, updates.back()).ok);
+    ins(1, u"q");  // left own h0, right b's first b
+    ins(4, u"a");  // left b's second b, right own E5
+    del(2, 1);     // b's first b
+    CHECK(u8(a.text_content(ta)) == u8(U("hqbaEXlo😀")));
+    // Other roots: a name of more than 15 bytes; a list (its values travel in version 1).
+    REQUIRE(a.text_insert(na, 0, u"n").ok);
+    send_a();
+    REQUIRE(a.list_insert(la, 0, {"1", "2", "3"}).ok);
+    send_a(false);
+    REQUIRE(a.list_delete(la, 1, 1).ok);
+    send_a();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("compact update: every kind of keystroke round-trips, in order and in any order",
+          "[codec][compact]") {
+  Session s;
+  s.run();
+  CHECK(u8(s.a.text_content(s.ta)) == u8(s.b.text_content(s.tb)));
+  CHECK(s.a.list_content(s.la) == s.b.list_content(root_of(s.b, RootType::List, "list")));
+  const Bytes want = s.a.encode_state();
+
+  // A late joiner gets them backwards: each waits for its parents, then all integrate.
+  Doc c(0x77);
+  for (size_t i = s.updates.size(); i-- > 0;) REQUIRE(apply_upd(c, s.updates[i]).ok);
+  CHECK(c.pending_ops() == 0);
+  // And again, out of order and twice: nothing changes (idempotent).
+  for (size_t i = 0; i < s.updates.size(); i += 2) REQUIRE(apply_upd(c, s.updates[i]).ok);
+  for (size_t i = 1; i < s.updates.size(); i += 2) REQUIRE(apply_upd(c, s.updates[i]).ok);
+  Doc fresh_a(0x78), fresh_c(0x79);
+  REQUIRE(apply_upd(fresh_a, want).ok);
+  const Bytes from_c = c.encode_state();
+  REQUIRE(apply_upd(fresh_c, from_c).ok);
+  CHECK(fresh_c.encode_state() == fresh_a.encode_state());
+  CHECK(u8(c.text_content(text_of(c))) == u8(s.a.text_content(s.ta)));
+}
+
+TEST_CASE("compact update: the bytes of the first two keystrokes (the format is pinned)", "[codec][compact]") {
+  Doc a(5);
+  a.set_capture_updates(true);
+  RootHandle t = text_of(a);
+  REQUIRE(a.text_insert(t, 0, U("h")).ok);
+  // head (Text, name length 4), "text", client 5 with form 1 (bit 53), clock 0, right none,
+  // left none, 'h'.
+  CHECK(last(a) == Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 'h'});
+  REQUIRE(a.text_insert(t, 1, U("i")).ok);
+  // form 0 (typing on), clock 1, right none, 'i'.
+  CHECK(last(a) == Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0, 1, 0, 'i'});
+  REQUIRE(a.text_delete(t, 0, 2).ok);
+  // form 2 with a length (bits 53 and 55), clock 2, target own clock 0 (1 + 2 * 1), length 2.
+  CHECK(last(a) == Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xc0, 2, 3, 2});
+}
+
+TEST_CASE("compact update: version-1 updates from fixed bytes still apply", "[codec][compact]") {
+  // What this build's predecessor sent for client 5 typing "hi", "!" and deleting the "h".
+  const Bytes hi = {'R', 1, 1, 5, 1, 1, 4, 't', 'e', 'x', 't', 1, 0, 0, 1, 0x01, 0, 0, 2, 'h', 'i'};
+  const Bytes bang = {'R', 1, 1, 5, 1, 1, 4, 't', 'e', 'x', 't', 1, 0, 2, 1, 0x01, 1, 0, 1, '!'};
+  const Bytes del_h = {'R', 1, 1, 5, 1, 1, 4, 't', 'e', 'x', 't', 1, 0, 3, 1, 0x83, 5};
+  Doc old_bytes(0x70);
+  REQUIRE(apply_upd(old_bytes, del_h).ok);
+  REQUIRE(apply_upd(old_bytes, bang).ok);
+  CHECK(old_bytes.pending_ops() == 2);
+  REQUIRE(apply_upd(old_bytes, hi).ok);
+  CHECK(old_bytes.pending_ops() == 0);
+  CHECK(u8(old_bytes.text_content(text_of(old_bytes))) == "i!");
+
+  // The same edits sent today (compact) give the very same document.
+  Doc a(5);
+  a.set_capture_updates(true);
+  RootHandle t = text_of(a);
+  Doc new_bytes(0x70);
+  REQUIRE(a.text_insert(t, 0, U("hi")).ok);
+  const Bytes u1 = last(a);
+  REQUIRE(a.text_insert(t, 2, U("!")).ok);
+  const Bytes u2 = last(a);
+  REQUIRE(a.text_delete(t, 0, 1).ok);
+  const Bytes u3 = last(a);
+  CHECK((compact(u1) && compact(u2) && compact(u3)));
+  for (const Bytes* u : {&u3, &u2, &u1}) REQUIRE(apply_upd(new_bytes, *u).ok);
+  CHECK(new_bytes.encode_state() == old_bytes.encode_state());
+}
+
+TEST_CASE("compact update: truncated, extended and corrupted updates are rejected and change nothing",
+          "[codec][compact][garbage]") {
+  Session s;
+  s.run();
+  // A receiver that has every parent: any prefix that decoded would apply.
+  Doc c(0x77);
+  for (const Bytes& u : s.updates) REQUIRE(apply_upd(c, u).ok);
+  size_t checked = 0;
+  for (const Bytes& u : s.updates) {
+    if (!compact(u)) continue;
+    for (size_t n = 0; n < u.size(); ++n) {
+      Doc fresh(0x78);
+      expect_rejected(c, Bytes(u.begin(), u.begin() + static_cast<long>(n)));
+      expect_rejected(fresh, Bytes(u.begin(), u.begin() + static_cast<long>(n)));
+      ++checked;
+    }
+    Bytes longer = u;
+    longer.push_back(0);
+    // An insert of one character without a length becomes two characters: rejected too.
+    expect_rejected(c, longer);
+  }
+  CHECK(checked > 100);
+
+  const Bytes typed = {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 'h'};
+  Doc d(0x70);
+  REQUIRE(apply_upd(d, typed).ok);
+  auto with = [&](size_t at, uint8_t v) {
+    Bytes u = typed;
+    u[at] = v;
+    return u;
+  };
+  expect_rejected(d, with(0, 0xd4));  // root type 6
+  expect_rejected(d, with(0, 0x94));  // a Map root cannot take text
+  expect_rejected(d, with(0, 0xc4));  // nor a List root (list values travel in version 1)
+  expect_rejected(d, with(11, 0x00));  // typing on at clock 0
+  expect_rejected(d, with(13, 1));     // right = left + 1 without a left origin
+  // Typing on (form 0) at clock 1 with right = left + 1: the op's own clock.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0, 1, 1, 'i'});
+  // An inline id of the update's own client that refers to the op's own clock.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 1, 0, 2, 5, 0, 0, 0, 0, 0, 0, 1, 'i'});
+  expect_rejected(d, with(13, 5));  // right origin code 5: id code 4 does not exist
+  expect_rejected(d, with(14, 4));     // id code 4 does not exist
+  expect_rejected(d, with(14, 3));     // an own id before clock 0
+  expect_rejected(d, with(15, 0xff));  // not UTF-8
+  expect_rejected(d, with(11, 0xa0));  // "a length follows", and none does
+  // An id of another client whose 7 bytes go past 53 bits.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 0, 2, 9, 0, 0, 0, 0, 0, 0x20, 0, 'h'});
+  // Deletes: no target, a length of 0, a target after its own clock, trailing bytes.
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x40, 1, 0});
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xc0, 1, 1, 0});
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 6, 0, 0, 0, 0, 0, 0x40, 1, 2, 0, 5});
+  expect_rejected(d, Bytes{0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x40, 1, 1, 7});
+  CHECK(u8(d.text_content(text_of(d))) == "h");
+}
+
+TEST_CASE("compact update: a transaction of several ops, or with remote ops in it, sends version 1",
+          "[codec][compact]") {
+  Doc a(1), b(2);
+  a.set_capture_updates(true);
+  b.set_capture_updates(true);
+  RootHandle ta = text_of(a), tb = text_of(b);
+  a.begin();
+  REQUIRE(a.text_insert(ta, 0, U("ab")).ok);
+  REQUIRE(a.text_delete(ta, 0, 1).ok);
+  const Bytes two = a.commit().update;
+  CHECK(two.at(0) == 'R');
+  REQUIRE(apply_upd(b, two).ok);
+
+  REQUIRE(b.text_insert(tb, 1, U("x")).ok);
+  const Bytes b1 = last(b);
+  REQUIRE(b.text_insert(tb, 2, U("y")).ok);
+  const Bytes b2 = last(b);
+  REQUIRE(apply_upd(a, b1).ok);
+  // One transaction: b's second keystroke arrives, then we type. Its update carries both and
+  // nothing that a had before it began (b's first keystroke).
+  a.begin();
+  REQUIRE(apply_upd(a, b2).ok);
+  REQUIRE(a.text_insert(ta, 0, U("z")).ok);
+  const Bytes mixed = a.commit().update;
+  CHECK(mixed.at(0) == 'R');
+  Doc c(3);
+  REQUIRE(apply_upd(c, two).ok);
+  REQUIRE(apply_upd(c, mixed).ok);
+  CHECK(c.pending_ops() == 1);  // b's "y" waits for b's "x"
+  REQUIRE(apply_upd(c, b1).ok);
+  CHECK(c.pending_ops() == 0);
+  CHECK(u8(c.text_content(text_of(c))) == "zbxy");
+  CHECK(u8(a.text_content(ta)) == "zbxy");
+}
