@@ -394,6 +394,8 @@ bool root_accepts(RootType t, uint8_t kind) {
 }
 
 bool valid_text(std::string_view s) {
+  // merge speed (issue 8): ASCII (a root name, nearly always) is valid without converting
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return true;
   std::u16string scratch;
   return wtf8_to_utf16(s, &scratch);
 }
@@ -404,7 +406,8 @@ bool valid_text(std::string_view s) {
 constexpr size_t kScanEntries = 16;
 bool client_listed(const std::vector<ClientId>& before, ClientId key, std::unordered_set<ClientId>& set) {
   if (before.size() < kScanEntries) return std::find(before.begin(), before.end(), key) != before.end();
-  if (set.empty()) set.insert(before.begin(), before.end());
+  if (set.empty())
+    for (ClientId c : before) set.insert(c);
   return !set.insert(key).second;
 }
 bool root_listed(const std::vector<DecodedUpdate::RootDecl>& before, uint8_t type, std::string_view name,
@@ -424,23 +427,25 @@ bool root_listed(const std::vector<DecodedUpdate::RootDecl>& before, uint8_t typ
 // An op can only refer to clocks before its own, and one client's ops in an update never
 // overlap: otherwise ops could wait for themselves forever.
 Status check_causality(const DecodedUpdate& u) {
-  // --- merge speed (issue 8): the ops of a section are clock-contiguous, so overlaps are
-  // checked between spans of consecutive ops (one span for a typical update: no allocation).
-  struct Span {
-    uint32_t client, start, end;
-    bool operator<(const Span& o) const { return client != o.client ? client < o.client : start < o.start; }
-  };
-  std::vector<Span> spans;
-  Span cur{0, 0, 0};
+  // --- merge speed (issue 8): consecutive ops of a section form one clock span; an update of
+  // one span (a typical small update) has nothing to overlap and needs no table.
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans;
+  uint32_t cur_client = 0, cur_start = 0, cur_end = 0;
   bool have = false;
+  auto flush = [&] {
+    if (spans.empty()) spans.resize(u.clients.size());
+    spans[cur_client].push_back({cur_start, cur_end});
+  };
   // --- end merge speed ---
   for (const RemoteOp& op : u.ops) {
     // --- merge speed (issue 8)
-    if (have && op.client == cur.client && op.clock == cur.end) {
-      cur.end = op.clock + op.len;
+    if (have && op.client == cur_client && op.clock == cur_end) {
+      cur_end = op.clock + op.len;
     } else {
-      if (have) spans.push_back(cur);
-      cur = {op.client, op.clock, op.clock + op.len};
+      if (have) flush();
+      cur_client = op.client;
+      cur_start = op.clock;
+      cur_end = op.clock + op.len;
       have = true;
     }
     // --- end merge speed ---
@@ -454,15 +459,16 @@ Status check_causality(const DecodedUpdate& u) {
       return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
                            std::to_string(op.clock) + " refers to its own or later clocks");
   }
-  // --- merge speed (issue 8)
-  if (spans.empty()) return {};
-  spans.push_back(cur);
-  std::sort(spans.begin(), spans.end());
-  for (size_t i = 1; i < spans.size(); ++i)
-    if (spans[i].client == spans[i - 1].client && spans[i].start < spans[i - 1].end)
-      return Status::error("bad update: ops of client " + std::to_string(u.clients[spans[i].client]) +
-                           " overlap at clock " + std::to_string(spans[i].start));
-  // --- end merge speed ---
+  if (spans.empty()) return {};  // merge speed (issue 8): one span at most
+  flush();
+  for (size_t c = 0; c < spans.size(); ++c) {
+    auto& v = spans[c];
+    std::sort(v.begin(), v.end());
+    for (size_t i = 1; i < v.size(); ++i)
+      if (v[i].first < v[i - 1].second)
+        return Status::error("bad update: ops of client " + std::to_string(u.clients[c]) + " overlap at clock " +
+                             std::to_string(v[i].first));
+  }
   return {};
 }
 

@@ -67,6 +67,7 @@ class ByteReader {
     return *p_++;
   }
   uint64_t varint(const char* what) {
+    if (p_ != end_ && *p_ < 0x80) return *p_++;  // merge speed (issue 8): most are one byte
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) {

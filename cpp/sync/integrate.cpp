@@ -1,6 +1,7 @@
 // Applying remote ops: validation, causal buffering and YATA-style integration of inserts.
 #include <algorithm>
 #include <deque>
+#include <optional>
 
 #include "codec/update_codec.h"
 #include "crdt/doc_impl.h"
@@ -112,12 +113,33 @@ class ScratchLease {
 
  private:
   static ApplyScratch& shared() {
-    thread_local ApplyScratch s;
-    return s;
+    static ApplyScratch* s = new ApplyScratch;  // never freed: no exit-time destructor
+    return *s;
   }
   ApplyScratch own_;
   ApplyScratch& s_;
 };
+
+// A document has few clients and roots, mostly: scanning them beats building a key and
+// hashing it, for every update.
+constexpr size_t kScanTable = 16;
+uint32_t known_client(const DocImpl& d, ClientId id) {
+  if (d.clients.size() <= kScanTable) {
+    for (size_t i = 0; i < d.clients.size(); ++i)
+      if (d.clients[i].id == id) return static_cast<uint32_t>(i);
+    return kNoClient;
+  }
+  auto it = d.client_ids.find(id);
+  return it == d.client_ids.end() ? kNoClient : it->second;
+}
+std::optional<RootHandle> known_root(const DocImpl& d, RootType type, const std::string& name) {
+  if (d.roots.size() <= kScanTable) {
+    for (RootHandle h = 0; h < d.roots.size(); ++h)
+      if (d.roots[h].type == type && d.roots[h].name == name) return h;
+    return std::nullopt;
+  }
+  return d.find_root(type, name);
+}
 // --- end merge speed ---
 
 }  // namespace
@@ -179,7 +201,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // --- end merge speed ---
   RootHandle next_root = static_cast<RootHandle>(roots.size());
   for (size_t i = 0; i < u.roots.size(); ++i) {
-    if (auto h = find_root(u.roots[i].type, u.roots[i].name)) {
+    if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) {  // merge speed (issue 8)
       doc_root[i] = *h;
     } else {
       doc_root[i] = next_root++;
@@ -187,10 +209,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   }
   std::vector<uint32_t>& doc_client = (*lease).doc_client;  // merge speed (issue 8): reused
   doc_client.assign(u.clients.size(), kNoClient);
-  for (size_t i = 0; i < u.clients.size(); ++i) {
-    auto it = client_ids.find(u.clients[i]);
-    if (it != client_ids.end()) doc_client[i] = it->second;
-  }
+  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
   {
     RefChecker refs(*this, u, doc_client, doc_root);
     for (const RemoteOp& op : u.ops) {
@@ -232,7 +251,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
-  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  for (size_t i = 0; i < u.clients.size(); ++i)  // merge speed (issue 8): only new ones are looked up again
+    if (doc_client[i] == kNoClient) doc_client[i] = client_index(u.clients[i]);
   // --- memory (issue 8): loading a state would grow each op log by doubling (up to half of it
   // unused, and the old and new arrays alive at once): make room for what the update adds. ---
   if (u.ops.size() > 64) {
