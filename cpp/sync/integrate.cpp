@@ -106,6 +106,10 @@ class ScratchLease {
     s_.u.ops.clear();
     s_.touched.clear();
     if (s_.u.ops.capacity() > 256) std::vector<RemoteOp>().swap(s_.u.ops);
+    if (s_.u.clients.capacity() > 1024) std::vector<ClientId>().swap(s_.u.clients);
+    if (s_.u.roots.capacity() > 64) std::vector<DecodedUpdate::RootDecl>().swap(s_.u.roots);
+    if (s_.doc_root.capacity() > 64) std::vector<RootHandle>().swap(s_.doc_root);
+    if (s_.doc_client.capacity() > 1024) std::vector<uint32_t>().swap(s_.doc_client);
     if (s_.touched.capacity() > 1024) std::vector<uint32_t>().swap(s_.touched);
     s_.busy = false;
   }
