@@ -429,7 +429,8 @@ async function main() {
     console.log(`\n!!!!! SKIPPED: no traces found in ${dir} (set ROOMSYNC_TRACES to the folder of *.json.gz traces) !!!!!\n`);
   }
   if (opt.traces) {
-    const missing = opt.traces.filter((t) => !names.includes(t));
+    const concurrent = listTraces(path.join(dir, 'concurrent')); // issue 8: the concurrent-merge sessions
+    const missing = opt.traces.filter((t) => !names.includes(t) && !concurrent.includes(t));
     if (missing.length) console.log(`!!!!! SKIPPED traces not found in ${dir}: ${missing.join(', ')} !!!!!`);
     names = names.filter((n) => opt.traces.includes(n));
     names.sort((a, b) => opt.traces.indexOf(a) - opt.traces.indexOf(b));
