@@ -394,16 +394,61 @@ bool root_accepts(RootType t, uint8_t kind) {
 }
 
 bool valid_text(std::string_view s) {
+  // merge speed (issue 8): ASCII (a root name, nearly always) is valid without converting
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return true;
   std::u16string scratch;
   return wtf8_to_utf16(s, &scratch);
 }
 
+// --- merge speed (issue 8): checks of an update's tables without an allocation per update ---
+// Was `key` listed before? `before` holds the entries read so far; short tables are scanned,
+// a long one gets the hash set `set` (filled on first use), so a hostile table stays linear.
+constexpr size_t kScanEntries = 16;
+bool client_listed(const std::vector<ClientId>& before, ClientId key, std::unordered_set<ClientId>& set) {
+  if (before.size() < kScanEntries) return std::find(before.begin(), before.end(), key) != before.end();
+  if (set.empty())
+    for (ClientId c : before) set.insert(c);
+  return !set.insert(key).second;
+}
+bool root_listed(const std::vector<DecodedUpdate::RootDecl>& before, uint8_t type, std::string_view name,
+                 std::unordered_set<std::string>& set) {
+  auto key = [](uint8_t t, std::string_view n) { return static_cast<char>(t) + std::string(n); };
+  if (before.size() < kScanEntries) {
+    for (const auto& r : before)
+      if (static_cast<uint8_t>(r.type) == type && r.name == name) return true;
+    return false;
+  }
+  if (set.empty())
+    for (const auto& r : before) set.insert(key(static_cast<uint8_t>(r.type), r.name));
+  return !set.insert(key(type, name)).second;
+}
+// --- end merge speed ---
+
 // An op can only refer to clocks before its own, and one client's ops in an update never
 // overlap: otherwise ops could wait for themselves forever.
 Status check_causality(const DecodedUpdate& u) {
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans(u.clients.size());
+  // --- merge speed (issue 8): consecutive ops of a section form one clock span; an update of
+  // one span (a typical small update) has nothing to overlap and needs no table.
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans;
+  uint32_t cur_client = 0, cur_start = 0, cur_end = 0;
+  bool have = false;
+  auto flush = [&] {
+    if (spans.empty()) spans.resize(u.clients.size());
+    spans[cur_client].push_back({cur_start, cur_end});
+  };
+  // --- end merge speed ---
   for (const RemoteOp& op : u.ops) {
-    spans[op.client].push_back({op.clock, op.clock + op.len});
+    // --- merge speed (issue 8)
+    if (have && op.client == cur_client && op.clock == cur_end) {
+      cur_end = op.clock + op.len;
+    } else {
+      if (have) flush();
+      cur_client = op.client;
+      cur_start = op.clock;
+      cur_end = op.clock + op.len;
+      have = true;
+    }
+    // --- end merge speed ---
     auto refers_ahead = [&](Id id, uint32_t len) {
       return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
     };
@@ -414,6 +459,8 @@ Status check_causality(const DecodedUpdate& u) {
       return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
                            std::to_string(op.clock) + " refers to its own or later clocks");
   }
+  if (spans.empty()) return {};  // merge speed (issue 8): one span at most
+  flush();
   for (size_t c = 0; c < spans.size(); ++c) {
     auto& v = spans[c];
     std::sort(v.begin(), v.end());
@@ -630,7 +677,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
   std::unordered_set<ClientId> seen;
   for (uint64_t i = 0; i < n_clients && r.ok(); ++i) {
     ClientId id = r.bounded("client id", kMaxClientId);
-    if (r.ok() && !seen.insert(id).second) r.fail("client id " + std::to_string(id) + " listed twice");
+    if (r.ok() && client_listed(out->clients, id, seen)) r.fail("client id " + std::to_string(id) + " listed twice");
     out->clients.push_back(id);
   }
   uint64_t n_roots = r.bounded("root count", r.remaining());
@@ -642,7 +689,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     if (type < 1 || type > 5) r.fail("unknown root type " + std::to_string(type));
     else if (name.size() > 1024) r.fail("root name longer than 1024 bytes");
     else if (!valid_text(name)) r.fail("root name is not valid UTF-8");
-    else if (!names.insert(static_cast<char>(type) + std::string(name)).second)
+    else if (root_listed(out->roots, type, name, names))
       r.fail("root '" + std::string(name) + "' declared twice");
     out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   }

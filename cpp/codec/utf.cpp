@@ -8,6 +8,7 @@ bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(in.data());
   const unsigned char* end = p + in.size();
   bool prev_high = false;  // a 3-byte high surrogate followed by a low one is not WTF-8
+  out->reserve(out->size() + in.size());  // merge speed (issue 8): never more units than bytes
   while (p < end) {
     unsigned c = *p;
     if (c < 0x80) {

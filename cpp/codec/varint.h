@@ -76,6 +76,7 @@ class ByteReader {
     return *p_++;
   }
   uint64_t varint(const char* what) {
+    if (p_ != end_ && *p_ < 0x80) return *p_++;  // merge speed (issue 8): most are one byte
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ == end_) {
@@ -91,6 +92,7 @@ class ByteReader {
   }
   // A varint that must be <= max.
   uint64_t bounded(const char* what, uint64_t max) {
+    if (p_ != end_ && *p_ < 0x80 && *p_ <= max) return *p_++;  // merge speed (issue 8)
     uint64_t v = varint(what);
     if (ok() && v > max) {
       fail(std::string(what) + " out of range (" + std::to_string(v) + " > " + std::to_string(max) + ")");

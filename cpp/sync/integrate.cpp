@@ -1,6 +1,7 @@
 // Applying remote ops: validation, causal buffering and YATA-style integration of inserts.
 #include <algorithm>
 #include <deque>
+#include <optional>
 
 #include "codec/update_codec.h"
 #include "crdt/doc_impl.h"
@@ -31,16 +32,24 @@ struct RefChecker {
   const std::vector<RootHandle>& doc_root;   // update root index -> doc handle
   // Update ops by update client index, sorted by clock.
   std::vector<std::vector<const RemoteOp*>> by_client;
+  // --- merge speed (issue 8): by_client is built on first use only: in-order delivery
+  // refers to clocks the document has, and needs none of it.
+  bool built = false;
 
   RefChecker(const DocImpl& doc, const DecodedUpdate& update, const std::vector<uint32_t>& dc,
              const std::vector<RootHandle>& dr)
-      : d(doc), u(update), doc_client(dc), doc_root(dr), by_client(update.clients.size()) {
+      : d(doc), u(update), doc_client(dc), doc_root(dr) {}
+
+  void build() {
+    built = true;
+    by_client.resize(u.clients.size());
     for (const RemoteOp& op : u.ops) by_client[op.client].push_back(&op);
     for (auto& v : by_client)
       std::sort(v.begin(), v.end(), [](const RemoteOp* a, const RemoteOp* b) { return a->clock < b->clock; });
   }
+  // --- end merge speed ---
 
-  bool ok(Id id, uint32_t len, RootHandle root) const {
+  bool ok(Id id, uint32_t len, RootHandle root) {
     uint32_t k = id.clock, end = id.clock + len;
     uint32_t c = doc_client[id.client];
     if (c != kNoClient) {
@@ -53,6 +62,8 @@ struct RefChecker {
         k = op->clock + op->len;
       }
     }
+    if (k >= end) return true;
+    if (!built) build();  // merge speed (issue 8)
     const auto& ops = by_client[id.client];
     while (k < end) {
       auto it = std::upper_bound(ops.begin(), ops.end(), k,
@@ -76,6 +87,64 @@ uint32_t delete_target_clock(const Op& op, uint32_t clock) {
   uint32_t i = clock - op.clock;
   return op.left.clock + (op.backward ? op.len - 1 - i : i);
 }
+
+// --- merge speed (issue 8): what one apply_update needs, kept between calls so that a stream
+// of small updates (a peer's keystrokes) allocates nothing per update; released after a big
+// one. A nested call (none today) would get fresh buffers instead of sharing these.
+struct ApplyScratch {
+  DecodedUpdate u;
+  std::vector<RootHandle> doc_root;
+  std::vector<uint32_t> doc_client, touched;
+  bool busy = false;
+};
+class ScratchLease {
+ public:
+  ScratchLease() : s_(shared().busy ? own_ : shared()) { s_.busy = true; }
+  ~ScratchLease() {
+    s_.u.clients.clear();
+    s_.u.roots.clear();
+    s_.u.ops.clear();
+    s_.touched.clear();
+    if (s_.u.ops.capacity() > 256) std::vector<RemoteOp>().swap(s_.u.ops);
+    if (s_.u.clients.capacity() > 1024) std::vector<ClientId>().swap(s_.u.clients);
+    if (s_.u.roots.capacity() > 64) std::vector<DecodedUpdate::RootDecl>().swap(s_.u.roots);
+    if (s_.doc_root.capacity() > 64) std::vector<RootHandle>().swap(s_.doc_root);
+    if (s_.doc_client.capacity() > 1024) std::vector<uint32_t>().swap(s_.doc_client);
+    if (s_.touched.capacity() > 1024) std::vector<uint32_t>().swap(s_.touched);
+    s_.busy = false;
+  }
+  ApplyScratch& operator*() { return s_; }
+
+ private:
+  static ApplyScratch& shared() {
+    static ApplyScratch* s = new ApplyScratch;  // never freed: no exit-time destructor
+    return *s;
+  }
+  ApplyScratch own_;
+  ApplyScratch& s_;
+};
+
+// A document has few clients and roots, mostly: scanning them beats building a key and
+// hashing it, for every update.
+constexpr size_t kScanTable = 16;
+uint32_t known_client(const DocImpl& d, ClientId id) {
+  if (d.clients.size() <= kScanTable) {
+    for (size_t i = 0; i < d.clients.size(); ++i)
+      if (d.clients[i].id == id) return static_cast<uint32_t>(i);
+    return kNoClient;
+  }
+  auto it = d.client_ids.find(id);
+  return it == d.client_ids.end() ? kNoClient : it->second;
+}
+std::optional<RootHandle> known_root(const DocImpl& d, RootType type, const std::string& name) {
+  if (d.roots.size() <= kScanTable) {
+    for (RootHandle h = 0; h < d.roots.size(); ++h)
+      if (d.roots[h].type == type && d.roots[h].name == name) return h;
+    return std::nullopt;
+  }
+  return d.find_root(type, name);
+}
+// --- end merge speed ---
 
 }  // namespace
 
@@ -125,24 +194,26 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
 
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
-  DecodedUpdate u;
+  // --- merge speed (issue 8): reused buffers (ScratchLease) instead of fresh ones
+  ScratchLease lease;
+  DecodedUpdate& u = (*lease).u;
   if (Status s = decode_update(data, len, &u); !s) return s;
 
   // Resolve roots and clients without touching the document yet.
-  std::vector<RootHandle> doc_root(u.roots.size());
+  std::vector<RootHandle>& doc_root = (*lease).doc_root;
+  doc_root.resize(u.roots.size());
+  // --- end merge speed ---
   RootHandle next_root = static_cast<RootHandle>(roots.size());
   for (size_t i = 0; i < u.roots.size(); ++i) {
-    if (auto h = find_root(u.roots[i].type, u.roots[i].name)) {
+    if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) {  // merge speed (issue 8)
       doc_root[i] = *h;
     } else {
       doc_root[i] = next_root++;
     }
   }
-  std::vector<uint32_t> doc_client(u.clients.size(), kNoClient);
-  for (size_t i = 0; i < u.clients.size(); ++i) {
-    auto it = client_ids.find(u.clients[i]);
-    if (it != client_ids.end()) doc_client[i] = it->second;
-  }
+  std::vector<uint32_t>& doc_client = (*lease).doc_client;  // merge speed (issue 8): reused
+  doc_client.assign(u.clients.size(), kNoClient);
+  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
   {
     RefChecker refs(*this, u, doc_client, doc_root);
     for (const RemoteOp& op : u.ops) {
@@ -184,7 +255,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
-  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  for (size_t i = 0; i < u.clients.size(); ++i)  // merge speed (issue 8): only new ones are looked up again
+    if (doc_client[i] == kNoClient) doc_client[i] = client_index(u.clients[i]);
   // --- memory (issue 8): loading a state would grow each op log by doubling (up to half of it
   // unused, and the old and new arrays alive at once): make room for what the update adds. ---
   if (u.ops.size() > 64) {
@@ -197,7 +269,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
   }
   // --- end memory ---
-  std::vector<uint32_t> touched;
+  std::vector<uint32_t>& touched = (*lease).touched;  // merge speed (issue 8): reused
   for (RemoteOp& op : u.ops) {
     op.client = doc_client[op.client];
     if (op.kind != OpKind::Nop) op.root = doc_root[op.root];
@@ -228,9 +300,10 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
     touched.push_back(it->second.client);
   }
+  if (touched.empty()) return {};  // merge speed (issue 8): nothing waits, nothing to drain
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  drain(std::move(touched));
+  drain(touched);
   return {};
 }
 
@@ -301,17 +374,30 @@ void DocImpl::integrate(RemoteOp& op) {
       Root* root = seq_root(op.root);  // text or list
       if (!root) break;
       TextTree& t = *root->text;
-      if ((!is_none(op.left) && !t.contains(op.left)) || (!is_none(op.right) && !t.contains(op.right))) break;
+      // --- merge speed (issue 8): each origin is located once; the left one again only if
+      // the split at the right one happened (a split may move runs to a new leaf).
+      TreePos pl{TextTree::kNone, 0, 0}, pr{TextTree::kNone, 0, 0};
+      if (!is_none(op.left) && (pl = t.locate(op.left)).leaf == TextTree::kNone) break;
+      if (!is_none(op.right) && (pr = t.locate(op.right)).leaf == TextTree::kNone) break;
       effective = true;
-      if (!is_none(op.right)) t.split_before(op.right);
+      const bool split_right = pr.off > 0;
+      if (split_right) t.split_at(pr);
+      // --- end merge speed ---
       uint32_t anchor_leaf = TextTree::kNone, anchor_idx = 0;  // insert after this run
       uint32_t ol = 0, oi = 0;
       bool more;
       if (is_none(op.left)) {
         more = t.first_run(&ol, &oi);
       } else {
-        t.split_before(Id{op.left.client, op.left.clock + 1});
-        TreePos p = t.locate(op.left);
+        // --- merge speed (issue 8): the left origin's run is cut after it (unless it ends
+        // there: then the next clock, if anywhere, starts a run of its own)
+        if (split_right) pl = t.locate(op.left);
+        if (pl.off + 1 < t.run(pl.leaf, pl.idx).len) {
+          TreePos q = t.split_at(TreePos{pl.leaf, pl.idx, pl.off + 1});
+          pl = TreePos{q.leaf, q.idx - 1, pl.off};
+        }
+        TreePos p = pl;
+        // --- end merge speed ---
         anchor_leaf = ol = p.leaf;
         anchor_idx = oi = p.idx;
         more = t.next_run(&ol, &oi);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Profiles one library on one phase of one trace, for finding what dominates our time.
 //   node tests/bench/profile.js [--lib roomsync] [--phase apply|b4|load|update|encode] [--trace automerge-paper] [--reps 5]
+//   node tests/bench/profile.js --phase merge [--trace clownschool] [--order causal|reversed|random|states]
+//     (a concurrent session's updates merged into a fresh document: tests/bench/concurrent-merge.js)
 //   [--interval µs]   (ROOMSYNC_ROOT=dir with js/ + dist/ profiles another build, e.g. --profiling-funcs)
 // Runs the phase once to warm up, then --reps times under the V8 CPU profiler (node:inspector),
 // writes bench-results/profile-<lib>-<phase>.cpuprofile (open in Chrome DevTools) and prints the
@@ -14,14 +16,15 @@ import { REPO, loadTrace } from './traces.js';
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i > 0 ? process.argv[i + 1] : d; };
 const lib = arg('--lib', 'roomsync');
 const phase = arg('--phase', 'apply');
-const traceName = arg('--trace', 'automerge-paper');
+const traceName = arg('--trace', phase === 'merge' ? 'clownschool' : 'automerge-paper');
 const reps = parseInt(arg('--reps', '5'), 10);
 
 const A = await import(`./adapters/${lib}.js`);
 await A.init();
-const trace = loadTrace(traceName);
+const merge = phase === 'merge' ? await (await import('./concurrent-merge.js')).prepareMerge(lib, traceName, arg('--order', 'causal')) : null;
+const trace = merge ? null : loadTrace(traceName);
 let bytes = null, update = null, built = null;
-{
+if (!merge) {
   const r = await A.applyTrace(trace, { keep: true });
   bytes = await A.encode(r.doc);
   update = await A.encodeUpdate(r.doc);
@@ -29,6 +32,7 @@ let bytes = null, update = null, built = null;
 }
 const once = async () => {
   let r;
+  if (merge) return merge();
   if (phase === 'apply') r = await A.applyTrace(trace);
   else if (phase === 'b4') r = await A.applyTrace(trace, { b4: true });
   else if (phase === 'load') r = await A.loadReadEdit(bytes);

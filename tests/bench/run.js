@@ -3,7 +3,7 @@
 // one Node process, on the editing traces in ../shared/traces (or $ROOMSYNC_TRACES).
 //
 //   node tests/bench/run.js [--trace NAME[,NAME]] [--runs N] [--only lib,lib] [--quick]
-//                           [--automerge-all] [--no-memory] [--no-native] [--json FILE]
+//                           [--automerge-all] [--no-memory] [--no-native] [--no-merge] [--json FILE]
 //
 // Per trace and library (medians of N runs after one warm-up run; every raw run is in the JSON):
 //   apply      every txn of the trace through the normal per-edit API (insert/delete; a txn of
@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { RANDOM_TRACE, REPO, listTraces, loadTrace, tracesDir } from './traces.js';
+import { benchConcurrentMerge, markdownMerge, mergeTarget, printMerge } from './concurrent-merge.js'; // issue 8
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL_LIBS = ['roomsync', 'yjs', 'loro', 'jsonjoy', 'automerge'];
@@ -39,7 +40,7 @@ const WARM_MAX = 10; // … or this many runs
 
 // ---------------------------------------------------------------------------- arguments
 function parseArgs(argv) {
-  const o = { traces: null, runs: null, only: null, quick: false, automergeAll: false, memory: true, native: true,
+  const o = { traces: null, runs: null, only: null, quick: false, automergeAll: false, memory: true, native: true, merge: true,
     json: path.join(REPO, 'bench-results', 'bench.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--automerge-all') o.automergeAll = true;
     else if (a === '--no-memory') o.memory = false;
     else if (a === '--no-native') o.native = false;
+    else if (a === '--no-merge') o.merge = false; // concurrent merge (issue 8)
     else if (a === '--json') o.json = path.resolve(val());
     else if (a === '-h' || a === '--help') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 25).join('\n'));
@@ -427,7 +429,8 @@ async function main() {
     console.log(`\n!!!!! SKIPPED: no traces found in ${dir} (set ROOMSYNC_TRACES to the folder of *.json.gz traces) !!!!!\n`);
   }
   if (opt.traces) {
-    const missing = opt.traces.filter((t) => !names.includes(t));
+    const concurrent = listTraces(path.join(dir, 'concurrent')); // issue 8: the concurrent-merge sessions
+    const missing = opt.traces.filter((t) => !names.includes(t) && !concurrent.includes(t));
     if (missing.length) console.log(`!!!!! SKIPPED traces not found in ${dir}: ${missing.join(', ')} !!!!!`);
     names = names.filter((n) => opt.traces.includes(n));
     names.sort((a, b) => opt.traces.indexOf(a) - opt.traces.indexOf(b));
@@ -469,6 +472,17 @@ async function main() {
     if (tmpdir) rmSync(tmpdir, { recursive: true, force: true });
   }
 
+  // --- concurrent merge (issue 8): a real concurrent session's updates merged in any order
+  // (tests/bench/concurrent-merge.js); with --trace, only the concurrent sessions it names.
+  let merge = { skipped: '--no-merge' };
+  if (opt.merge) {
+    console.log('\n== concurrent merge: whole sessions replayed, every transaction\'s update merged into a fresh document');
+    merge = await benchConcurrentMerge({ traces: opt.traces, runs: opt.runs ?? (opt.quick ? 1 : 5), quick: opt.quick,
+      only: opt.only });
+    printMerge(merge);
+  }
+  // --- end concurrent merge ---
+
   // native core
   let native = { skipped: '--no-native' };
   if (opt.native && names.length) {
@@ -488,6 +502,7 @@ async function main() {
   if (wasm.wasmPlusGlueGzip9) console.log(`   .wasm + glue .mjs: ${fmtInt(wasm.wasmPlusGlueGzip9)} B gzip -9 (${(wasm.wasmPlusGlueGzip9 / 1024).toFixed(1)} KiB)`);
 
   const tg = targets(results, wasm);
+  tg.push(mergeTarget(merge)); // concurrent merge (issue 8)
   console.log(`\n== targets (${TARGET_TRACE}, medians, same run) — printed, not asserted`);
   for (const x of tg) console.log(`   ${x.status.padEnd(4)}  ${x.name}: ${x.detail}`);
 
@@ -501,6 +516,7 @@ async function main() {
     traces: results,
     markdown: results.map((r) => markdownTable(r, order)),
     native,
+    concurrentMerge: merge, // issue 8
     wasm,
     targets: tg,
     wallSeconds: (now() - t0) / 1000,
@@ -541,6 +557,7 @@ function markdownReport(out, order) {
       L.push(`| ${t.name}${t.ok ? '' : ' (wrong text)'} | ${fmtMs(t.apply?.median)} | ${fmtMs(t.b4?.median)} | ${fmtInt(t.encoded_bytes)} | ${fmtMs(t.load?.median)} | ${fmtMs(t.apply_update?.median)} | ${fmtMB(t.heap_after_load_bytes)} | ${fmtMB(t.heap_peak_during_load_bytes)} |`);
     }
   }
+  if (out.concurrentMerge && !out.concurrentMerge.skipped) L.push(markdownMerge(out.concurrentMerge)); // issue 8
   const w = out.wasm;
   if (w.wasm && !w.wasm.missing) {
     L.push('', `Bundle: \`dist/roomsync.wasm\` ${fmtInt(w.wasm.raw)} B raw, ${fmtInt(w.wasm.gzip9)} B gzip -9; ` +
