@@ -398,32 +398,18 @@ bool valid_text(std::string_view s) {
   return wtf8_to_utf16(s, &scratch);
 }
 
-// An op can only refer to clocks before its own, and one client's ops in an update never
-// overlap: otherwise ops could wait for themselves forever.
-Status check_causality(const DecodedUpdate& u) {
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans(u.clients.size());
-  for (const RemoteOp& op : u.ops) {
-    spans[op.client].push_back({op.clock, op.clock + op.len});
-    auto refers_ahead = [&](Id id, uint32_t len) {
-      return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
-    };
-    bool bad = op.kind == OpKind::Insert ? refers_ahead(op.left, 1) || refers_ahead(op.right, 1)
-             : op.kind == OpKind::Delete ? refers_ahead(op.left, op.len)
-             : false;
-    if (bad)
-      return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
-                           std::to_string(op.clock) + " refers to its own or later clocks");
-  }
-  for (size_t c = 0; c < spans.size(); ++c) {
-    auto& v = spans[c];
-    std::sort(v.begin(), v.end());
-    for (size_t i = 1; i < v.size(); ++i)
-      if (v[i].first < v[i - 1].second)
-        return Status::error("bad update: ops of client " + std::to_string(u.clients[c]) + " overlap at clock " +
-                             std::to_string(v[i].first));
-  }
-  return {};
+// --- load (issue 8): causality, checked op by op while decoding (nothing kept per op).
+// An op can only refer to clocks before its own (otherwise ops could wait for themselves
+// forever).
+bool refers_ahead(const RemoteOp& op) {
+  auto ahead = [&](Id id, uint32_t len) {
+    return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
+  };
+  return op.kind == OpKind::Insert ? ahead(op.left, 1) || ahead(op.right, 1)
+       : op.kind == OpKind::Delete ? ahead(op.left, op.len)
+       : false;
 }
+// --- end load ---
 
 }  // namespace
 
@@ -471,7 +457,7 @@ Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
   return {};
 }
 
-Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit) {
   ByteReader r(data, len);
   if (len == 0) return Status::error("bad update: empty");
   if (r.byte("magic") != kUpdateMagic) return Status::error("bad update: not a roomsync update (wrong magic byte)");
@@ -500,7 +486,17 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   }
   uint64_t n_sections = r.bounded("section count", r.remaining());
-  for (uint64_t s = 0; s < n_sections && r.ok(); ++s) {
+  // --- load (issue 8): ops are handed to `visit` one at a time in one reused RemoteOp, never
+  // all materialized. One client's sections must not overlap: their spans are checked at the end.
+  struct Span {
+    uint32_t client, begin, end;
+    bool operator<(const Span& o) const { return client != o.client ? client < o.client : begin < o.begin; }
+  };
+  std::vector<Span> spans;
+  RemoteOp op;
+  Status stopped;
+  // --- end load ---
+  for (uint64_t s = 0; s < n_sections && r.ok() && stopped; ++s) {
     if (out->clients.empty()) {
       r.fail("section without a client table");
       break;
@@ -508,16 +504,23 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
     uint64_t clock = r.bounded("section clock", kMaxClock);
     uint64_t n_ops = r.bounded("op count", r.remaining());
-    // --- memory (issue 8): room for the section's ops at once, not by doubling (a lower peak
-    // while loading). An op takes 2 bytes at least, so garbage cannot make this reserve much.
-    size_t want = out->ops.size() + static_cast<size_t>(std::min<uint64_t>(n_ops, r.remaining() / 2));
-    if (want > out->ops.capacity()) out->ops.reserve(std::max(want, out->ops.capacity() + out->ops.capacity() / 2));
-    // --- end memory ---
-    const RemoteOp* prev = nullptr;  // previous op of this section
-    for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
-      RemoteOp op;
+    const uint64_t section_start = clock;
+    // The previous op of this section, for continuation tags.
+    bool prev_insert = false;
+    uint32_t prev_root = 0;
+    Id prev_right = kNoId;
+    for (uint64_t i = 0; i < n_ops && r.ok() && stopped; ++i) {
       op.client = client;
       op.clock = static_cast<uint32_t>(clock);
+      op.backward = op.has_content = false;
+      op.root = 0;
+      op.left = op.right = kNoId;
+      op.text.clear();
+      op.values.clear();
+      op.key.clear();
+      op.value.clear();
+      op.lamport = 0;
+      op.delta = 0;
       uint8_t t = r.byte("op tag");
       uint8_t kind = t & 7;
       uint64_t root = (t >> 3) & 15;
@@ -525,11 +528,11 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
       const bool is_insert = kind == kInsert || kind == kInsertGone;
       const bool is_delete = kind == kDeleteFwd || kind == kDeleteBwd;
       if ((t & kContinues) && !is_delete) {
-        if (!is_insert || !prev || prev->kind != OpKind::Insert) {
+        if (!is_insert || !prev_insert) {
           r.fail("continuation tag without a preceding insert");
           break;
         }
-        root = prev->root;
+        root = prev_root;
       } else if (root == kRootEscape) {
         root += r.bounded("root index", uint64_t{1} << 32);
       }
@@ -551,7 +554,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
           op.kind = OpKind::Insert;
           if (t & kContinues) {
             op.left = Id{client, op.clock - 1};
-            op.right = prev->right;
+            op.right = prev_right;
           } else {
             op.left = read_id(r, client, op.clock, out->clients.size());
             op.right = read_right_id(r, op.left, client, op.clock, out->clients.size());
@@ -617,13 +620,29 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
         r.fail("clock out of range");
         break;
       }
-      out->ops.push_back(std::move(op));
-      prev = &out->ops.back();
+      // --- load (issue 8)
+      if (refers_ahead(op))
+        return Status::error("bad update: op " + std::to_string(out->clients[op.client]) + "@" +
+                             std::to_string(op.clock) + " refers to its own or later clocks");
+      prev_insert = op.kind == OpKind::Insert;
+      prev_root = op.root;
+      prev_right = op.right;
+      stopped = visit(op);
+      // --- end load ---
     }
+    if (clock > section_start) spans.push_back({client, static_cast<uint32_t>(section_start), static_cast<uint32_t>(clock)});
   }
+  if (!stopped) return stopped;
   if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes");
   if (!r.ok()) return Status::error("bad update: " + r.error());
-  return check_causality(*out);
+  // --- load (issue 8)
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i)
+    if (spans[i].client == spans[i - 1].client && spans[i].begin < spans[i - 1].end)
+      return Status::error("bad update: ops of client " + std::to_string(out->clients[spans[i].client]) +
+                           " overlap at clock " + std::to_string(spans[i].begin));
+  return {};
+  // --- end load ---
 }
 
 }  // namespace roomsync

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,18 @@ struct DecodedUpdate {
   };
   std::vector<ClientId> clients;
   std::vector<RootDecl> roots;
-  // In update terms: `client`, id clients and `root` index the two tables above.
-  std::vector<RemoteOp> ops;
 };
 
-// Checks everything that can be checked without the document: bounds, ranges, UTF-8, JSON,
-// op kinds against root types. On failure `out` is unspecified.
-Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out);
+// --- load (issue 8): ops are decoded one at a time, never all held at once.
+// Receives each op in update terms (`client`, id clients and `root` index the tables above) in
+// one RemoteOp that is reused: keep what you need by moving it out. A failed Status stops the
+// decoding and is returned.
+using OpVisitor = std::function<Status(RemoteOp&)>;
+// Checks everything that can be checked without the document: bounds, ranges, UTF-8, JSON, op
+// kinds against root types, causality (an op refers to earlier clocks only; one client's ops
+// never overlap; this last check only at the end). Fills `out` with the tables before the first
+// op is visited. On failure `out` is unspecified, and some ops may have been visited.
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
+// --- end load ---
 
 }  // namespace roomsync
