@@ -161,6 +161,13 @@ class DocImpl {
   uint32_t add_string(std::string_view s);
   // The op of `client` covering `clock`, or nullptr.
   const Op* op_at(uint32_t client, uint32_t clock) const;
+  // --- memory (issue 8): a run's origins, from the op that inserted it (runs do not keep them).
+  Id origin_left(const Run& r) const {
+    const Op* op = op_at(r.client, r.clock);
+    return r.clock == op->clock ? op->left : Id{r.client, r.clock - 1};
+  }
+  Id origin_right(const Run& r) const { return op_at(r.client, r.clock)->right; }
+  // --- end memory ---
 
   // --- transactions
   void begin();

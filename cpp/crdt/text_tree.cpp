@@ -6,14 +6,6 @@
 
 namespace roomsync {
 
-namespace {
-// Node arrays grow by a quarter instead of doubling: less unused capacity, and a lower peak
-// while the old and the new array are both alive.
-template <class V>
-void grow_by_quarter(V& v) {
-  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 4);
-}
-}  // namespace
 
 // --- BlockIndex ---------------------------------------------------------------------------
 
@@ -277,7 +269,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
                             bool is_leaf, uint32_t width) {
   if (parent == kNone) {  // after_child was the root: grow a level
     uint32_t r = static_cast<uint32_t>(inners_.size());
-    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& in = inners_[r];
     in.leaf_children = is_leaf;
@@ -295,7 +286,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
   if (inners_[parent].n == kInnerCap) {
     // Split the parent in halves, then insert into the half that holds after_child.
     uint32_t right = static_cast<uint32_t>(inners_.size());
-    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& p = inners_[parent];
     Inner& q = inners_[right];
@@ -329,7 +319,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
 uint32_t TextTree::split_leaf(uint32_t leaf) {
   cache_leaf_ = kNone;
   uint32_t right = static_cast<uint32_t>(leaves_.size());
-  grow_by_quarter(leaves_);
   leaves_.emplace_back();
   Leaf& l = leaves_[leaf];
   Leaf& r = leaves_[right];
@@ -384,7 +373,6 @@ TreePos TextTree::split_at(TreePos p) {
   right.clock += p.off;
   right.len -= p.off;
   if (right.content != kNoContent) right.content += p.off;
-  right.left = Id{left.client, right.clock - 1};
   left.len = p.off;
   std::memmove(&l.runs[p.idx + 2], &l.runs[p.idx + 1], (l.n - p.idx - 1) * sizeof(Run));
   l.runs[p.idx + 1] = right;
@@ -437,7 +425,7 @@ void TextTree::append_content(std::u16string* out) const {
 }
 
 size_t TextTree::memory_bytes() const {
-  return leaves_.capacity() * sizeof(Leaf) + inners_.capacity() * sizeof(Inner) + index_.memory_bytes();
+  return leaves_.memory_bytes() + inners_.memory_bytes() + index_.memory_bytes();
 }
 
 size_t TextTree::run_total() const {

@@ -17,13 +17,13 @@ namespace roomsync {
 
 constexpr uint32_t kNoContent = 0xffffffffu;
 
+// Its origins (left of the first element, right shared by all) are those of the op that
+// inserted it: the op log keeps them (DocImpl::origin_left / origin_right), not every run.
 struct Run {
   uint32_t client;   // client index
   uint32_t clock;    // clock of the first element
   uint32_t len;      // UTF-16 code units
   uint32_t content;  // offset into the document's arena, or kNoContent (tombstone only)
-  Id left;           // origin left of the first element (the others follow their predecessor)
-  Id right;          // origin right, shared by all elements of the run
   bool deleted;
   uint32_t visible() const { return deleted ? 0 : len; }
   Id id_at(uint32_t off) const { return Id{client, clock + off}; }
@@ -65,6 +65,26 @@ class BlockIndex {
   std::vector<uint64_t> first_;  // first key of each block (first_[0] is not used)
   std::vector<std::unique_ptr<Block>> blocks_;
 };
+
+// --- memory (issue 8): nodes in fixed chunks: growing never copies the nodes (no peak with
+// two arrays alive) and leaves at most one chunk unused.
+template <class T, uint32_t kChunk>
+class Chunked {
+ public:
+  T& operator[](uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  const T& operator[](uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  uint32_t size() const { return n_; }
+  void emplace_back() {
+    if (n_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    ++n_;
+  }
+  size_t memory_bytes() const { return chunks_.capacity() * sizeof(void*) + chunks_.size() * kChunk * sizeof(T); }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  uint32_t n_ = 0;
+};
+// --- end memory ---
 
 class TextTree {
  public:
@@ -150,8 +170,8 @@ class TextTree {
   }
 
   const std::u16string* arena_;
-  std::vector<Leaf> leaves_;
-  std::vector<Inner> inners_;
+  Chunked<Leaf, 16> leaves_;
+  Chunked<Inner, 16> inners_;
   uint32_t root_ = 0;          // a leaf when height_ == 0, else an inner node
   uint32_t height_ = 0;
   uint32_t first_leaf_ = 0;

@@ -384,11 +384,12 @@ void DocImpl::integrate(RemoteOp& op) {
         if (!is_none(op.right) && o.contains(op.right)) break;
         scanned.push_back({o.client, o.clock, o.len});
         bool take = false;
-        if (o.left == op.left) {
+        const Id o_left = origin_left(o);
+        if (o_left == op.left) {
           if (clients[o.client].id < me) take = true;
-          else if (o.right == op.right) break;
-        } else if (!is_none(o.left)) {
-          int j = find_scanned(scanned, o.left);
+          else if (origin_right(o) == op.right) break;
+        } else if (!is_none(o_left)) {
+          int j = find_scanned(scanned, o_left);
           if (j < 0) break;
           take = static_cast<size_t>(j) < conflict_start;
         } else {
@@ -419,7 +420,7 @@ void DocImpl::integrate(RemoteOp& op) {
       if (anchor_leaf != TextTree::kNone) {
         const Run& a = t.run(anchor_leaf, anchor_idx);
         if (op.has_content && a.client == op.client && a.clock + a.len == op.clock && !a.deleted &&
-            a.content + a.len == content && a.right == op.right && op.left == a.id_at(a.len - 1)) {
+            a.content + a.len == content && op.left == a.id_at(a.len - 1) && origin_right(a) == op.right) {
           uint32_t pos = observed_position(t, anchor_leaf, anchor_idx, op.root, a.len);
           t.extend_run(anchor_leaf, anchor_idx, op.len);
           if (pos != kNoContent) note_insert(pos);
@@ -428,7 +429,7 @@ void DocImpl::integrate(RemoteOp& op) {
       }
       if (!extended) {
         TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
-                                        Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
+                                        Run{op.client, op.clock, op.len, content, !op.has_content});
         uint32_t pos = op.has_content ? observed_position(t, placed.leaf, placed.idx, op.root, 0) : kNoContent;
         if (pos != kNoContent) note_insert(pos);
       }
