@@ -50,10 +50,10 @@ struct DecodedUpdate {
 // one RemoteOp that is reused: keep what you need by moving it out. A failed Status stops the
 // decoding and is returned.
 using OpVisitor = std::function<Status(RemoteOp&)>;
-// Checks everything that can be checked without the document: bounds, ranges, UTF-8, JSON, op
-// kinds against root types, causality (an op refers to earlier clocks only; one client's ops
-// never overlap; this last check only at the end). Fills `out` with the tables before the first
-// op is visited. On failure `out` is unspecified, and some ops may have been visited.
+// Checks what can be checked op by op without the document: bounds, ranges, UTF-8, JSON, op
+// kinds against root types, causality (an op refers to earlier clocks only). That one client's
+// ops never overlap is the visitor's to check (apply_update does). Fills `out` with the tables
+// before the first op is visited. On failure `out` is unspecified, and some ops were visited.
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
 // --- end load ---
 

@@ -7,6 +7,13 @@
 namespace roomsync {
 
 
+// --- ChunkList (memory, issue 8) ----------------------------------------------------------
+
+void* ChunkList::add_chunk(size_t bytes) {
+  chunks_.push_back(std::unique_ptr<unsigned char[]>(new unsigned char[bytes]));
+  return chunks_.back().get();
+}
+
 // --- BlockIndex ---------------------------------------------------------------------------
 
 BlockIndex::BlockIndex() {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -67,21 +68,26 @@ class BlockIndex {
 };
 
 // --- memory (issue 8): nodes in fixed chunks: growing never copies the nodes (no peak with
-// two arrays alive) and leaves at most one chunk unused.
+// two arrays alive) and leaves at most one chunk unused. For trivially destructible T.
+class ChunkList {
+ protected:
+  void* add_chunk(size_t bytes);  // one more chunk of `bytes`
+  std::vector<std::unique_ptr<unsigned char[]>> chunks_;
+};
 template <class T, uint32_t kChunk>
-class Chunked {
+class Chunked : ChunkList {
  public:
-  T& operator[](uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
-  const T& operator[](uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+  T& operator[](uint32_t i) { return reinterpret_cast<T*>(chunks_[i / kChunk].get())[i % kChunk]; }
+  const T& operator[](uint32_t i) const { return reinterpret_cast<const T*>(chunks_[i / kChunk].get())[i % kChunk]; }
   uint32_t size() const { return n_; }
   void emplace_back() {
-    if (n_ % kChunk == 0) chunks_.push_back(std::make_unique<T[]>(kChunk));
+    if (n_ % kChunk == 0) add_chunk(kChunk * sizeof(T));
+    new (&(*this)[n_]) T();
     ++n_;
   }
   size_t memory_bytes() const { return chunks_.capacity() * sizeof(void*) + chunks_.size() * kChunk * sizeof(T); }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
   uint32_t n_ = 0;
 };
 // --- end memory ---

@@ -34,7 +34,9 @@ struct Segments {
   };
   std::vector<std::vector<Seg>> by_client;
 
-  void add(const RemoteOp& op) {
+  // False when `op` overlaps ops added before: one client's ops in an update never overlap
+  // (otherwise ops could wait for themselves forever).
+  bool add(const RemoteOp& op) {
     const Class cls = op.kind == OpKind::Nop ? kNop : op.kind == OpKind::Insert ? kInsert : kOther;
     const Seg s{op.clock, op.clock + op.len, cls == kInsert ? op.root : 0, cls};
     auto& v = by_client[op.client];
@@ -43,8 +45,11 @@ struct Segments {
     } else if (v.empty() || v.back().end <= s.begin) {
       v.push_back(s);
     } else {  // sections out of clock order (rare): keep the list sorted
-      v.insert(std::upper_bound(v.begin(), v.end(), s.begin, [](uint32_t k, const Seg& x) { return k < x.begin; }), s);
+      auto it = std::upper_bound(v.begin(), v.end(), s.begin, [](uint32_t k, const Seg& x) { return k < x.begin; });
+      if ((it != v.begin() && (it - 1)->end > s.begin) || (it != v.end() && it->begin < s.end)) return false;
+      v.insert(it, s);
     }
+    return true;
   }
   // The segment holding `clock` of `client`, or nullptr.
   const Seg* find(uint32_t client, uint32_t clock) const {
@@ -187,7 +192,9 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   const RefChecker refs{*this, segs, doc_client, doc_root};
   Status s = decode_update(data, len, &u, [&](RemoteOp& op) -> Status {
     if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();
-    segs.add(op);
+    if (!segs.add(op))
+      return Status::error("bad update: ops of client " + std::to_string(u.clients[op.client]) + " overlap at clock " +
+                           std::to_string(op.clock));
     ++n_ops;
     ++adds[op.client];
     units += op.text.size();

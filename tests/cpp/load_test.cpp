@@ -1,6 +1,8 @@
 // Issue 8: loading streams (apply_update checks the whole update in a first pass over the
 // bytes, then integrates op by op in a second). A failure found late, after ops were already
 // decoded, still changes nothing; references into ops later in the same update are checked.
+#include <cstring>
+
 #include "test_util.h"
 
 using namespace roomsync;
@@ -125,4 +127,25 @@ TEST_CASE("loading a state of many writers gives the same document", "[load]") {
   REQUIRE(apply_upd(again, loaded.encode_state()));
   CHECK(again.text_content(text_of(again)) == loaded.text_content(text_of(loaded)));
   CHECK(again.state_vector().size() == docs[2].state_vector().size());
+}
+
+TEST_CASE("sections of one client may come in any clock order but never overlap", "[load]") {
+  // Client 1 inserts "c" at clock 2 after its clock 1, in a section before the one with
+  // clocks 0 and 1 ("ab", or "abc" at clocks 0..2, which overlaps).
+  auto update = [](const char* first) {
+    Bytes b = {'R', 1, 1, 1, 1, static_cast<uint8_t>(RootType::Text), 1, 't', 2,
+               0, 2, 1, 1, 1, 0, 1, 'c',  // section: clock 2, one op: insert after 1@1, "c"
+               0, 0, 1, 1, 0, 0};         // section: clock 0, one op: insert at the start...
+    b.push_back(static_cast<uint8_t>(std::strlen(first)));
+    for (const char* p = first; *p; ++p) b.push_back(static_cast<uint8_t>(*p));
+    return b;
+  };
+  Doc d(3);
+  REQUIRE(apply_upd(d, update("ab")));
+  CHECK(d.text_content(text_of(d, "t")) == U("abc"));
+  Doc e(3);
+  Status st = apply_upd(e, update("abc"));
+  CHECK_FALSE(st.ok);
+  CHECK(st.message.find("overlap") != std::string::npos);
+  CHECK(e.text_content(text_of(e, "t")).empty());
 }
