@@ -175,19 +175,19 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   };
   // Resolves roots and clients without touching the document (once the tables are decoded).
   auto resolve = [&] {
-    doc_root.resize(u.roots.size());
+    doc_root = std::vector<RootHandle>(u.roots.size());
     RootHandle next_root = static_cast<RootHandle>(roots.size());
     for (size_t i = 0; i < u.roots.size(); ++i) {
       if (auto h = find_root(u.roots[i].type, u.roots[i].name)) doc_root[i] = *h;
       else doc_root[i] = next_root++;
     }
-    doc_client.assign(u.clients.size(), kNoClient);
+    doc_client = std::vector<uint32_t>(u.clients.size(), kNoClient);
     for (size_t i = 0; i < u.clients.size(); ++i) {
       auto it = client_ids.find(u.clients[i]);
       if (it != client_ids.end()) doc_client[i] = it->second;
     }
-    segs.by_client.resize(u.clients.size());
-    adds.assign(u.clients.size(), 0);
+    segs.by_client = std::vector<std::vector<Segments::Seg>>(u.clients.size());
+    adds = std::vector<uint32_t>(u.clients.size(), 0);
   };
   const RefChecker refs{*this, segs, doc_client, doc_root};
   Status s = decode_update(data, len, &u, [&](RemoteOp& op) -> Status {
