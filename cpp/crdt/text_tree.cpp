@@ -360,6 +360,32 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
 
 void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
   if (leaves_[*leaf].n < kLeafCap) return;
+  // --- memory (issue 8): while the next leaf has room, the last run moves there instead of
+  // splitting this leaf in halves, so leaves fill up (they were 65-70% used). The next leaf
+  // keeps a free slot: the run asked about may be the one that moves.
+  const uint32_t next = leaves_[*leaf].next;
+  if (next != kNone && leaves_[next].n + 1 < kLeafCap) {
+    Leaf& l = leaves_[*leaf];
+    Leaf& nx = leaves_[next];
+    const Run r = l.runs[--l.n];
+    std::memmove(&nx.runs[1], &nx.runs[0], nx.n * sizeof(Run));
+    nx.runs[0] = r;
+    ++nx.n;
+    hint_leaf_ = kNone;
+    index_place(r.client, r.clock, r.len, next, true);
+    hint_leaf_ = kNone;
+    if (!r.deleted) {
+      add_width(*leaf, -static_cast<int64_t>(r.len));
+      add_width(next, r.len);
+    }
+    cache_leaf_ = kNone;
+    if (*idx == l.n) {
+      *leaf = next;
+      *idx = 0;
+    }
+    return;
+  }
+  // --- end memory ---
   uint32_t left_n = leaves_[*leaf].n / 2;
   uint32_t right = split_leaf(*leaf);
   if (*idx >= left_n) {
