@@ -358,31 +358,43 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   return right;
 }
 
+// --- memory (issue 8)
+void TextTree::move_run(uint32_t from, uint32_t i, uint32_t to, uint32_t j) {
+  Leaf& a = leaves_[from];
+  Leaf& b = leaves_[to];
+  const Run r = a.runs[i];
+  std::memmove(&a.runs[i], &a.runs[i + 1], (a.n - i - 1) * sizeof(Run));
+  --a.n;
+  std::memmove(&b.runs[j + 1], &b.runs[j], (b.n - j) * sizeof(Run));
+  b.runs[j] = r;
+  ++b.n;
+  hint_leaf_ = kNone;
+  index_place(r.client, r.clock, r.len, to, true);
+  hint_leaf_ = kNone;
+  if (!r.deleted) {
+    add_width(from, -static_cast<int64_t>(r.len));
+    add_width(to, r.len);
+  }
+  cache_leaf_ = kNone;
+}
+// --- end memory ---
+
 void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
   if (leaves_[*leaf].n < kLeafCap) return;
-  // --- memory (issue 8): while the next leaf has room, the last run moves there instead of
-  // splitting this leaf in halves, so leaves fill up (they were 65-70% used). The next leaf
-  // keeps a free slot: the run asked about may be the one that moves.
-  const uint32_t next = leaves_[*leaf].next;
+  // --- memory (issue 8): while a neighbour has room, the last run moves to the next leaf or
+  // the first to the previous one, instead of splitting this leaf in halves: leaves fill up
+  // (83% used where they were 65-70%). The neighbour keeps a free slot: the run asked about may
+  // be the one that moves.
+  const uint32_t next = leaves_[*leaf].next, prev = leaves_[*leaf].prev;
   if (next != kNone && leaves_[next].n + 1 < kLeafCap) {
-    Leaf& l = leaves_[*leaf];
-    Leaf& nx = leaves_[next];
-    const Run r = l.runs[--l.n];
-    std::memmove(&nx.runs[1], &nx.runs[0], nx.n * sizeof(Run));
-    nx.runs[0] = r;
-    ++nx.n;
-    hint_leaf_ = kNone;
-    index_place(r.client, r.clock, r.len, next, true);
-    hint_leaf_ = kNone;
-    if (!r.deleted) {
-      add_width(*leaf, -static_cast<int64_t>(r.len));
-      add_width(next, r.len);
-    }
-    cache_leaf_ = kNone;
-    if (*idx == l.n) {
-      *leaf = next;
-      *idx = 0;
-    }
+    move_run(*leaf, kLeafCap - 1, next, 0);
+    if (*idx == kLeafCap - 1) *leaf = next, *idx = 0;
+    return;
+  }
+  if (prev != kNone && leaves_[prev].n + 1 < kLeafCap) {
+    move_run(*leaf, 0, prev, leaves_[prev].n);
+    if (*idx == 0) *leaf = prev, *idx = leaves_[prev].n - 1;
+    else --*idx;
     return;
   }
   // --- end memory ---
