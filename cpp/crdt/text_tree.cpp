@@ -359,42 +359,49 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
 }
 
 // --- memory (issue 8)
-void TextTree::move_run(uint32_t from, uint32_t i, uint32_t to, uint32_t j) {
+void TextTree::move_runs(uint32_t from, uint32_t to, uint32_t k, bool to_next) {
   Leaf& a = leaves_[from];
   Leaf& b = leaves_[to];
-  const Run r = a.runs[i];
-  std::memmove(&a.runs[i], &a.runs[i + 1], (a.n - i - 1) * sizeof(Run));
-  --a.n;
-  std::memmove(&b.runs[j + 1], &b.runs[j], (b.n - j) * sizeof(Run));
-  b.runs[j] = r;
-  ++b.n;
+  const uint32_t i = to_next ? a.n - k : 0, j = to_next ? 0 : b.n;
+  std::memmove(&b.runs[j + k], &b.runs[j], (b.n - j) * sizeof(Run));
+  std::memcpy(&b.runs[j], &a.runs[i], k * sizeof(Run));
+  std::memmove(&a.runs[i], &a.runs[i + k], (a.n - i - k) * sizeof(Run));
+  a.n -= k;
+  b.n += k;
+  uint32_t width = 0;
+  for (uint32_t m = j; m < j + k; ++m) width += b.runs[m].visible();
+  // As in split_leaf: runs split from one another have consecutive clocks, indexed once.
   hint_leaf_ = kNone;
-  index_place(r.client, r.clock, r.len, to, true);
-  hint_leaf_ = kNone;
-  if (!r.deleted) {
-    add_width(from, -static_cast<int64_t>(r.len));
-    add_width(to, r.len);
+  for (uint32_t m = j; m < j + k;) {
+    uint32_t client = b.runs[m].client, clock = b.runs[m].clock, end = clock + b.runs[m].len;
+    for (++m; m < j + k && b.runs[m].client == client && b.runs[m].clock == end; ++m) end += b.runs[m].len;
+    index_place(client, clock, end - clock, to, true);
   }
+  hint_leaf_ = kNone;
+  add_width(from, -static_cast<int64_t>(width));
+  add_width(to, width);
   cache_leaf_ = kNone;
 }
 // --- end memory ---
 
 void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
   if (leaves_[*leaf].n < kLeafCap) return;
-  // --- memory (issue 8): while a neighbour has room, the last run moves to the next leaf or
-  // the first to the previous one, instead of splitting this leaf in halves: leaves fill up
-  // (83% used where they were 65-70%). The neighbour keeps a free slot: the run asked about may
-  // be the one that moves.
+  // --- memory (issue 8): while a neighbour has room, runs move there (half its free slots,
+  // so that moves are few), instead of splitting this leaf in halves: leaves fill up (about
+  // 80% used where they were 65-70%). The neighbour keeps free slots: the run asked about may
+  // be one that moves.
   const uint32_t next = leaves_[*leaf].next, prev = leaves_[*leaf].prev;
-  if (next != kNone && leaves_[next].n + 1 < kLeafCap) {
-    move_run(*leaf, kLeafCap - 1, next, 0);
-    if (*idx == kLeafCap - 1) *leaf = next, *idx = 0;
+  if (next != kNone && leaves_[next].n + 4 <= kLeafCap) {
+    move_runs(*leaf, next, (kLeafCap - leaves_[next].n) / 2, true);
+    const uint32_t kept = leaves_[*leaf].n;
+    if (*idx >= kept) *leaf = next, *idx -= kept;
     return;
   }
-  if (prev != kNone && leaves_[prev].n + 1 < kLeafCap) {
-    move_run(*leaf, 0, prev, leaves_[prev].n);
-    if (*idx == 0) *leaf = prev, *idx = leaves_[prev].n - 1;
-    else --*idx;
+  if (prev != kNone && leaves_[prev].n + 4 <= kLeafCap) {
+    const uint32_t had = leaves_[prev].n, k = (kLeafCap - had) / 2;
+    move_runs(*leaf, prev, k, false);
+    if (*idx < k) *leaf = prev, *idx += had;
+    else *idx -= k;
     return;
   }
   // --- end memory ---
