@@ -9,9 +9,9 @@ namespace roomsync {
 
 // --- ChunkList (memory, issue 8) ----------------------------------------------------------
 
-void* ChunkList::add_chunk(size_t bytes) {
-  chunks_.push_back(std::unique_ptr<unsigned char[]>(new unsigned char[bytes]));
-  return chunks_.back().get();
+void* ChunkList::slot(uint32_t n, size_t size, uint32_t chunk) {
+  if (n % chunk == 0) chunks_.push_back(std::unique_ptr<unsigned char[]>(new unsigned char[size * chunk]));
+  return chunks_[n / chunk].get() + size * (n % chunk);
 }
 
 // --- BlockIndex ---------------------------------------------------------------------------
@@ -344,18 +344,21 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   r.next = l.next;
   if (l.next != kNone) leaves_[l.next].prev = right;
   l.next = right;
-  hint_leaf_ = kNone;
-  // Runs split from one another have consecutive clocks: index each such stretch once.
-  const Leaf& moved = leaves_[right];
-  for (uint32_t i = 0; i < moved.n;) {
-    uint32_t client = moved.runs[i].client, clock = moved.runs[i].clock, end = clock + moved.runs[i].len;
-    for (++i; i < moved.n && moved.runs[i].client == client && moved.runs[i].clock == end; ++i)
-      end += moved.runs[i].len;
-    index_place(client, clock, end - clock, right, true);
-  }
-  hint_leaf_ = kNone;
+  index_moved(right, 0, leaves_[right].n);
   insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
   return right;
+}
+
+void TextTree::index_moved(uint32_t leaf, uint32_t i, uint32_t end) {
+  hint_leaf_ = kNone;
+  const Leaf& l = leaves_[leaf];
+  // Runs split from one another have consecutive clocks: index each such stretch once.
+  while (i < end) {
+    uint32_t client = l.runs[i].client, clock = l.runs[i].clock, stop = clock + l.runs[i].len;
+    for (++i; i < end && l.runs[i].client == client && l.runs[i].clock == stop; ++i) stop += l.runs[i].len;
+    index_place(client, clock, stop - clock, leaf, true);
+  }
+  hint_leaf_ = kNone;
 }
 
 // --- memory (issue 8)
@@ -370,14 +373,7 @@ void TextTree::move_runs(uint32_t from, uint32_t to, uint32_t k, bool to_next) {
   b.n += k;
   uint32_t width = 0;
   for (uint32_t m = j; m < j + k; ++m) width += b.runs[m].visible();
-  // As in split_leaf: runs split from one another have consecutive clocks, indexed once.
-  hint_leaf_ = kNone;
-  for (uint32_t m = j; m < j + k;) {
-    uint32_t client = b.runs[m].client, clock = b.runs[m].clock, end = clock + b.runs[m].len;
-    for (++m; m < j + k && b.runs[m].client == client && b.runs[m].clock == end; ++m) end += b.runs[m].len;
-    index_place(client, clock, end - clock, to, true);
-  }
-  hint_leaf_ = kNone;
+  index_moved(to, j, j + k);
   add_width(from, -static_cast<int64_t>(width));
   add_width(to, width);
   cache_leaf_ = kNone;

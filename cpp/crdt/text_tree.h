@@ -71,7 +71,8 @@ class BlockIndex {
 // two arrays alive) and leaves at most one chunk unused. For trivially destructible T.
 class ChunkList {
  protected:
-  void* add_chunk(size_t bytes);  // one more chunk of `bytes`
+  // Room for node n (the next one) of `size` bytes, kChunk of them to a chunk.
+  void* slot(uint32_t n, size_t size, uint32_t chunk);
   std::vector<std::unique_ptr<unsigned char[]>> chunks_;
 };
 template <class T, uint32_t kChunk>
@@ -81,8 +82,7 @@ class Chunked : ChunkList {
   const T& operator[](uint32_t i) const { return reinterpret_cast<const T*>(chunks_[i / kChunk].get())[i % kChunk]; }
   uint32_t size() const { return n_; }
   void emplace_back() {
-    if (n_ % kChunk == 0) add_chunk(kChunk * sizeof(T));
-    new (&(*this)[n_]) T();
+    new (slot(n_, sizeof(T), kChunk)) T();
     ++n_;
   }
   size_t memory_bytes() const { return chunks_.capacity() * sizeof(void*) + chunks_.size() * kChunk * sizeof(T); }
@@ -174,6 +174,8 @@ class TextTree {
   // the tree (moved == false) or runs that moved between leaves.
   void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved);
   uint32_t index_lookup(uint32_t client, uint32_t clock) const;
+  // Records that runs [i, end) of `leaf` moved there from another leaf.
+  void index_moved(uint32_t leaf, uint32_t i, uint32_t end);
   static uint64_t key(uint32_t client, uint32_t clock) {
     return (uint64_t{client} << 32) | clock;
   }
