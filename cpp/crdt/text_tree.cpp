@@ -361,46 +361,9 @@ void TextTree::index_moved(uint32_t leaf, uint32_t i, uint32_t end) {
   hint_leaf_ = kNone;
 }
 
-// --- memory (issue 8)
-void TextTree::move_runs(uint32_t from, uint32_t to, uint32_t k, bool to_next) {
-  Leaf& a = leaves_[from];
-  Leaf& b = leaves_[to];
-  const uint32_t i = to_next ? a.n - k : 0, j = to_next ? 0 : b.n;
-  std::memmove(&b.runs[j + k], &b.runs[j], (b.n - j) * sizeof(Run));
-  std::memcpy(&b.runs[j], &a.runs[i], k * sizeof(Run));
-  std::memmove(&a.runs[i], &a.runs[i + k], (a.n - i - k) * sizeof(Run));
-  a.n -= k;
-  b.n += k;
-  uint32_t width = 0;
-  for (uint32_t m = j; m < j + k; ++m) width += b.runs[m].visible();
-  index_moved(to, j, j + k);
-  add_width(from, -static_cast<int64_t>(width));
-  add_width(to, width);
-  cache_leaf_ = kNone;
-}
-// --- end memory ---
 
 void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
   if (leaves_[*leaf].n < kLeafCap) return;
-  // --- memory (issue 8): while a neighbour has room, runs move there (half its free slots,
-  // so that moves are few), instead of splitting this leaf in halves: leaves fill up (about
-  // 80% used where they were 65-70%). The neighbour keeps free slots: the run asked about may
-  // be one that moves.
-  const uint32_t next = leaves_[*leaf].next, prev = leaves_[*leaf].prev;
-  if (next != kNone && leaves_[next].n + 4 <= kLeafCap) {
-    move_runs(*leaf, next, (kLeafCap - leaves_[next].n) / 2, true);
-    const uint32_t kept = leaves_[*leaf].n;
-    if (*idx >= kept) *leaf = next, *idx -= kept;
-    return;
-  }
-  if (prev != kNone && leaves_[prev].n + 4 <= kLeafCap) {
-    const uint32_t had = leaves_[prev].n, k = (kLeafCap - had) / 2;
-    move_runs(*leaf, prev, k, false);
-    if (*idx < k) *leaf = prev, *idx += had;
-    else *idx -= k;
-    return;
-  }
-  // --- end memory ---
   uint32_t left_n = leaves_[*leaf].n / 2;
   uint32_t right = split_leaf(*leaf);
   if (*idx >= left_n) {

@@ -162,9 +162,6 @@ class TextTree {
   void add_width(uint32_t leaf, int64_t delta);
   // Makes room in a full leaf; (leaf, idx) is updated to where that run now lives.
   void ensure_room(uint32_t* leaf, uint32_t* idx);
-  // Moves k runs from the end of leaf `from` to the start of `to` (its next leaf), or from
-  // its start to the end of `to` (its previous leaf). Memory, issue 8.
-  void move_runs(uint32_t from, uint32_t to, uint32_t k, bool to_next);
   uint32_t split_leaf(uint32_t leaf);  // returns the new right sibling
   void insert_child(uint32_t parent, uint32_t after_child, uint32_t new_child, bool is_leaf,
                     uint32_t width);
