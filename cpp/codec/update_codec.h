@@ -24,7 +24,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +48,17 @@ struct DecodedUpdate {
 // Receives each op in update terms (`client`, id clients and `root` index the tables above) in
 // one RemoteOp that is reused: keep what you need by moving it out. A failed Status stops the
 // decoding and is returned.
-using OpVisitor = std::function<Status(RemoteOp&)>;
+// (A reference to the caller's callable: no std::function machinery in the wasm.)
+class OpVisitor {
+ public:
+  template <class F>
+  OpVisitor(F& f) : obj_(&f), call_([](void* o, RemoteOp& op) { return (*static_cast<F*>(o))(op); }) {}
+  Status operator()(RemoteOp& op) const { return call_(obj_, op); }
+
+ private:
+  void* obj_;
+  Status (*call_)(void*, RemoteOp&);
+};
 // Checks what can be checked op by op without the document: bounds, ranges, UTF-8, JSON, op
 // kinds against root types, causality (an op refers to earlier clocks only). That one client's
 // ops never overlap is the visitor's to check (apply_update does). Fills `out` with the tables

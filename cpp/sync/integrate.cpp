@@ -190,7 +190,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     adds = std::vector<uint32_t>(u.clients.size(), 0);
   };
   const RefChecker refs{*this, segs, doc_client, doc_root};
-  Status s = decode_update(data, len, &u, [&](RemoteOp& op) -> Status {
+  auto check = [&](RemoteOp& op) -> Status {
     if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();
     if (!segs.add(op))
       return Status::error("bad update: ops of client " + std::to_string(u.clients[op.client]) + " overlap at clock " +
@@ -225,7 +225,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
       good = ref(target, op.len - skip);
     }
     return good ? Status{} : bad_ref(op.client, op.clock);
-  });
+  };
+  Status s = decode_update(data, len, &u, check);
   if (!s) return s;
   for (const Deferred& x : deferred)
     if (refs.check(x.target, x.len, x.root, true) == RefChecker::kBad) return bad_ref(x.client, x.clock);
@@ -261,7 +262,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   segs.by_client.shrink_to_fit();
   std::vector<uint32_t> touched;
   DecodedUpdate again;
-  s = decode_update(data, len, &again, [&](RemoteOp& op) -> Status {
+  auto apply = [&](RemoteOp& op) -> Status {
     op.client = doc_client[op.client];
     if (op.kind != OpKind::Nop) op.root = doc_root[op.root];
     if (!is_none(op.left)) op.left.client = doc_client[op.left.client];
@@ -291,8 +292,9 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
     touched.push_back(it->second.client);
     return {};
-  });
+  };
   // The bytes decoded once already: the second pass cannot fail.
+  decode_update(data, len, &again, apply);
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   drain(std::move(touched));
