@@ -424,53 +424,18 @@ bool root_listed(const std::vector<DecodedUpdate::RootDecl>& before, uint8_t typ
 }
 // --- end merge speed ---
 
-// An op can only refer to clocks before its own, and one client's ops in an update never
-// overlap: otherwise ops could wait for themselves forever.
-Status check_causality(const DecodedUpdate& u) {
-  // --- merge speed (issue 8): consecutive ops of a section form one clock span; an update of
-  // one span (a typical small update) has nothing to overlap and needs no table.
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> spans;
-  uint32_t cur_client = 0, cur_start = 0, cur_end = 0;
-  bool have = false;
-  auto flush = [&] {
-    if (spans.empty()) spans.resize(u.clients.size());
-    spans[cur_client].push_back({cur_start, cur_end});
+// --- load (issue 8): causality, checked op by op while decoding (nothing kept per op).
+// An op can only refer to clocks before its own (otherwise ops could wait for themselves
+// forever).
+bool refers_ahead(const RemoteOp& op) {
+  auto ahead = [&](Id id, uint32_t len) {
+    return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
   };
-  // --- end merge speed ---
-  for (const RemoteOp& op : u.ops) {
-    // --- merge speed (issue 8)
-    if (have && op.client == cur_client && op.clock == cur_end) {
-      cur_end = op.clock + op.len;
-    } else {
-      if (have) flush();
-      cur_client = op.client;
-      cur_start = op.clock;
-      cur_end = op.clock + op.len;
-      have = true;
-    }
-    // --- end merge speed ---
-    auto refers_ahead = [&](Id id, uint32_t len) {
-      return !is_none(id) && id.client == op.client && uint64_t{id.clock} + len > op.clock;
-    };
-    bool bad = op.kind == OpKind::Insert ? refers_ahead(op.left, 1) || refers_ahead(op.right, 1)
-             : op.kind == OpKind::Delete ? refers_ahead(op.left, op.len)
-             : false;
-    if (bad)
-      return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
-                           std::to_string(op.clock) + " refers to its own or later clocks");
-  }
-  if (spans.empty()) return {};  // merge speed (issue 8): one span at most
-  flush();
-  for (size_t c = 0; c < spans.size(); ++c) {
-    auto& v = spans[c];
-    std::sort(v.begin(), v.end());
-    for (size_t i = 1; i < v.size(); ++i)
-      if (v[i].first < v[i - 1].second)
-        return Status::error("bad update: ops of client " + std::to_string(u.clients[c]) + " overlap at clock " +
-                             std::to_string(v[i].first));
-  }
-  return {};
+  return op.kind == OpKind::Insert ? ahead(op.left, 1) || ahead(op.right, 1)
+       : op.kind == OpKind::Delete ? ahead(op.left, op.len)
+       : false;
 }
+// --- end load ---
 
 // --- compact single-op updates (issue 8; layout in update_codec.h) --------------------------
 constexpr int kFlagShift = 53;  // the op's form and "length follows" ride in the client id's spare bits
@@ -657,7 +622,7 @@ Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
   return {};
 }
 
-Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit) {
   // --- compact single-op updates (issue 8): bit 7 of the first byte ('R' = 0x52 has it clear)
   std::vector<uint8_t> v1;
   if (len > 0 && (data[0] & 0x80)) {
@@ -694,7 +659,12 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   }
   uint64_t n_sections = r.bounded("section count", r.remaining());
-  for (uint64_t s = 0; s < n_sections && r.ok(); ++s) {
+  // --- load (issue 8): ops are handed to `visit` one at a time in one reused RemoteOp, never
+  // all materialized.
+  RemoteOp op;
+  Status stopped;
+  // --- end load ---
+  for (uint64_t s = 0; s < n_sections && r.ok() && stopped; ++s) {
     if (out->clients.empty()) {
       r.fail("section without a client table");
       break;
@@ -702,16 +672,22 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
     uint32_t client = static_cast<uint32_t>(r.bounded("section client", out->clients.size() - 1));
     uint64_t clock = r.bounded("section clock", kMaxClock);
     uint64_t n_ops = r.bounded("op count", r.remaining());
-    // --- memory (issue 8): room for the section's ops at once, not by doubling (a lower peak
-    // while loading). An op takes 2 bytes at least, so garbage cannot make this reserve much.
-    size_t want = out->ops.size() + static_cast<size_t>(std::min<uint64_t>(n_ops, r.remaining() / 2));
-    if (want > out->ops.capacity()) out->ops.reserve(std::max(want, out->ops.capacity() + out->ops.capacity() / 2));
-    // --- end memory ---
-    const RemoteOp* prev = nullptr;  // previous op of this section
-    for (uint64_t i = 0; i < n_ops && r.ok(); ++i) {
-      RemoteOp op;
+    // The previous op of this section, for continuation tags.
+    bool prev_insert = false;
+    uint32_t prev_root = 0;
+    Id prev_right = kNoId;
+    for (uint64_t i = 0; i < n_ops && r.ok() && stopped; ++i) {
       op.client = client;
       op.clock = static_cast<uint32_t>(clock);
+      op.backward = op.has_content = false;
+      op.root = 0;
+      op.left = op.right = kNoId;
+      op.text.clear();
+      op.values.clear();
+      op.key.clear();
+      op.value.clear();
+      op.lamport = 0;
+      op.delta = 0;
       uint8_t t = r.byte("op tag");
       uint8_t kind = t & 7;
       uint64_t root = (t >> 3) & 15;
@@ -719,11 +695,11 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
       const bool is_insert = kind == kInsert || kind == kInsertGone;
       const bool is_delete = kind == kDeleteFwd || kind == kDeleteBwd;
       if ((t & kContinues) && !is_delete) {
-        if (!is_insert || !prev || prev->kind != OpKind::Insert) {
+        if (!is_insert || !prev_insert) {
           r.fail("continuation tag without a preceding insert");
           break;
         }
-        root = prev->root;
+        root = prev_root;
       } else if (root == kRootEscape) {
         root += r.bounded("root index", uint64_t{1} << 32);
       }
@@ -745,7 +721,7 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
           op.kind = OpKind::Insert;
           if (t & kContinues) {
             op.left = Id{client, op.clock - 1};
-            op.right = prev->right;
+            op.right = prev_right;
           } else {
             op.left = read_id(r, client, op.clock, out->clients.size());
             op.right = read_right_id(r, op.left, client, op.clock, out->clients.size());
@@ -811,13 +787,21 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out) {
         r.fail("clock out of range");
         break;
       }
-      out->ops.push_back(std::move(op));
-      prev = &out->ops.back();
+      // --- load (issue 8)
+      if (refers_ahead(op))
+        return Status::error("bad update: op " + std::to_string(out->clients[op.client]) + "@" +
+                             std::to_string(op.clock) + " refers to its own or later clocks");
+      prev_insert = op.kind == OpKind::Insert;
+      prev_root = op.root;
+      prev_right = op.right;
+      stopped = visit(op);
+      // --- end load ---
     }
   }
+  if (!stopped) return stopped;
   if (r.ok() && !r.at_end()) r.fail(std::to_string(r.remaining()) + " trailing bytes");
   if (!r.ok()) return Status::error("bad update: " + r.error());
-  return check_causality(*out);
+  return {};
 }
 
 }  // namespace roomsync

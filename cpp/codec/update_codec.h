@@ -62,12 +62,28 @@ struct DecodedUpdate {
   };
   std::vector<ClientId> clients;
   std::vector<RootDecl> roots;
-  // In update terms: `client`, id clients and `root` index the two tables above.
-  std::vector<RemoteOp> ops;
 };
 
-// Checks everything that can be checked without the document: bounds, ranges, UTF-8, JSON,
-// op kinds against root types. On failure `out` is unspecified.
-Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out);
+// --- load (issue 8): ops are decoded one at a time, never all held at once.
+// Receives each op in update terms (`client`, id clients and `root` index the tables above) in
+// one RemoteOp that is reused: keep what you need by moving it out. A failed Status stops the
+// decoding and is returned.
+// (A reference to the caller's callable: no std::function machinery in the wasm.)
+class OpVisitor {
+ public:
+  template <class F>
+  OpVisitor(F& f) : obj_(&f), call_([](void* o, RemoteOp& op) { return (*static_cast<F*>(o))(op); }) {}
+  Status operator()(RemoteOp& op) const { return call_(obj_, op); }
+
+ private:
+  void* obj_;
+  Status (*call_)(void*, RemoteOp&);
+};
+// Checks what can be checked op by op without the document: bounds, ranges, UTF-8, JSON, op
+// kinds against root types, causality (an op refers to earlier clocks only). That one client's
+// ops never overlap is the visitor's to check (apply_update does). Fills `out` with the tables
+// before the first op is visited. On failure `out` is unspecified, and some ops were visited.
+Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
+// --- end load ---
 
 }  // namespace roomsync

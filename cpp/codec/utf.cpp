@@ -7,12 +7,16 @@ namespace roomsync {
 bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(in.data());
   const unsigned char* end = p + in.size();
+  // Written in place, not by push_back (loading decodes every insert's text: issue 8). A
+  // UTF-16 string never has more units than its WTF-8 form has bytes.
+  const size_t start = out->size();
+  out->resize(start + in.size());
+  char16_t* o = out->data() + start;
   bool prev_high = false;  // a 3-byte high surrogate followed by a low one is not WTF-8
-  out->reserve(out->size() + in.size());  // merge speed (issue 8): never more units than bytes
   while (p < end) {
     unsigned c = *p;
     if (c < 0x80) {
-      out->push_back(static_cast<char16_t>(c));
+      *o++ = static_cast<char16_t>(c);
       ++p;
       prev_high = false;
       continue;
@@ -33,16 +37,17 @@ bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
     p += n + 1;
     if (cp >= 0x10000) {
       cp -= 0x10000;
-      out->push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      out->push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+      *o++ = static_cast<char16_t>(0xD800 + (cp >> 10));
+      *o++ = static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
       prev_high = false;
     } else {
       char16_t u = static_cast<char16_t>(cp);
       if (prev_high && is_low_surrogate(u)) return false;
       prev_high = is_high_surrogate(u);
-      out->push_back(u);
+      *o++ = u;
     }
   }
+  out->resize(static_cast<size_t>(o - out->data()));
   return true;
 }
 

@@ -72,6 +72,8 @@ uint32_t DocImpl::add_string(std::string_view s) {
 const Op* DocImpl::op_at(uint32_t client, uint32_t clock) const {
   if (client >= clients.size()) return nullptr;
   const auto& ops = clients[client].ops;
+  // The last op first: typing asks about the run it is growing (memory, issue 8).
+  if (!ops.empty() && clock >= ops.back().clock) return clock - ops.back().clock < ops.back().len ? &ops.back() : nullptr;
   auto it = std::upper_bound(ops.begin(), ops.end(), clock,
                              [](uint32_t c, const Op& op) { return c < op.clock; });
   if (it == ops.begin()) return nullptr;
@@ -245,7 +247,7 @@ void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos
       if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
       // Typing at the end of our own run: grow it instead of adding one.
       if (r.client == 0 && r.clock + r.len == clock && r.content + r.len == content &&
-          r.right == right) {
+          d.origin_right(r) == right) {
         t.extend_run(p.leaf, p.idx, n);
         extended = true;
       }
@@ -253,7 +255,7 @@ void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos
     leaf = p.leaf;
     idx = p.idx;
   }
-  if (!extended) t.insert_after(leaf, idx, Run{0, clock, n, content, left, right, false});
+  if (!extended) t.insert_after(leaf, idx, Run{0, clock, n, content, false});
   Op op{clock, n, OpKind::Insert};
   op.root = h;
   op.left = left;

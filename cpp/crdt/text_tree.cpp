@@ -6,14 +6,13 @@
 
 namespace roomsync {
 
-namespace {
-// Node arrays grow by a quarter instead of doubling: less unused capacity, and a lower peak
-// while the old and the new array are both alive.
-template <class V>
-void grow_by_quarter(V& v) {
-  if (v.size() == v.capacity()) v.reserve(v.size() + v.size() / 4 + 4);
+
+// --- ChunkList (memory, issue 8) ----------------------------------------------------------
+
+void* ChunkList::slot(uint32_t n, size_t size, uint32_t chunk) {
+  if (n % chunk == 0) chunks_.push_back(std::unique_ptr<unsigned char[]>(new unsigned char[size * chunk]));
+  return chunks_[n / chunk].get() + size * (n % chunk);
 }
-}  // namespace
 
 // --- BlockIndex ---------------------------------------------------------------------------
 
@@ -53,16 +52,19 @@ void BlockIndex::set(uint64_t k, uint32_t v) {
   }
   if (b->n == kBlock) {  // split in halves; the new block follows
     auto right = std::make_unique<Block>();
-    const uint32_t half = kBlock / 2;
-    std::memcpy(right->key, b->key + half, half * sizeof(uint64_t));
-    std::memcpy(right->val, b->val + half, half * sizeof(uint32_t));
-    right->n = half;
-    b->n = half;
+    // Keys mostly come in increasing order (clocks): a key past the end of its block moves
+    // only the last eighth along, so blocks stay mostly full instead of half used, with a little
+    // room for entries of runs that move (memory, issue 8).
+    const uint32_t at = i == kBlock ? kBlock * 7 / 8 : kBlock / 2, moved = kBlock - at;
+    std::memcpy(right->key, b->key + at, moved * sizeof(uint64_t));
+    std::memcpy(right->val, b->val + at, moved * sizeof(uint32_t));
+    right->n = moved;
+    b->n = at;
     first_.insert(first_.begin() + bi + 1, right->key[0]);
     blocks_.insert(blocks_.begin() + bi + 1, std::move(right));
-    if (i > half) {
+    if (i > at) {
       ++bi;
-      i -= half;
+      i -= at;
       b = blocks_[bi].get();
     }
   }
@@ -305,7 +307,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
   ++shape_;  // slots move: add_width's cached path expires
   if (parent == kNone) {  // after_child was the root: grow a level
     uint32_t r = static_cast<uint32_t>(inners_.size());
-    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& in = inners_[r];
     in.leaf_children = is_leaf;
@@ -323,7 +324,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
   if (inners_[parent].n == kInnerCap) {
     // Split the parent in halves, then insert into the half that holds after_child.
     uint32_t right = static_cast<uint32_t>(inners_.size());
-    grow_by_quarter(inners_);
     inners_.emplace_back();
     Inner& p = inners_[parent];
     Inner& q = inners_[right];
@@ -357,7 +357,6 @@ void TextTree::insert_child(uint32_t parent, uint32_t after_child, uint32_t new_
 uint32_t TextTree::split_leaf(uint32_t leaf) {
   cache_leaf_ = kNone;
   uint32_t right = static_cast<uint32_t>(leaves_.size());
-  grow_by_quarter(leaves_);
   leaves_.emplace_back();
   Leaf& l = leaves_[leaf];
   Leaf& r = leaves_[right];
@@ -373,19 +372,23 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   r.next = l.next;
   if (l.next != kNone) leaves_[l.next].prev = right;
   l.next = right;
-  hint_leaf_ = kNone;
-  // Runs split from one another have consecutive clocks: index each such stretch once.
-  const Leaf& moved = leaves_[right];
-  for (uint32_t i = 0; i < moved.n;) {
-    uint32_t client = moved.runs[i].client, clock = moved.runs[i].clock, end = clock + moved.runs[i].len;
-    for (++i; i < moved.n && moved.runs[i].client == client && moved.runs[i].clock == end; ++i)
-      end += moved.runs[i].len;
-    index_place(client, clock, end - clock, right, true);
-  }
-  hint_leaf_ = kNone;
+  index_moved(right, 0, leaves_[right].n);
   insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
   return right;
 }
+
+void TextTree::index_moved(uint32_t leaf, uint32_t i, uint32_t end) {
+  hint_leaf_ = kNone;
+  const Leaf& l = leaves_[leaf];
+  // Runs split from one another have consecutive clocks: index each such stretch once.
+  while (i < end) {
+    uint32_t client = l.runs[i].client, clock = l.runs[i].clock, stop = clock + l.runs[i].len;
+    for (++i; i < end && l.runs[i].client == client && l.runs[i].clock == stop; ++i) stop += l.runs[i].len;
+    index_place(client, clock, stop - clock, leaf, true);
+  }
+  hint_leaf_ = kNone;
+}
+
 
 void TextTree::ensure_room(uint32_t* leaf, uint32_t* idx) {
   if (leaves_[*leaf].n < kLeafCap) return;
@@ -412,7 +415,6 @@ TreePos TextTree::split_at(TreePos p) {
   right.clock += p.off;
   right.len -= p.off;
   if (right.content != kNoContent) right.content += p.off;
-  right.left = Id{left.client, right.clock - 1};
   left.len = p.off;
   std::memmove(&l.runs[p.idx + 2], &l.runs[p.idx + 1], (l.n - p.idx - 1) * sizeof(Run));
   l.runs[p.idx + 1] = right;
@@ -469,7 +471,7 @@ void TextTree::append_content(std::u16string* out) const {
 }
 
 size_t TextTree::memory_bytes() const {
-  return leaves_.capacity() * sizeof(Leaf) + inners_.capacity() * sizeof(Inner) + index_.memory_bytes();
+  return leaves_.memory_bytes() + inners_.memory_bytes() + index_.memory_bytes();
 }
 
 size_t TextTree::run_total() const {

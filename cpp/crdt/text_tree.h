@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,13 @@ namespace roomsync {
 
 constexpr uint32_t kNoContent = 0xffffffffu;
 
+// Its origins (left of the first element, right shared by all) are those of the op that
+// inserted it: the op log keeps them (DocImpl::origin_left / origin_right), not every run.
 struct Run {
   uint32_t client;   // client index
   uint32_t clock;    // clock of the first element
   uint32_t len;      // UTF-16 code units
   uint32_t content;  // offset into the document's arena, or kNoContent (tombstone only)
-  Id left;           // origin left of the first element (the others follow their predecessor)
-  Id right;          // origin right, shared by all elements of the run
   bool deleted;
   uint32_t visible() const { return deleted ? 0 : len; }
   Id id_at(uint32_t off) const { return Id{client, clock + off}; }
@@ -65,6 +66,31 @@ class BlockIndex {
   std::vector<uint64_t> first_;  // first key of each block (first_[0] is not used)
   std::vector<std::unique_ptr<Block>> blocks_;
 };
+
+// --- memory (issue 8): nodes in fixed chunks: growing never copies the nodes (no peak with
+// two arrays alive) and leaves at most one chunk unused. For trivially destructible T.
+class ChunkList {
+ protected:
+  // Room for node n (the next one) of `size` bytes, kChunk of them to a chunk.
+  void* slot(uint32_t n, size_t size, uint32_t chunk);
+  std::vector<std::unique_ptr<unsigned char[]>> chunks_;
+};
+template <class T, uint32_t kChunk>
+class Chunked : ChunkList {
+ public:
+  T& operator[](uint32_t i) { return reinterpret_cast<T*>(chunks_[i / kChunk].get())[i % kChunk]; }
+  const T& operator[](uint32_t i) const { return reinterpret_cast<const T*>(chunks_[i / kChunk].get())[i % kChunk]; }
+  uint32_t size() const { return n_; }
+  void emplace_back() {
+    new (slot(n_, sizeof(T), kChunk)) T();
+    ++n_;
+  }
+  size_t memory_bytes() const { return chunks_.capacity() * sizeof(void*) + chunks_.size() * kChunk * sizeof(T); }
+
+ private:
+  uint32_t n_ = 0;
+};
+// --- end memory ---
 
 class TextTree {
  public:
@@ -145,13 +171,15 @@ class TextTree {
   // the tree (moved == false) or runs that moved between leaves.
   void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved);
   uint32_t index_lookup(uint32_t client, uint32_t clock) const;
+  // Records that runs [i, end) of `leaf` moved there from another leaf.
+  void index_moved(uint32_t leaf, uint32_t i, uint32_t end);
   static uint64_t key(uint32_t client, uint32_t clock) {
     return (uint64_t{client} << 32) | clock;
   }
 
   const std::u16string* arena_;
-  std::vector<Leaf> leaves_;
-  std::vector<Inner> inners_;
+  Chunked<Leaf, 16> leaves_;
+  Chunked<Inner, 16> inners_;
   uint32_t root_ = 0;          // a leaf when height_ == 0, else an inner node
   uint32_t height_ = 0;
   uint32_t first_leaf_ = 0;

@@ -354,7 +354,7 @@ void UndoManager::restore(RootHandle h, uint32_t client, uint32_t clock, uint32_
       if (t.next_run(&nl, &ni)) right = t.run(nl, ni).id_at(0);
     }
     const uint32_t own = self.next_clock;
-    TreePos placed = t.insert_after(p.leaf, p.idx, Run{0, own, n, s.content, left, right, false});
+    TreePos placed = t.insert_after(p.leaf, p.idx, Run{0, own, n, s.content, false});
     Op op{own, n, OpKind::Insert};
     op.root = h;
     op.left = left;

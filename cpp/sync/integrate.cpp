@@ -23,60 +23,77 @@ uint32_t missing_dependency(const DocImpl& d, const RemoteOp& op) {
   return kNoClient;
 }
 
+// --- load (issue 8): what references are checked against, without keeping the update's ops.
+// The update's own ops as clock segments per client (update terms). Consecutive ops of one
+// class merge, so a burst of typing costs one segment, not one per op.
+struct Segments {
+  enum Class : uint8_t { kNop, kInsert, kOther };
+  struct Seg {
+    uint32_t begin, end;
+    uint32_t root;  // kInsert: update root index
+    Class cls;
+  };
+  std::vector<std::vector<Seg>> by_client;
+
+  // False when `op` overlaps ops added before: one client's ops in an update never overlap
+  // (otherwise ops could wait for themselves forever).
+  bool add(const RemoteOp& op) {
+    const Class cls = op.kind == OpKind::Nop ? kNop : op.kind == OpKind::Insert ? kInsert : kOther;
+    const Seg s{op.clock, op.clock + op.len, cls == kInsert ? op.root : 0, cls};
+    auto& v = by_client[op.client];
+    if (!v.empty() && v.back().end == s.begin && v.back().cls == cls && v.back().root == s.root) {
+      v.back().end = s.end;
+    } else if (v.empty() || v.back().end <= s.begin) {
+      v.push_back(s);
+    } else {  // sections out of clock order (rare): keep the list sorted
+      auto it = std::upper_bound(v.begin(), v.end(), s.begin, [](uint32_t k, const Seg& x) { return k < x.begin; });
+      if ((it != v.begin() && (it - 1)->end > s.begin) || (it != v.end() && it->begin < s.end)) return false;
+      v.insert(it, s);
+    }
+    return true;
+  }
+  // The segment holding `clock` of `client`, or nullptr.
+  const Seg* find(uint32_t client, uint32_t clock) const {
+    const auto& v = by_client[client];
+    auto it = std::upper_bound(v.begin(), v.end(), clock, [](uint32_t k, const Seg& x) { return k < x.begin; });
+    if (it == v.begin() || clock >= (it - 1)->end) return nullptr;
+    return &*(it - 1);
+  }
+};
+
 // Does every clock in [id, id + len) belong to an insert into `root`, as far as the document
-// and the update itself tell? Clocks known to neither are fine here (they wait as pending).
+// and the update tell? Clocks known to neither are fine (they wait as pending) once the whole
+// update has been seen (`final`); before, they are kUnknown: asked again at the end.
 struct RefChecker {
+  enum Result { kBad, kGood, kUnknown };
   const DocImpl& d;
-  const DecodedUpdate& u;
+  const Segments& segs;
   const std::vector<uint32_t>& doc_client;   // update client index -> doc index or kNoClient
   const std::vector<RootHandle>& doc_root;   // update root index -> doc handle
-  // Update ops by update client index, sorted by clock.
-  std::vector<std::vector<const RemoteOp*>> by_client;
-  // --- merge speed (issue 8): by_client is built on first use only: in-order delivery
-  // refers to clocks the document has, and needs none of it.
-  bool built = false;
 
-  RefChecker(const DocImpl& doc, const DecodedUpdate& update, const std::vector<uint32_t>& dc,
-             const std::vector<RootHandle>& dr)
-      : d(doc), u(update), doc_client(dc), doc_root(dr) {}
-
-  void build() {
-    built = true;
-    by_client.resize(u.clients.size());
-    for (const RemoteOp& op : u.ops) by_client[op.client].push_back(&op);
-    for (auto& v : by_client)
-      std::sort(v.begin(), v.end(), [](const RemoteOp* a, const RemoteOp* b) { return a->clock < b->clock; });
-  }
-  // --- end merge speed ---
-
-  bool ok(Id id, uint32_t len, RootHandle root) {
+  Result check(Id id, uint32_t len, RootHandle root, bool final) const {
     uint32_t k = id.clock, end = id.clock + len;
     uint32_t c = doc_client[id.client];
     if (c != kNoClient) {
       while (k < end && k < d.clients[c].next_clock) {
         const Op* op = d.op_at(c, k);
-        if (!op) return false;
+        if (!op) return kBad;
         // Clocks kept as no-ops were already nonsense here: ops building on them become
         // no-ops too when integrated, as they would have if they had arrived first.
-        if (op->kind != OpKind::Nop && (op->kind != OpKind::Insert || op->root != root)) return false;
+        if (op->kind != OpKind::Nop && (op->kind != OpKind::Insert || op->root != root)) return kBad;
         k = op->clock + op->len;
       }
     }
-    if (k >= end) return true;
-    if (!built) build();  // merge speed (issue 8)
-    const auto& ops = by_client[id.client];
     while (k < end) {
-      auto it = std::upper_bound(ops.begin(), ops.end(), k,
-                                 [](uint32_t clock, const RemoteOp* op) { return clock < op->clock; });
-      if (it == ops.begin()) return true;
-      const RemoteOp* op = *(it - 1);
-      if (k - op->clock >= op->len) return true;  // unknown: will wait
-      if (op->kind != OpKind::Nop && (op->kind != OpKind::Insert || doc_root[op->root] != root)) return false;
-      k = op->clock + op->len;
+      const Segments::Seg* s = segs.find(id.client, k);
+      if (!s) return final ? kGood : kUnknown;  // unknown: will wait
+      if (s->cls != Segments::kNop && (s->cls != Segments::kInsert || doc_root[s->root] != root)) return kBad;
+      k = s->end;
     }
-    return true;
+    return kGood;
   }
 };
+// --- end load ---
 
 // The document-side id an element of `op` (update terms) at `clock` targets (Delete only).
 uint32_t delete_target_clock(const RemoteOp& op, uint32_t clock) {
@@ -88,42 +105,7 @@ uint32_t delete_target_clock(const Op& op, uint32_t clock) {
   return op.left.clock + (op.backward ? op.len - 1 - i : i);
 }
 
-// --- merge speed (issue 8): what one apply_update needs, kept between calls so that a stream
-// of small updates (a peer's keystrokes) allocates nothing per update; released after a big
-// one. A nested call (none today) would get fresh buffers instead of sharing these.
-struct ApplyScratch {
-  DecodedUpdate u;
-  std::vector<RootHandle> doc_root;
-  std::vector<uint32_t> doc_client, touched;
-  bool busy = false;
-};
-class ScratchLease {
- public:
-  ScratchLease() : s_(shared().busy ? own_ : shared()) { s_.busy = true; }
-  ~ScratchLease() {
-    s_.u.clients.clear();
-    s_.u.roots.clear();
-    s_.u.ops.clear();
-    s_.touched.clear();
-    if (s_.u.ops.capacity() > 256) std::vector<RemoteOp>().swap(s_.u.ops);
-    if (s_.u.clients.capacity() > 1024) std::vector<ClientId>().swap(s_.u.clients);
-    if (s_.u.roots.capacity() > 64) std::vector<DecodedUpdate::RootDecl>().swap(s_.u.roots);
-    if (s_.doc_root.capacity() > 64) std::vector<RootHandle>().swap(s_.doc_root);
-    if (s_.doc_client.capacity() > 1024) std::vector<uint32_t>().swap(s_.doc_client);
-    if (s_.touched.capacity() > 1024) std::vector<uint32_t>().swap(s_.touched);
-    s_.busy = false;
-  }
-  ApplyScratch& operator*() { return s_; }
-
- private:
-  static ApplyScratch& shared() {
-    static ApplyScratch* s = new ApplyScratch;  // never freed: no exit-time destructor
-    return *s;
-  }
-  ApplyScratch own_;
-  ApplyScratch& s_;
-};
-
+// --- merge speed (issue 8)
 // A document has few clients and roots, mostly: scanning them beats building a key and
 // hashing it, for every update.
 constexpr size_t kScanTable = 16;
@@ -192,91 +174,122 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
   return {};
 }
 
+// --- load (issue 8): two passes over the bytes, neither of which holds the decoded ops. The
+// first checks everything and changes nothing; the second integrates op by op, so loading a
+// state peaks at about the loaded document (plus the bytes), and a bad update changes nothing.
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
-  // --- merge speed (issue 8): reused buffers (ScratchLease) instead of fresh ones
-  ScratchLease lease;
-  DecodedUpdate& u = (*lease).u;
-  if (Status s = decode_update(data, len, &u); !s) return s;
-
-  // Resolve roots and clients without touching the document yet.
-  std::vector<RootHandle>& doc_root = (*lease).doc_root;
-  doc_root.resize(u.roots.size());
-  // --- end merge speed ---
-  RootHandle next_root = static_cast<RootHandle>(roots.size());
-  for (size_t i = 0; i < u.roots.size(); ++i) {
-    if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) {  // merge speed (issue 8)
-      doc_root[i] = *h;
-    } else {
-      doc_root[i] = next_root++;
+  DecodedUpdate u;
+  std::vector<RootHandle> doc_root;
+  std::vector<uint32_t> doc_client;
+  Segments segs;
+  // References that pass 1 could not check yet (into ops later in the update).
+  struct Deferred {
+    Id target;  // update terms
+    uint32_t len;
+    RootHandle root;
+    uint32_t client, clock;  // the op, for the message
+  };
+  std::vector<Deferred> deferred;
+  std::vector<uint32_t> adds;  // ops per update client, to size the op logs
+  size_t n_ops = 0, units = 0, values = 0;
+  auto bad_ref = [&](uint32_t client, uint32_t clock) {
+    return Status::error("bad update: op " + std::to_string(u.clients[client]) + "@" + std::to_string(clock) +
+                         " refers to something that is not text (or list elements) in its root");
+  };
+  // Resolves roots and clients without touching the document (once the tables are decoded).
+  auto resolve = [&] {
+    doc_root = std::vector<RootHandle>(u.roots.size());
+    RootHandle next_root = static_cast<RootHandle>(roots.size());
+    for (size_t i = 0; i < u.roots.size(); ++i) {
+      if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) doc_root[i] = *h;  // merge speed
+      else doc_root[i] = next_root++;
     }
-  }
-  std::vector<uint32_t>& doc_client = (*lease).doc_client;  // merge speed (issue 8): reused
-  doc_client.assign(u.clients.size(), kNoClient);
-  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
-  {
-    RefChecker refs(*this, u, doc_client, doc_root);
-    for (const RemoteOp& op : u.ops) {
-      if (doc_client[op.client] == 0)
-        if (Status s = check_own_op(op, doc_client, doc_root); !s) return s;
-      // Only what will be applied is checked: clocks this document has are skipped later,
-      // so delivering an accepted update again is accepted again.
-      uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;
-      if (op.clock + op.len <= known) continue;
-      uint32_t skip = known > op.clock ? known - op.clock : 0;
-      bool good = true;
-      if (op.kind == OpKind::Insert) {
-        // A left origin at the clock just before is the op's own run continuing (ops split
-        // where they were trimmed); if that clock is something else here, the op becomes a
-        // no-op when integrated instead of refusing the update.
-        bool continues = op.left == Id{op.client, op.clock - 1};
-        good = (skip > 0 || continues || is_none(op.left) || refs.ok(op.left, 1, doc_root[op.root])) &&
-               (is_none(op.right) || refs.ok(op.right, 1, doc_root[op.root]));
-      } else if (op.kind == OpKind::Delete) {
-        Id target = op.left;
-        if (!op.backward) target.clock += skip;
-        good = refs.ok(target, op.len - skip, doc_root[op.root]);
-      }
-      if (!good)
-        return Status::error("bad update: op " + std::to_string(u.clients[op.client]) + "@" +
-                             std::to_string(op.clock) + " refers to something that is not text (or list elements) in its root");
+    doc_client = std::vector<uint32_t>(u.clients.size(), kNoClient);
+    for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
+    segs.by_client = std::vector<std::vector<Segments::Seg>>(u.clients.size());
+    adds = std::vector<uint32_t>(u.clients.size(), 0);
+  };
+  const RefChecker refs{*this, segs, doc_client, doc_root};
+  auto check = [&](RemoteOp& op) -> Status {
+    if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();
+    if (!segs.add(op))
+      return Status::error("bad update: ops of client " + std::to_string(u.clients[op.client]) + " overlap at clock " +
+                           std::to_string(op.clock));
+    ++n_ops;
+    ++adds[op.client];
+    units += op.text.size();
+    values += op.values.size();
+    if (doc_client[op.client] == 0)
+      if (Status st = check_own_op(op, doc_client, doc_root); !st) return st;
+    // Only what will be applied is checked: clocks this document has are skipped later,
+    // so delivering an accepted update again is accepted again.
+    uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;
+    if (op.clock + op.len <= known) return {};
+    uint32_t skip = known > op.clock ? known - op.clock : 0;
+    auto ref = [&](Id target, uint32_t n) {
+      const RootHandle root = doc_root[op.root];
+      RefChecker::Result r = refs.check(target, n, root, false);
+      if (r == RefChecker::kUnknown) deferred.push_back({target, n, root, op.client, op.clock});
+      return r != RefChecker::kBad;
+    };
+    bool good = true;
+    if (op.kind == OpKind::Insert) {
+      // A left origin at the clock just before is the op's own run continuing (ops split
+      // where they were trimmed); if that clock is something else here, the op becomes a
+      // no-op when integrated instead of refusing the update.
+      bool continues = op.left == Id{op.client, op.clock - 1};
+      good = (skip > 0 || continues || is_none(op.left) || ref(op.left, 1)) && (is_none(op.right) || ref(op.right, 1));
+    } else if (op.kind == OpKind::Delete) {
+      Id target = op.left;
+      if (!op.backward) target.clock += skip;
+      good = ref(target, op.len - skip);
     }
-  }
+    return good ? Status{} : bad_ref(op.client, op.clock);
+  };
+  Status s = decode_update(data, len, &u, check);
+  if (!s) return s;
+  for (const Deferred& x : deferred)
+    if (refs.check(x.target, x.len, x.root, true) == RefChecker::kBad) return bad_ref(x.client, x.clock);
+  std::vector<Deferred>().swap(deferred);
+  if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();  // no ops
 
   // --- memory (issue 8): what integrating the decoded ops may take (op log entry, run, leaf
   // space and index entry, or a pending entry; text in the arena, which may double, and in
   // events), asked of the embedding's check before anything changes.
-  size_t units = 0;
-  for (const RemoteOp& op : u.ops) units += op.text.size();
-  if (!memory_available(u.ops.size() * 192 + units * 6))
+  if (!memory_available(n_ops * 192 + units * 6))
     return Status::error("out of memory", Status::kOutOfMemory);
   // --- end memory ---
 
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
-  for (size_t i = 0; i < u.clients.size(); ++i)  // merge speed (issue 8): only new ones are looked up again
-    if (doc_client[i] == kNoClient) doc_client[i] = client_index(u.clients[i]);
-  // --- memory (issue 8): loading a state would grow each op log by doubling (up to half of it
-  // unused, and the old and new arrays alive at once): make room for what the update adds. ---
-  if (u.ops.size() > 64) {
-    std::vector<uint32_t> adds(clients.size(), 0);
-    for (const RemoteOp& op : u.ops) ++adds[doc_client[op.client]];
+  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  // Room for what the update adds at once: growing by doubling would leave up to half unused,
+  // with the old and new arrays alive together at the peak.
+  if (n_ops > 64) {
+    std::vector<size_t> need(clients.size(), 0);
+    for (size_t i = 0; i < u.clients.size(); ++i) need[doc_client[i]] += adds[i];
     for (size_t c = 0; c < clients.size(); ++c) {
       auto& ops = clients[c].ops;
-      size_t need = ops.size() + adds[c];
-      if (need > ops.capacity()) ops.reserve(std::max(need, ops.capacity() + ops.capacity() / 2));
+      if (ops.size() + need[c] > ops.capacity()) ops.reserve(std::max(ops.size() + need[c], ops.capacity() + ops.capacity() / 2));
     }
+    if (arena.size() + units > arena.capacity()) arena.reserve(std::max(arena.size() + units, arena.capacity() + arena.capacity() / 2));
+    if (list_values.size() + values > list_values.capacity())
+      list_values.reserve(std::max(list_values.size() + values, list_values.capacity() + list_values.capacity() / 2));
   }
-  // --- end memory ---
-  std::vector<uint32_t>& touched = (*lease).touched;  // merge speed (issue 8): reused
-  for (RemoteOp& op : u.ops) {
+  std::vector<uint32_t>().swap(adds);
+  segs.by_client.clear();
+  segs.by_client.shrink_to_fit();
+  std::vector<uint32_t> touched;
+  DecodedUpdate again;
+  auto apply = [&](RemoteOp& op) -> Status {
     op.client = doc_client[op.client];
     if (op.kind != OpKind::Nop) op.root = doc_root[op.root];
     if (!is_none(op.left)) op.left.client = doc_client[op.left.client];
     if (!is_none(op.right)) op.right.client = doc_client[op.right.client];
     const uint32_t have = clients[op.client].next_clock;
-    if (op.clock + op.len <= have) continue;  // already have it
+    if (op.clock + op.len <= have) return {};  // already have it
     auto& q = pending[op.client];
     // The common case (in-order delivery, loading a saved state): integrate at once, without
     // a detour through the pending queue. Whoever waited for this client gets another look.
@@ -288,7 +301,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
         auto& waiters = waiting[op.client];
         touched.insert(touched.end(), waiters.begin(), waiters.end());
         waiters.clear();
-        continue;
+        return {};
       }
     }
     auto [it, fresh] = q.try_emplace(op.clock);
@@ -299,13 +312,17 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
       it->second = std::move(op);
     }
     touched.push_back(it->second.client);
-  }
+    return {};
+  };
+  // The bytes decoded once already: the second pass cannot fail.
+  decode_update(data, len, &again, apply);
   if (touched.empty()) return {};  // merge speed (issue 8): nothing waits, nothing to drain
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   drain(touched);
   return {};
 }
+// --- end load ---
 
 void DocImpl::drain(std::vector<uint32_t> start) {
   std::deque<uint32_t> work(start.begin(), start.end());
@@ -411,11 +428,12 @@ void DocImpl::integrate(RemoteOp& op) {
         if (!is_none(op.right) && o.contains(op.right)) break;
         scanned.push_back({o.client, o.clock, o.len});
         bool take = false;
-        if (o.left == op.left) {
+        const Id o_left = origin_left(o);
+        if (o_left == op.left) {
           if (clients[o.client].id < me) take = true;
-          else if (o.right == op.right) break;
-        } else if (!is_none(o.left)) {
-          int j = find_scanned(scanned, o.left);
+          else if (origin_right(o) == op.right) break;
+        } else if (!is_none(o_left)) {
+          int j = find_scanned(scanned, o_left);
           if (j < 0) break;
           take = static_cast<size_t>(j) < conflict_start;
         } else {
@@ -446,7 +464,7 @@ void DocImpl::integrate(RemoteOp& op) {
       if (anchor_leaf != TextTree::kNone) {
         const Run& a = t.run(anchor_leaf, anchor_idx);
         if (op.has_content && a.client == op.client && a.clock + a.len == op.clock && !a.deleted &&
-            a.content + a.len == content && a.right == op.right && op.left == a.id_at(a.len - 1)) {
+            a.content + a.len == content && op.left == a.id_at(a.len - 1) && origin_right(a) == op.right) {
           uint32_t pos = observed_position(t, anchor_leaf, anchor_idx, op.root, a.len);
           t.extend_run(anchor_leaf, anchor_idx, op.len);
           if (pos != kNoContent) note_insert(pos);
@@ -455,7 +473,7 @@ void DocImpl::integrate(RemoteOp& op) {
       }
       if (!extended) {
         TreePos placed = t.insert_after(anchor_leaf, anchor_idx,
-                                        Run{op.client, op.clock, op.len, content, op.left, op.right, !op.has_content});
+                                        Run{op.client, op.clock, op.len, content, !op.has_content});
         uint32_t pos = op.has_content ? observed_position(t, placed.leaf, placed.idx, op.root, 0) : kNoContent;
         if (pos != kNoContent) note_insert(pos);
       }

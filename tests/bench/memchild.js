@@ -1,5 +1,6 @@
-// Memory probe, run by run.js in a fresh process: node --expose-gc memchild.js <lib> <file>
-// Loads the encoded document from <file> with the adapter's load+read+edit path and prints
+// Memory probe, run by run.js in a fresh process: node --expose-gc memchild.js <lib> <file> [count]
+// Loads the encoded document from <file> with the adapter's load+read+edit path (count times,
+// default 1, all kept alive: several documents in one page share the module memory) and prints
 // process.memoryUsage() at three points as JSON on stdout:
 //   bare  - fresh Node process, nothing imported
 //   base  - library imported and initialised (an empty doc created and dropped)
@@ -20,7 +21,8 @@ const snap = () => {
   return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers };
 };
 
-const [lib, file] = process.argv.slice(2);
+const [lib, file, countArg] = process.argv.slice(2);
+const count = Math.max(1, Number(countArg ?? 1));
 await settle();
 const bare = snap();
 const A = await import(`./adapters/${lib}.js`);
@@ -30,10 +32,12 @@ const bytes = new Uint8Array(readFileSync(file));
 await settle();
 const base = snap();
 const t0 = performance.now();
-const r = await A.loadReadEdit(bytes);
+const docs = [];
+for (let i = 0; i < count; i++) docs.push(await A.loadReadEdit(bytes));
+const r = docs[0];
 const ms = performance.now() - t0;
 await settle();
 const after = snap();
-globalThis.keepAlive = r; // the document stays alive past the measurement
+globalThis.keepAlive = docs; // the documents stay alive past the measurement
 const stats = A.textStats ? A.textStats(r.doc) : {}; // { runs, docBytes? } (memory per run)
-process.stdout.write(JSON.stringify({ lib, bare, base, after, textLength: r.text.length, loadMs: ms, ...stats }) + '\n');
+process.stdout.write(JSON.stringify({ lib, count, bare, base, after, textLength: r.text.length, loadMs: ms, ...stats }) + '\n');

@@ -14,6 +14,8 @@
 //   update  apply_update(encoded) into an empty doc + read the text
 //   heap    bytes held by the loaded document, and the peak during the load (counted by the
 //           replaced global operator new/delete below)
+//   runs    text runs of the loaded document, and Doc::memory_bytes() per run (B/run)
+// Also the synthetic worst case for memory per run: --trace random-typing-30k (as in traces.js).
 // --phase apply|b4|encode|load|update restricts the timed work (e.g. under callgrind:
 //   valgrind --tool=callgrind build/roomsync_bench --trace automerge-paper --runs 1 --no-warmup --phase apply)
 // --json prints one JSON object (read by tests/bench/run.js) instead of the table.
@@ -118,6 +120,29 @@ bool load_trace(const fs::path& dir, const std::string& name, Trace* t, std::str
   }
   return true;
 }
+
+// --- memory (issue 8): the synthetic worst case of tests/bench/traces.js (randomTypingTrace):
+// `chars` letters typed one at a time at seeded random positions, so nearly every keystroke
+// starts a run of its own. Same xorshift32 and arithmetic, so the same text as in JS.
+Trace random_typing_trace(uint32_t chars = 30000, uint32_t seed = 8) {
+  uint32_t x = seed ? seed : 1;
+  auto rand = [&] {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    return x / 4294967296.0;
+  };
+  const std::u16string letters = u"abcdefghijklmnopqrstuvwxyz ";
+  Trace t;
+  t.name = "random-typing-30k";
+  for (uint32_t i = 0; i < chars; i++) {
+    uint32_t pos = static_cast<uint32_t>(rand() * (t.end.size() + 1));
+    char16_t ch = letters[static_cast<size_t>(rand() * letters.size())];
+    t.txns.push_back({Patch{pos, 0, std::u16string(1, ch)}});
+    t.end.insert(t.end.begin() + pos, ch);
+    t.calls++;
+  }
+  return t;
+}
+// --- end memory ---
 
 bool single_call(const Txn& txn) {
   return txn.size() == 1 && ((txn[0].del > 0) != !txn[0].ins.empty());
@@ -239,12 +264,13 @@ int main(int argc, char** argv) {
 
   json out = {{"tool", "roomsync_bench"}, {"traces_dir", dir.string()}, {"traces", json::array()}};
   if (!as_json)
-    std::printf("%-20s %5s %10s %10s %11s %10s %10s %12s %13s %10s %10s\n", "trace", "text", "apply ms", "B4 ms", "B4 bytes",
-                "encoded B", "encode ms", "load+read ms", "one update ms", "heap KiB", "peak KiB");
+    std::printf("%-20s %5s %10s %10s %11s %10s %10s %12s %13s %10s %10s %8s %8s\n", "trace", "text", "apply ms", "B4 ms", "B4 bytes",
+                "encoded B", "encode ms", "load+read ms", "one update ms", "heap KiB", "peak KiB", "runs", "B/run");
   for (const std::string& name : names) {
     Trace t;
     std::string err;
-    if (!load_trace(dir, name, &t, &err)) {
+    if (name == "random-typing-30k") t = random_typing_trace();  // memory (issue 8)
+    else if (!load_trace(dir, name, &t, &err)) {
       std::fprintf(stderr, "!!!!! SKIPPED %s: %s !!!!!\n", name.c_str(), err.c_str());
       out["traces"].push_back({{"name", name}, {"error", err}});
       continue;
@@ -285,6 +311,7 @@ int main(int argc, char** argv) {
         encode.runs.push_back(ms_since(t0));
       }
     }
+    size_t runs_loaded = 0, core_bytes = 0;  // memory (issue 8): runs and Doc::memory_bytes after load
     auto load_once = [&](bool edit, size_t* heap, size_t* peak) {
       size_t h0 = heapcount::live;
       heapcount::peak = h0;
@@ -299,6 +326,7 @@ int main(int argc, char** argv) {
       ok &= r && s == t.end;
       std::u16string().swap(s);  // count the document, not the copy of its text
       if (heap) *heap = heapcount::live - h0;
+      if (heap) runs_loaded = d->text_runs(text), core_bytes = d->memory_bytes();
       if (peak) *peak = heapcount::peak - h0;
       return ms;
     };
@@ -324,13 +352,16 @@ int main(int argc, char** argv) {
                {"load", load.to_json()},
                {"apply_update", update.to_json()},
                {"heap_after_load_bytes", heap},
-               {"heap_peak_during_load_bytes", peak}};
+               {"heap_peak_during_load_bytes", peak},
+               {"runs_after_load", runs_loaded},
+               {"core_bytes_after_load", core_bytes}};
     out["traces"].push_back(jt);
     if (!as_json) {
-      std::printf("%-20s %5s %10s %10s %11zu %10zu %10s %12s %13s %10.0f %10.0f\n", name.c_str(), ok ? "ok" : "WRONG",
+      std::printf("%-20s %5s %10s %10s %11zu %10zu %10s %12s %13s %10.0f %10.0f %8zu %8.0f\n", name.c_str(), ok ? "ok" : "WRONG",
                   fmt_ms(median(apply.runs)).c_str(), fmt_ms(median(b4.runs)).c_str(), b4r.update_bytes, bytes.size(),
                   fmt_ms(median(encode.runs)).c_str(), fmt_ms(median(load.runs)).c_str(),
-                  fmt_ms(median(update.runs)).c_str(), heap / 1024.0, peak / 1024.0);
+                  fmt_ms(median(update.runs)).c_str(), heap / 1024.0, peak / 1024.0, runs_loaded,
+                  runs_loaded ? static_cast<double>(core_bytes) / runs_loaded : 0.0);
       std::fflush(stdout);
     }
   }
