@@ -399,6 +399,11 @@ function targets(results, wasm, native) {
     add('apply ≥50× faster than Yjs', oursOk && aY != null ? aY >= 50 : null, aY != null ? `${aY.toFixed(1)}×` : 'n/a');
     const bJ = rt(jj?.b4.median, ours?.b4.median);
     add('B4 ≥4× faster than json-joy', oursOk && bJ != null ? bJ >= 4 : null, bJ != null ? `${bJ.toFixed(1)}×` : 'n/a');
+    // Issue 8: a keystroke's update no larger than json-joy's (B4 bytes per transaction).
+    const perTxn = (x) => (x?.b4?.updateBytes != null && r.stats?.txns ? x.b4.updateBytes / r.stats.txns : null);
+    const uO = perTxn(ours), uJ = perTxn(jj);
+    add('B4 update bytes per keystroke ≤ json-joy', oursOk && uO != null && uJ != null ? uO <= uJ : null,
+      uO != null && uJ != null ? `${uO.toFixed(1)} vs ${uJ.toFixed(1)} B (Yjs ${perTxn(yj)?.toFixed(1) ?? 'n/a'})` : 'n/a');
     const peers = ['yjs', 'loro', 'automerge', 'jsonjoy'].filter((l) => L(l)?.load.median != null);
     const slower = peers.filter((l) => L(l).load.median <= ours?.load.median);
     add('load + read + 1 edit faster than every peer', oursOk && peers.length ? slower.length === 0 : null,
