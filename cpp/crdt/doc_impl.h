@@ -232,6 +232,9 @@ class DocImpl {
   // Per client index: clients whose next pending op waits for this client's clocks.
   std::vector<std::vector<uint32_t>> waiting;
   size_t pending_count = 0;
+  // apply_update: a small update's ops, decoded once and kept for the integrating pass (a peer's
+  // keystrokes arrive one update each; decoding them twice was a third of their cost).
+  std::vector<RemoteOp> small_update_ops;
 
   // --- undo (crdt/undo.cpp): while an UndoManager lives, local map writes note what they
   // overwrote (the op log has the rest: inserted and deleted ids, counter steps). Cleared when

@@ -247,7 +247,18 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
     return good ? Status{} : bad_ref(op.client, op.clock);
   };
-  Status s = decode_update(data, len, &u, check);
+  // Small updates keep their ops for the second pass instead of decoding the bytes again (the
+  // peak stays bounded: at most kKeepOpsBytes of update are held decoded).
+  constexpr size_t kKeepOpsBytes = 4096;
+  const bool keep = len <= kKeepOpsBytes;
+  std::vector<RemoteOp>& kept = small_update_ops;
+  kept.clear();  // a refused update may have left some
+  auto check_and_keep = [&](RemoteOp& op) -> Status {
+    Status st = check(op);
+    if (st && keep) kept.push_back(op);
+    return st;
+  };
+  Status s = decode_update(data, len, &u, check_and_keep);
   if (!s) return s;
   for (const Deferred& x : deferred)
     if (refs.check(x.target, x.len, x.root, true) == RefChecker::kBad) return bad_ref(x.client, x.clock);
@@ -315,7 +326,13 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     return {};
   };
   // The bytes decoded once already: the second pass cannot fail.
-  decode_update(data, len, &again, apply);
+  if (keep) {
+    for (RemoteOp& op : kept) apply(op);
+    kept.clear();
+    if (kept.capacity() > 64) std::vector<RemoteOp>().swap(kept);  // keystrokes need one op
+  } else {
+    decode_update(data, len, &again, apply);
+  }
   if (touched.empty()) return {};  // merge speed (issue 8): nothing waits, nothing to drain
   std::sort(touched.begin(), touched.end());
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
