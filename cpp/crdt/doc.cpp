@@ -265,6 +265,31 @@ void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos
   self.next_clock += n;
 }
 
+void delete_own_range(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos first, uint32_t len) {
+  ClientState& self = d.clients[0];
+  uint32_t left_to_delete = len;
+  TreePos p = first;
+  while (left_to_delete > 0) {
+    p = t.split_at(p);
+    const Run& r = t.run(p.leaf, p.idx);
+    const uint32_t n = std::min(r.len, left_to_delete);
+    const Id target = r.id_at(0);
+    if (n < r.len) {
+      TreePos rest = t.split_at({p.leaf, p.idx, n});
+      p = {rest.leaf, rest.idx - 1, 0};
+    }
+    t.mark_deleted(p.leaf, p.idx);
+    Op op{self.next_clock, n, OpKind::Delete};
+    op.root = h;
+    op.left = target;
+    d.log_op(0, op);
+    self.next_clock += n;
+    left_to_delete -= n;
+    if (left_to_delete > 0) p = t.find_visible(pos);
+  }
+  d.note_text_delete(h, pos, len);
+}
+
 // --- Doc ------------------------------------------------------------------------------------
 
 namespace {
@@ -365,27 +390,7 @@ Status Doc::text_delete(RootHandle h, uint32_t pos, uint32_t len) {
   ClientState& self = d.clients[0];
   if (Status st = check_clock(self, len); !st) return st;
   return in_txn(d, [&] {
-    uint32_t left_to_delete = len;
-    TreePos p = first;
-    while (left_to_delete > 0) {
-      p = t.split_at(p);
-      const Run& r = t.run(p.leaf, p.idx);
-      uint32_t n = std::min(r.len, left_to_delete);
-      Id target = r.id_at(0);
-      if (n < r.len) {
-        TreePos rest = t.split_at({p.leaf, p.idx, n});
-        p = {rest.leaf, rest.idx - 1, 0};
-      }
-      t.mark_deleted(p.leaf, p.idx);
-      Op op{self.next_clock, n, OpKind::Delete};
-      op.root = h;
-      op.left = target;
-      d.log_op(0, op);
-      self.next_clock += n;
-      left_to_delete -= n;
-      if (left_to_delete > 0) p = t.find_visible(pos);
-    }
-    d.note_text_delete(h, pos, len);
+    delete_own_range(d, t, h, pos, first, len);
     return Status::success();
   });
 }

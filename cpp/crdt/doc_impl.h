@@ -133,6 +133,9 @@ Status check_clock(const ClientState& self, uint64_t n);
 // growing our own run when typing at its end, then logs the insert and advances the clock.
 void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos before, uint32_t n,
                     uint32_t content);
+// Deletes the `len` visible elements from `pos` (the first found by the caller: `first`) as this
+// replica's ops, and notes the delete for observers (lists compose deltas the same way).
+void delete_own_range(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos first, uint32_t len);
 
 // --- undo (crdt/undo.cpp) -------------------------------------------------------------------
 // What a local map or register write at `clock` overwrote: undo restores it.

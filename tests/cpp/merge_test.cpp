@@ -1,7 +1,7 @@
 // Merging many small remote updates (issue 8, concurrent merge): the checks of an update's
 // client and root tables (a scan for short tables, a hash set for long ones), overlaps between
-// sections of one client, buffers reused from one update to the next, and inserts whose
-// origins sit inside runs.
+// sections of one client, small updates (decoded once, their ops kept) after big and refused
+// ones, and inserts whose origins sit inside runs.
 #include <random>
 
 #include "test_util.h"
@@ -10,14 +10,6 @@ using namespace roomsync;
 using namespace roomsync_test;
 
 namespace {
-
-void leb(Bytes& o, uint64_t v) {
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    o.push_back(static_cast<uint8_t>(b | (v ? 0x80 : 0)));
-  } while (v);
-}
 
 // A hand-made update (format v1): a client table, a root table and sections of text inserts
 // without origins, each { client index, start clock, one insert of `text` into root 0 }.

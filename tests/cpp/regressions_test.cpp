@@ -11,14 +11,6 @@ using namespace roomsync_test;
 
 namespace {
 
-void leb(Bytes& o, uint64_t v) {
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    o.push_back(static_cast<uint8_t>(b | (v ? 0x80 : 0)));
-  } while (v);
-}
-
 void str(Bytes& o, const std::string& s) {
   leb(o, s.size());
   o.insert(o.end(), s.begin(), s.end());
@@ -196,18 +188,10 @@ TEST_CASE("regression: an op referring to its own clocks is refused", "[regressi
 
 namespace {
 
-void leb_(Bytes& o, uint64_t v) {
-  do {
-    uint8_t b = v & 0x7f;
-    v >>= 7;
-    o.push_back(static_cast<uint8_t>(b | (v ? 0x80 : 0)));
-  } while (v);
-}
-
 // Client `client` sets key "k" of map root "m" to `json` with the given lamport (format v1).
 Bytes map_set_from(uint64_t client, const std::string& json, uint64_t lamport) {
   Bytes u = {'R', 1, 1};
-  leb_(u, client);
+  leb(u, client);
   u.push_back(1);
   u.push_back(static_cast<uint8_t>(RootType::Map));
   u.push_back(1);
@@ -219,9 +203,9 @@ Bytes map_set_from(uint64_t client, const std::string& json, uint64_t lamport) {
   u.push_back(5);  // map-set, root 0
   u.push_back(1);
   u.push_back('k');
-  leb_(u, json.size());
+  leb(u, json.size());
   u.insert(u.end(), json.begin(), json.end());
-  leb_(u, lamport);
+  leb(u, lamport);
   return u;
 }
 

@@ -26,6 +26,16 @@ namespace roomsync_test {
 
 using Bytes = std::vector<uint8_t>;
 
+// Appends `v` as an unsigned LEB128 varint: tests hand-make update bytes with it, written apart
+// from the encoder under test.
+inline void leb(Bytes& o, uint64_t v) {
+  do {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    o.push_back(static_cast<uint8_t>(b | (v ? 0x80 : 0)));
+  } while (v);
+}
+
 inline std::u16string U(const char* utf8) { return roomsync::utf8_to_utf16(utf8); }
 inline std::string u8(const std::u16string& s) { return roomsync::utf16_to_utf8(s); }
 
