@@ -186,6 +186,7 @@ uint32_t TextTree::index_lookup(uint32_t client, uint32_t clock) const {
 }
 
 TreePos TextTree::locate(Id id) const {
+  sync_index();
   uint32_t leaf = index_lookup(id.client, id.clock);
   if (leaf != kNone) {
     const Leaf& l = leaves_[leaf];
@@ -271,7 +272,7 @@ void TextTree::add_width(uint32_t leaf, int64_t delta) {
 
 // --- id index -------------------------------------------------------------------------------
 
-void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved) {
+void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved) const {
   if (!moved && client == hint_client_ && clock == hint_clock_ && leaf == hint_leaf_) {
     hint_clock_ = clock + len;
     return;
@@ -372,12 +373,18 @@ uint32_t TextTree::split_leaf(uint32_t leaf) {
   r.next = l.next;
   if (l.next != kNone) leaves_[l.next].prev = right;
   l.next = right;
-  index_moved(right, 0, leaves_[right].n);
+  hint_leaf_ = kNone;  // the hinted run may have moved
+  reindex_.push_back(right);
   insert_child(leaves_[leaf].parent, leaf, right, true, moved_width);
   return right;
 }
 
-void TextTree::index_moved(uint32_t leaf, uint32_t i, uint32_t end) {
+void TextTree::reindex_leaves() const {
+  for (uint32_t leaf : reindex_) index_moved(leaf, 0, leaves_[leaf].n);
+  reindex_.clear();
+}
+
+void TextTree::index_moved(uint32_t leaf, uint32_t i, uint32_t end) const {
   hint_leaf_ = kNone;
   const Leaf& l = leaves_[leaf];
   // Runs split from one another have consecutive clocks: index each such stretch once.
@@ -471,7 +478,8 @@ void TextTree::append_content(std::u16string* out) const {
 }
 
 size_t TextTree::memory_bytes() const {
-  return leaves_.memory_bytes() + inners_.memory_bytes() + index_.memory_bytes();
+  return leaves_.memory_bytes() + inners_.memory_bytes() + index_.memory_bytes() +
+         reindex_.capacity() * sizeof(uint32_t);
 }
 
 size_t TextTree::run_total() const {

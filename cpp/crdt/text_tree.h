@@ -169,10 +169,15 @@ class TextTree {
   uint32_t parent_of(uint32_t node, bool is_leaf) const;
   // Records that clocks [clock, clock + len) of `client` now live in `leaf`: clocks new to
   // the tree (moved == false) or runs that moved between leaves.
-  void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved);
+  void index_place(uint32_t client, uint32_t clock, uint32_t len, uint32_t leaf, bool moved) const;
   uint32_t index_lookup(uint32_t client, uint32_t clock) const;
   // Records that runs [i, end) of `leaf` moved there from another leaf.
-  void index_moved(uint32_t leaf, uint32_t i, uint32_t end);
+  void index_moved(uint32_t leaf, uint32_t i, uint32_t end) const;
+  // Tells the id index where the runs of the leaves in reindex_ went (before any id lookup).
+  void sync_index() const {
+    if (!reindex_.empty()) reindex_leaves();
+  }
+  void reindex_leaves() const;
   static uint64_t key(uint32_t client, uint32_t clock) {
     return (uint64_t{client} << 32) | clock;
   }
@@ -185,7 +190,11 @@ class TextTree {
   uint32_t first_leaf_ = 0;
   uint32_t total_width_ = 0;
   // (client, clock) -> leaf holding that clock; an entry covers clocks up to the next entry.
-  BlockIndex index_;
+  // Only id lookups (remote ops, sticky positions, undo) read it, so the runs a leaf split
+  // moves are re-indexed when the next lookup comes (reindex_), not at every split: typing
+  // alone never pays for it, and a lookup pays at most once per leaf for all splits before it.
+  mutable BlockIndex index_;
+  mutable std::vector<uint32_t> reindex_;  // leaves made by splits since the last lookup
   // The leaf of the last position lookup and the visible position where it starts.
   mutable uint32_t cache_leaf_ = kNone;
   mutable uint32_t cache_start_ = 0;
@@ -203,7 +212,7 @@ class TextTree {
   uint32_t path_leaf_ = kNone, path_len_ = 0, path_shape_ = 0, shape_ = 1;
   uint32_t path_node_[kMaxHeight], path_slot_[kMaxHeight];
   // Typing appends to the same leaf: skip the map while that stays true.
-  uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
+  mutable uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
 
 }  // namespace roomsync
