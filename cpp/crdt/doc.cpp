@@ -255,7 +255,12 @@ void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos
     leaf = p.leaf;
     idx = p.idx;
   }
-  if (!extended) t.insert_after(leaf, idx, Run{0, clock, n, content, false});
+  if (extended) {
+    t.note_typing(leaf, idx, pos + n);
+  } else {
+    TreePos placed = t.insert_after(leaf, idx, Run{0, clock, n, content, false});
+    t.note_typing(placed.leaf, placed.idx, pos + n);
+  }
   Op op{clock, n, OpKind::Insert};
   op.root = h;
   op.left = left;
@@ -289,6 +294,31 @@ void delete_own_range(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreeP
   }
   d.note_text_delete(h, pos, len);
 }
+
+// --- typing (issue 8) ------------------------------------------------------------------------
+
+namespace {
+
+// Whether inserting at `pos` is the keystroke right after our previous one in this
+// text with nothing changed in between (TextTree::typing_run): then it grows the same run (its
+// last element in *at) and the same op, found without any lookup.
+bool continues_typing(const DocImpl& d, const TextTree& t, uint32_t pos, TreePos* at) {
+  TreePos p;
+  if (!t.typing_run(pos, &p)) return false;
+  const ClientState& self = d.clients[0];
+  const Run& r = t.run(p.leaf, p.idx);
+  // Nothing else took clocks or arena space since (another root may have), and the character
+  // before is no high surrogate (the general path checks pairs).
+  if (self.ops.empty() || r.clock + r.len != self.next_clock || r.content + r.len != d.arena.size() ||
+      is_high_surrogate(d.arena.back()))
+    return false;
+  const Op& last = self.ops.back();  // holds the run's last element: its insert, which grows with it
+  if (last.kind != OpKind::Insert || last.clock + last.len != self.next_clock) return false;
+  *at = {p.leaf, p.idx, r.len - 1};
+  return true;
+}
+
+}  // namespace
 
 // --- Doc ------------------------------------------------------------------------------------
 
@@ -338,7 +368,8 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
     return Status::error("insert position " + std::to_string(pos) + " past the end (" +
                          std::to_string(t.length()) + ")", Status::kRange);
   TreePos before{TextTree::kNone, 0, 0};
-  if (pos > 0) {
+  const bool typing = continues_typing(d, t, pos, &before);
+  if (pos > 0 && !typing) {
     before = t.find_visible(pos - 1);
     const Run& r = t.run(before.leaf, before.idx);
     if (is_high_surrogate(d.arena[r.content + before.off]) && pos < t.length() &&
@@ -353,7 +384,14 @@ Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
     const uint32_t len = static_cast<uint32_t>(s.size());
     const uint32_t content = static_cast<uint32_t>(d.arena.size());
     d.arena.append(s);
-    insert_own_run(d, t, h, pos, before, len, content);
+    if (typing) {
+      t.extend_run(before.leaf, before.idx, len);
+      self.ops.back().len += len;
+      self.next_clock += len;
+      t.note_typing(before.leaf, before.idx, pos + len);
+    } else {
+      insert_own_run(d, t, h, pos, before, len, content);
+    }
     d.note_text_insert(h, pos, s);
     return Status::success();
   });

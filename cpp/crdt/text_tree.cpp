@@ -415,6 +415,7 @@ void TextTree::split_before(Id id) {
 
 TreePos TextTree::split_at(TreePos p) {
   if (p.off == 0) return p;
+  ++edits_;
   ensure_room(&p.leaf, &p.idx);
   Leaf& l = leaves_[p.leaf];
   Run& left = l.runs[p.idx];
@@ -431,6 +432,7 @@ TreePos TextTree::split_at(TreePos p) {
 }
 
 TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {
+  ++edits_;
   uint32_t at;
   if (leaf == kNone) {
     leaf = first_leaf_;
@@ -452,6 +454,7 @@ TreePos TextTree::insert_after(uint32_t leaf, uint32_t idx, const Run& r) {
 }
 
 void TextTree::extend_run(uint32_t leaf, uint32_t idx, uint32_t n) {
+  ++edits_;
   Run& r = leaves_[leaf].runs[idx];
   uint32_t clock = r.clock + r.len;
   r.len += n;
@@ -461,6 +464,7 @@ void TextTree::extend_run(uint32_t leaf, uint32_t idx, uint32_t n) {
 }
 
 void TextTree::mark_deleted(uint32_t leaf, uint32_t idx) {
+  ++edits_;
   Run& r = leaves_[leaf].runs[idx];
   assert(!r.deleted);
   r.deleted = true;

@@ -108,7 +108,6 @@ class TextTree {
   bool contains(Id id) const;
 
   const Run& run(uint32_t leaf, uint32_t idx) const { return leaves_[leaf].runs[idx]; }
-  Run& run_mut(uint32_t leaf, uint32_t idx) { return leaves_[leaf].runs[idx]; }
   uint32_t run_count(uint32_t leaf) const { return leaves_[leaf].n; }
   uint32_t first_leaf() const { return first_leaf_; }
   uint32_t next_leaf(uint32_t leaf) const { return leaves_[leaf].next; }
@@ -129,6 +128,20 @@ class TextTree {
   void extend_run(uint32_t leaf, uint32_t idx, uint32_t n);
   // Marks run (leaf, idx) deleted; it must not be deleted already.
   void mark_deleted(uint32_t leaf, uint32_t idx);
+
+  // --- typing (issue 8): a keystroke right after the previous one grows the same run without
+  // looking anything up. note_typing records the run the local edit just grew or inserted and
+  // the visible position after it; typing_run finds it again while the tree is unchanged since.
+  void note_typing(uint32_t leaf, uint32_t idx, uint32_t end) {
+    typing_ = {leaf, idx, end};
+    typing_edits_ = edits_;
+  }
+  bool typing_run(uint32_t pos, TreePos* at) const {
+    if (typing_edits_ != edits_ || pos != typing_.off) return false;
+    *at = typing_;
+    return true;
+  }
+  // --- end typing
 
   // Visible position of the first element of run (leaf, idx).
   uint32_t position_of(uint32_t leaf, uint32_t idx) const;
@@ -211,6 +224,9 @@ class TextTree {
   static constexpr uint32_t kMaxHeight = 16;
   uint32_t path_leaf_ = kNone, path_len_ = 0, path_shape_ = 0, shape_ = 1;
   uint32_t path_node_[kMaxHeight], path_slot_[kMaxHeight];
+  // Changes to the tree so far (typing_run is valid while none came after note_typing).
+  uint32_t edits_ = 0, typing_edits_ = ~0u;
+  TreePos typing_{kNone, 0, 0};  // the run, and in .off the visible position after it
   // Typing appends to the same leaf: skip the map while that stays true.
   mutable uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
