@@ -191,17 +191,13 @@ void DocImpl::commit_into(TransactionResult& res) {
 }
 // --- end B4
 
-void DocImpl::note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
-  txn.changed = true;
-  if (!roots[h].observed) return;
+void DocImpl::observe_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   auto [it, fresh] = txn.text_deltas.try_emplace(h);
   if (fresh) txn.text_len_before[h] = roots[h].text->length() - static_cast<uint32_t>(s.size());
   if (it->second.size() <= kMaxDeltaOps) delta_insert(it->second, pos, s);
 }
 
-void DocImpl::note_text_delete(RootHandle h, uint32_t pos, uint32_t len) {
-  txn.changed = true;
-  if (!roots[h].observed) return;
+void DocImpl::observe_text_delete(RootHandle h, uint32_t pos, uint32_t len) {
   auto [it, fresh] = txn.text_deltas.try_emplace(h);
   if (fresh) txn.text_len_before[h] = roots[h].text->length() + len;
   if (it->second.size() <= kMaxDeltaOps) delta_delete(it->second, pos, len);
@@ -219,10 +215,7 @@ void DocImpl::note_counter(RootHandle h) {
 
 // --- local edits shared by Text and List (doc_impl.h) ------------------------------------------
 
-Status check_clock(const ClientState& self, uint64_t n) {
-  if (self.next_clock + n > kMaxClock) return Status::error("client clock space exhausted");
-  return {};
-}
+Status clock_exhausted() { return Status::error("client clock space exhausted"); }
 
 void insert_own_run(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreePos before, uint32_t n,
                     uint32_t content) {

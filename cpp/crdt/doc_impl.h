@@ -127,7 +127,10 @@ struct EncodeScratch {
 // at once.
 template <typename Fn>
 Status in_txn(DocImpl& d, Fn fn);
-Status check_clock(const ClientState& self, uint64_t n);
+[[gnu::cold]] Status clock_exhausted();
+inline Status check_clock(const ClientState& self, uint64_t n) {
+  return self.next_clock + n > kMaxClock ? clock_exhausted() : Status{};
+}
 // Places `n` new elements of this replica (clocks from its next clock, content from `content`)
 // right after visible element pos - 1 (`before`, found by the caller; ignored when pos == 0),
 // growing our own run when typing at its end, then logs the insert and advances the clock.
@@ -182,8 +185,16 @@ class DocImpl {
   TransactionResult commit();
   void commit_into(TransactionResult& res);
   bool wants_events(RootHandle h) const { return roots[h].observed; }
-  void note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s);
-  void note_text_delete(RootHandle h, uint32_t pos, uint32_t len);
+  void note_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
+    txn.changed = true;  // inline: typing pays one store when nobody observes
+    if (roots[h].observed) observe_text_insert(h, pos, s);
+  }
+  void note_text_delete(RootHandle h, uint32_t pos, uint32_t len) {
+    txn.changed = true;
+    if (roots[h].observed) observe_text_delete(h, pos, len);
+  }
+  void observe_text_insert(RootHandle h, uint32_t pos, std::u16string_view s);
+  void observe_text_delete(RootHandle h, uint32_t pos, uint32_t len);
   void note_map_key(RootHandle h, const std::string& key);
   void note_counter(RootHandle h);
   // --- lists (crdt/list.cpp)

@@ -243,10 +243,7 @@ void TextTree::add_width(uint32_t leaf, int64_t delta) {
   if (leaf != cache_leaf_) cache_leaf_ = kNone;  // positions after `leaf` moved
   total_width_ = static_cast<uint32_t>(total_width_ + delta);
   if (leaf == path_leaf_ && path_shape_ == shape_) {
-    for (uint32_t k = 0; k < path_len_; ++k) {
-      uint32_t& w = inners_[path_node_[k]].width[path_slot_[k]];
-      w = static_cast<uint32_t>(w + delta);
-    }
+    for (uint32_t k = 0; k < path_len_; ++k) *path_width_[k] = static_cast<uint32_t>(*path_width_[k] + delta);
     return;
   }
   path_leaf_ = leaf;
@@ -260,8 +257,7 @@ void TextTree::add_width(uint32_t leaf, int64_t delta) {
     while (in.child[s] != child) ++s;
     in.width[s] = static_cast<uint32_t>(in.width[s] + delta);
     if (path_len_ < kMaxHeight) {
-      path_node_[path_len_] = parent;
-      path_slot_[path_len_++] = s;
+      path_width_[path_len_++] = &in.width[s];
     } else {
       path_leaf_ = kNone;  // deeper than any tree of 2^32 elements: never cached
     }

@@ -223,7 +223,7 @@ class TextTree {
   // Valid while no child was inserted anywhere (shape_ counts insertions).
   static constexpr uint32_t kMaxHeight = 16;
   uint32_t path_leaf_ = kNone, path_len_ = 0, path_shape_ = 0, shape_ = 1;
-  uint32_t path_node_[kMaxHeight], path_slot_[kMaxHeight];
+  uint32_t* path_width_[kMaxHeight];  // &width of the slot at each level (nodes never move)
   // Changes to the tree so far (typing_run is valid while none came after note_typing).
   uint32_t edits_ = 0, typing_edits_ = ~0u;
   TreePos typing_{kNone, 0, 0};  // the run, and in .off the visible position after it
