@@ -18,7 +18,7 @@ const KIND = {
 
 async function runScript() {
   const mod = await loadModule();
-  assert.equal(typeof mod.RoomHandle, 'function', 'dist/ predates the room bindings: run scripts/build.sh wasm');
+  assert.equal(typeof mod.asm.rs_room, 'function', 'dist/ predates the room bindings: run scripts/build.sh wasm');
   const ids = ['a', 'b', 'c'];
   let now = 1000;
   let hash = 2166136261;
