@@ -21,25 +21,39 @@
 //   protocolError {code, message}
 import { loadModule } from '../load-module.js';
 
-// rs_room's ops and the numbers rs_room_new reads after `self`, in order (wasm/room_bindings.cpp).
-const OP = {
-  peerJoined: 0, peerLeft: 1, peersListed: 2, channelOpen: 3, channelClosed: 4, framesLost: 5,
-  channelBuffered: 6, handleFrame: 7, localUpdate: 8, sendAction: 9, setPresence: 10, setTyping: 11,
-  leave: 12, handleTimeout: 13, pollTimeout: 14, synced: 15, peerSynced: 16, members: 17,
-  openPeers: 18, presenceOf: 19, drain: 20, stats: 21, free: 22,
-};
+// rs_room's ops (enum Op in wasm/room_bindings.cpp).
+const PEER_JOINED = 0, PEER_LEFT = 1, PEERS_LISTED = 2, CHANNEL_OPEN = 3, CHANNEL_CLOSED = 4, FRAMES_LOST = 5,
+  CHANNEL_BUFFERED = 6, HANDLE_FRAME = 7, LOCAL_UPDATE = 8, SEND_ACTION = 9, SET_PRESENCE = 10, SET_TYPING = 11,
+  LEAVE = 12, HANDLE_TIMEOUT = 13, POLL_TIMEOUT = 14, SYNCED = 15, PEER_SYNCED = 16, MEMBERS = 17, OPEN_PEERS = 18,
+  PRESENCE_OF = 19, DRAIN = 20, STATS = 21, FREE = 22;
+// The numbers rs_room_new reads after `self`, in order (wasm/room_bindings.cpp, config()).
 const CONFIG_KEYS = ['seed', 'maxDirectPeers', 'heartbeatMs', 'presenceTtlMs', 'pingEveryMs', 'peerTimeoutMs',
   'connectTimeoutMs', 'syncTimeoutMs', 'antiEntropyMs', 'typingTimeoutMs', 'chunkBytes', 'maxFrameBytes',
   'maxMessageBytes', 'maxInflightBytes', 'maxOutboundBytesPerPeer', 'maxPresenceBytes'];
-// OutKind (cpp/room/room_core.h) and SendCode, by number.
-const KINDS = [, 'transmit', 'connect', 'disconnect', 'peerUp', 'peerDown', 'synced', 'docChanged', 'action',
-  'actionProgress', 'actionAbort', 'presence', 'typing', 'rtt', 'protocolError'];
+// Each OutKind (cpp/room/room_core.h), by number: its name, then the fields drain() writes after
+// `peer` (wasm/room_bindings.cpp), each with its type: n number, f flag, s string, b bytes.
+const KINDS = [, 'transmit lane:n bytes:b', 'connect polite:f', 'disconnect reason:s', 'peerUp', 'peerDown reason:s',
+  'synced synced:f', 'docChanged flags:n', 'action id:n name:s metadata:s bytes:b',
+  'actionProgress id:n name:s metadata:s got:n total:n outgoing:f', 'actionAbort id:n', 'presence present:f state:b',
+  'typing typing:f', 'rtt ms:n', 'protocolError code:s message:s'].map((spec) => spec.split(' ').map((f) => f.split(':')));
 const SEND_CODES = ['ok', 'busy', 'too_large', 'bad_name', 'bad_metadata', 'bad_target', 'closed'];
 const STATS_KEYS = ['framesIn', 'framesOut', 'bytesIn', 'bytesOut', 'garbage', 'violations', 'duplicates', 'relayed',
   'openChannels', 'peers'];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+// The result being read (RoomCore._result): wasm memory as doubles and bytes, the next value, the end.
+let res, resU8, resAt, resEnd;
+// Reads the next value of the result as type t (see KINDS); undefined at the end.
+function read(t = 'n') {
+  if (resAt >= resEnd) return undefined;
+  const v = res[resAt++];
+  if (t === 'n') return v;
+  if (t === 'f') return v !== 0;
+  const n = res[resAt++];
+  return t === 's' ? decoder.decode(resU8.subarray(v, v + n)) : resU8.slice(v, v + n);
+}
 
 function toBytes(data) {
   if (data instanceof Uint8Array) return data;
@@ -122,102 +136,80 @@ export class RoomCore {
     return this._call(this._h, op, this._buf, len, now, x);
   }
 
-  // A structured result (the address rs_room returned): its values, with read helpers.
-  _result(ptr) {
-    const f = this._mod.HEAPF64, u8 = this._mod.HEAPU8;
-    let i = (ptr >>> 3) + 1;
-    const end = i + f[(ptr >>> 3)];
-    return {
-      more: () => i < end,
-      num: () => f[i++],
-      flag: () => f[i++] !== 0,
-      str: () => { const p = f[i++], n = f[i++]; return decoder.decode(u8.subarray(p, p + n)); },
-      bytes: () => { const p = f[i++], n = f[i++]; return u8.slice(p, p + n); },
-    };
+  // A structured result: rs_room returned the address of [n, n values]; read() reads them in
+  // order (see READ), until it returns undefined.
+  _result(op, fields, now) {
+    const at = this._op(op, fields, now) / 8;
+    res = this._mod.HEAPF64;
+    resU8 = this._mod.HEAPU8;
+    resAt = at + 1;
+    resEnd = resAt + res[at];
   }
 
-  peerJoined(peer, now) { this._op(OP.peerJoined, [peer], now); }
-  peerLeft(peer, now) { this._op(OP.peerLeft, [peer], now); }
+  peerJoined(peer, now) { this._op(PEER_JOINED, [peer], now); }
+  peerLeft(peer, now) { this._op(PEER_LEFT, [peer], now); }
   /** Signaling listed everyone present at join (alone in the room means synced). */
-  peersListed(now) { this._op(OP.peersListed, [], now); }
-  channelOpen(peer, now) { this._op(OP.channelOpen, [peer], now); }
-  channelClosed(peer, now) { this._op(OP.channelClosed, [peer], now); }
+  peersListed(now) { this._op(PEERS_LISTED, [], now); }
+  channelOpen(peer, now) { this._op(CHANNEL_OPEN, [peer], now); }
+  channelClosed(peer, now) { this._op(CHANNEL_CLOSED, [peer], now); }
   /** Report dc.bufferedAmount after sending a batch to peer and on 'bufferedamountlow'. */
-  channelBuffered(peer, bytes, now) { this._op(OP.channelBuffered, [peer], now, bytes); }
-  framesLost(peer, now) { this._op(OP.framesLost, [peer], now); }
+  channelBuffered(peer, bytes, now) { this._op(CHANNEL_BUFFERED, [peer], now, bytes); }
+  framesLost(peer, now) { this._op(FRAMES_LOST, [peer], now); }
   handleFrame(peer, data, now) {
     if (this.doc._h !== 0) this.doc._live();
-    this._op(OP.handleFrame, [peer, toBytes(data)], now);
+    this._op(HANDLE_FRAME, [peer, toBytes(data)], now);
   }
   /** An update the local document produced (doc.on('update') with an origin other than the room). */
-  localUpdate(update, now) { return this._op(OP.localUpdate, [toBytes(update)], now) !== 0; }
+  localUpdate(update, now) { return this._op(LOCAL_UPDATE, [toBytes(update)], now) !== 0; }
   /**
    * Queues an action (bytes) for everyone or for `to`. Returns { code, id, recipients }; code
    * 'busy' means the per-peer send budget is full: retry after actionProgress events.
    */
   sendAction(name, payload, { to = [], metadata = '' } = {}, now) {
-    const fields = [name, metadata, toBytes(payload), ...(Array.isArray(to) ? to : [])];
-    const r = this._result(this._op(OP.sendAction, fields, now));
-    return { code: SEND_CODES[r.num()], id: r.num(), recipients: r.num() };
+    this._result(SEND_ACTION, [name, metadata, toBytes(payload), ...(Array.isArray(to) ? to : [])], now);
+    return { code: SEND_CODES[read()], id: read(), recipients: read() };
   }
-  setPresence(state, now) { return this._op(OP.setPresence, [toBytes(state)], now) !== 0; }
-  setTyping(typing, now) { this._op(OP.setTyping, [], now, typing ? 1 : 0); }
-  leave(now) { this._op(OP.leave, [], now); }
-  handleTimeout(now) { this._op(OP.handleTimeout, [], now); }
+  setPresence(state, now) { return this._op(SET_PRESENCE, [toBytes(state)], now) !== 0; }
+  setTyping(typing, now) { this._op(SET_TYPING, [], now, typing ? 1 : 0); }
+  leave(now) { this._op(LEAVE, [], now); }
+  handleTimeout(now) { this._op(HANDLE_TIMEOUT, [], now); }
   /** The time (same clock as `now`) at which handleTimeout is due, or null. */
   pollTimeout() {
-    const t = this._op(OP.pollTimeout, []);
+    const t = this._op(POLL_TIMEOUT, []);
     return t < 0 ? null : t;
   }
   /** Every pending output, in order. */
   drain() {
-    const r = this._result(this._op(OP.drain, []));
+    this._result(DRAIN, []);
     const outs = [];
-    while (r.more()) {
-      const kind = KINDS[r.num()];
-      const o = { kind, peer: r.str() };
-      switch (kind) {
-        case 'transmit': o.lane = r.num(); o.bytes = r.bytes(); break;
-        case 'connect': o.polite = r.flag(); break;
-        case 'disconnect': case 'peerDown': o.reason = r.str(); break;
-        case 'synced': o.synced = r.flag(); break;
-        case 'docChanged': o.flags = r.num(); break;
-        case 'action': o.id = r.num(); o.name = r.str(); o.metadata = r.str(); o.bytes = r.bytes(); break;
-        case 'actionProgress':
-          o.id = r.num(); o.name = r.str(); o.metadata = r.str(); o.got = r.num(); o.total = r.num(); o.outgoing = r.flag();
-          break;
-        case 'actionAbort': o.id = r.num(); break;
-        case 'presence': o.present = r.flag(); o.state = r.bytes(); break;
-        case 'typing': o.typing = r.flag(); break;
-        case 'rtt': o.ms = r.num(); break;
-        case 'protocolError': o.code = r.str(); o.message = r.str(); break;
-      }
+    for (let k; (k = read()) !== undefined;) {
+      const [[kind], ...fields] = KINDS[k];
+      const o = { kind, peer: read('s') };
+      for (const [name, t] of fields) o[name] = read(t);
       outs.push(o);
     }
     return outs;
   }
-  get synced() { return this._op(OP.synced, []) !== 0; }
-  peerSynced(peer) { return this._op(OP.peerSynced, [peer]) !== 0; }
+  get synced() { return this._op(SYNCED, []) !== 0; }
+  peerSynced(peer) { return this._op(PEER_SYNCED, [peer]) !== 0; }
   /** Peers in the room (from signaling), sorted. */
-  members() { return this._ids(OP.members); }
+  members() { return this._ids(MEMBERS); }
   /** Peers with an open channel, sorted. */
-  openPeers() { return this._ids(OP.openPeers); }
+  openPeers() { return this._ids(OPEN_PEERS); }
   _ids(op) {
-    const r = this._result(this._op(op, []));
+    this._result(op, []);
     const ids = [];
-    while (r.more()) ids.push(r.str());
+    for (let id; (id = read('s')) !== undefined;) ids.push(id);
     return ids;
   }
   /** A peer's presence state (bytes) or null. */
   presenceOf(peer) {
-    const r = this._result(this._op(OP.presenceOf, [peer]));
-    return r.more() ? r.bytes() : null;
+    this._result(PRESENCE_OF, [peer]);
+    return read('b') ?? null;
   }
   stats() {
-    const r = this._result(this._op(OP.stats, []));
-    const out = {};
-    for (const key of STATS_KEYS) out[key] = r.num();
-    return out;
+    this._result(STATS, []);
+    return Object.fromEntries(STATS_KEYS.map((key) => [key, read()]));
   }
 
   /**
@@ -234,7 +226,7 @@ export class RoomCore {
 
   destroy() {
     if (this._h) {
-      this._call(this._h, OP.free, 0, 0, 0, 0);
+      this._call(this._h, FREE, 0, 0, 0, 0);
       this._h = 0;
     }
     if (this._buf) {
