@@ -9,7 +9,11 @@
 // runs the pass emcc runs at -Os/-O3 (AJSDCE of its own acorn-optimizer.js, then whitespace
 // minification) over the whole factory. The optimizer parses scripts, not modules: the two
 // module-only bits (import.meta.url, the default export) are set aside and put back.
-// Issue 8 (size): bundle -944 B gzip.
+// It also drops the glue's Module._rs_* wrapper of each rs_* export: js/index.js and
+// js/room/core.js call those on Module.asm by name (the DCE keeps the wrappers because they
+// assign to Module). Only wrappers whose export kept its name go, so a build that minifies
+// export names keeps them for the Module._rs_* fallback there.
+// Issue 8 (size): bundle -946 B gzip (DCE), -1,023 B (wrappers).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,8 @@ if (!glue || !emscripten) {
 const META = 'import.meta.url';
 const HOLDER = '__roomsync_import_meta_url__';
 const EXPORT = /\nexport default (\w+);\s*$/;
+// var _rs_x=Module["_rs_x"]=function(){return(_rs_x=Module["_rs_x"]=Module["asm"]["rs_x"]).apply(null,arguments)};
+const WRAPPER = /var _(rs_\w+)=Module\["_\1"\]=function\(\)\{return\(_\1=Module\["_\1"\]=Module\["asm"\]\["\1"\]\)\.apply\(null,arguments\)\};/g;
 
 const src = readFileSync(glue, 'utf8');
 const exported = EXPORT.exec(src);
@@ -37,7 +43,9 @@ try {
   const out = execFileSync(process.execPath, [join(emscripten, 'tools', 'acorn-optimizer.js'), script, 'AJSDCE', 'minifyWhitespace'],
     { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (!out.includes(HOLDER) || !out.includes(`var ${exported[1]}`)) throw new Error('the optimizer dropped the entry point');
-  writeFileSync(glue, `${out.replaceAll(HOLDER, META).trimEnd()}\nexport default ${exported[1]};\n`);
+  const body = out.replaceAll(HOLDER, META).replace(WRAPPER, '');
+  if (/\b_rs_\w+\(/.test(body)) throw new Error('the glue calls an rs_* export through its wrapper');
+  writeFileSync(glue, `${body.trimEnd()}\nexport default ${exported[1]};\n`);
   console.log(`glue-dce: ${glue} ${src.length} -> ${readFileSync(glue, 'utf8').length} B`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
