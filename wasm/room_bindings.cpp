@@ -1,19 +1,25 @@
 // WebAssembly bindings for roomsync::room::RoomCore. Marshalling only: no protocol logic here.
 //
-// JS (js/room/core.js) drives one RoomHandle per room: inputs are embind methods; byte inputs
-// are written by JS into the shared scratch buffer (rs_scratch, wasm/bindings.cpp) and passed
-// as (pointer, length); drain() returns every pending output as one JS array of plain objects
-// with copied bytes (a view into wasm memory would go stale when memory grows).
+// Plain C exports, like the document's (wasm/bindings.cpp): no embind, so the module carries no
+// emval glue for the room. JS (js/room/core.js) calls them straight on the wasm instance:
+//   rs_room_new(doc, clientId, now, in, len)  -> a RoomHandle (in: self, then the Config numbers)
+//   rs_room(h, op, in, len, now, x)           -> a number (op: enum Op below)
+// Inputs: `in` holds the call's strings (UTF-8) and bytes, each as a u32 length (little endian)
+// followed by its bytes, in a buffer JS owns. Ops with a structured result (drain, members,
+// stats, ...) return a pointer to doubles: [n, n values]. A string or byte field is two values,
+// (pointer, length), into memory the handle holds until its next call: JS copies it out first.
 //
 // The room core works on the very document the JS Doc wraps: DocHandle's C exports (state
 // vector, diff, apply) are called with the handle pointer JS holds (doc._h). Right after the
 // core applies a remote update, rs_take_last_result() captures that transaction's result in the
 // DocHandle's buffers; its flags ride on the `docChanged` output so the JS Doc can emit its
 // observers and 'update' with the room as origin.
-#include <emscripten/bind.h>
-#include <emscripten/val.h>
+#include <emscripten/emscripten.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +39,6 @@ const char* rs_error_message(void* h);
 
 namespace {
 
-using emscripten::val;
 using namespace roomsync;
 using namespace roomsync::room;
 
@@ -66,233 +71,229 @@ class HandleDoc final : public DocPort {
   ClientId client_;
 };
 
-const char* kind_name(OutKind k) {
-  switch (k) {
-    case OutKind::Transmit: return "transmit";
-    case OutKind::Connect: return "connect";
-    case OutKind::Disconnect: return "disconnect";
-    case OutKind::PeerUp: return "peerUp";
-    case OutKind::PeerDown: return "peerDown";
-    case OutKind::Synced: return "synced";
-    case OutKind::DocChanged: return "docChanged";
-    case OutKind::Action: return "action";
-    case OutKind::ActionProgress: return "actionProgress";
-    case OutKind::ActionAbort: return "actionAbort";
-    case OutKind::Presence: return "presence";
-    case OutKind::Typing: return "typing";
-    case OutKind::Rtt: return "rtt";
-    case OutKind::ProtocolError: return "protocolError";
-  }
-  return "unknown";
-}
-
-const char* send_code(SendCode c) {
-  switch (c) {
-    case SendCode::Ok: return "ok";
-    case SendCode::Busy: return "busy";
-    case SendCode::TooLarge: return "too_large";
-    case SendCode::BadName: return "bad_name";
-    case SendCode::BadMetadata: return "bad_metadata";
-    case SendCode::BadTarget: return "bad_target";
-    case SendCode::Closed: return "closed";
-  }
-  return "unknown";
-}
-
-val copy_bytes(const uint8_t* p, size_t n) {
-  return val(emscripten::typed_memory_view(n, p)).call<val>("slice");
-}
-
-template <class T>
-void opt(const val& o, const char* key, T* out) {
-  val v = o[key];
-  if (v.isNumber()) *out = static_cast<T>(v.as<double>());
-}
-
-const uint8_t* ptr(uintptr_t p) { return reinterpret_cast<const uint8_t*>(p); }
-
-class RoomHandle {
+// The input fields of one call, read in order. A field past the end reads as empty.
+class Fields {
  public:
-  // opts: { self, seed, docPtr, clientId, now, maxDirectPeers?, heartbeatMs?, presenceTtlMs?,
-  //         pingEveryMs?, peerTimeoutMs?, connectTimeoutMs?, syncTimeoutMs?, antiEntropyMs?,
-  //         typingTimeoutMs?, chunkBytes?, maxFrameBytes?, maxMessageBytes?, maxInflightBytes?,
-  //         maxOutboundBytesPerPeer?, maxPresenceBytes? }
-  explicit RoomHandle(val o)
-      : doc_(reinterpret_cast<void*>(static_cast<uintptr_t>(o["docPtr"].as<double>())),
-             static_cast<ClientId>(o["clientId"].as<double>())),
-        core_(config(o), doc_, static_cast<Millis>(o["now"].as<double>())) {}
+  Fields(const uint8_t* p, uint32_t len) : p_(p), end_(p + len) {}
+  // The next field as (pointer, length).
+  const uint8_t* next(size_t* n) {
+    uint32_t len = 0;
+    if (end_ - p_ >= 4) std::memcpy(&len, p_, 4), p_ += 4;
+    if (len > static_cast<size_t>(end_ - p_)) len = 0;
+    const uint8_t* at = p_;
+    p_ += len;
+    *n = len;
+    return at;
+  }
+  std::string str() {
+    size_t n;
+    const uint8_t* p = next(&n);
+    return std::string(reinterpret_cast<const char*>(p), n);
+  }
+  bool done() const { return p_ >= end_; }
 
-  void peerJoined(const std::string& id, double now) { core_.peer_joined(id, ms(now)); }
-  void peerLeft(const std::string& id, double now) { core_.peer_left(id, ms(now)); }
-  void peersListed(double now) { core_.peers_listed(ms(now)); }
-  void channelOpen(const std::string& id, double now) { core_.channel_open(id, ms(now)); }
-  void channelClosed(const std::string& id, double now) { core_.channel_closed(id, ms(now)); }
-  void framesLost(const std::string& id, double now) { core_.frames_lost(id, ms(now)); }
-  void channelBuffered(const std::string& id, double bytes, double now) {
-    core_.channel_buffered(id, static_cast<uint64_t>(bytes < 0 ? 0 : bytes), ms(now));
-  }
-  void handleFrame(const std::string& from, uintptr_t p, size_t n, double now) {
-    core_.handle_frame(from, ptr(p), n, ms(now));
-  }
-  bool localUpdate(uintptr_t p, size_t n, double now) { return core_.local_update(ptr(p), n, ms(now)); }
-  val sendAction(const std::string& name, uintptr_t p, size_t n, val targets, const std::string& metadata,
-                 double now) {
-    std::vector<PeerId> to;
-    if (targets.isArray()) {
-      const unsigned len = targets["length"].as<unsigned>();
-      for (unsigned i = 0; i < len; ++i) to.push_back(targets[i].as<std::string>());
-    }
-    SendResult r = core_.send_action(name, ptr(p), n, to, metadata, ms(now));
-    val out = val::object();
-    out.set("code", send_code(r.code));
-    out.set("id", static_cast<double>(r.id));
-    out.set("recipients", r.recipients);
-    return out;
-  }
-  bool setPresence(uintptr_t p, size_t n, double now) { return core_.set_presence(ptr(p), n, ms(now)); }
-  void setTyping(bool typing, double now) { core_.set_typing(typing, ms(now)); }
-  void leave(double now) { core_.leave(ms(now)); }
-  void handleTimeout(double now) { core_.handle_timeout(ms(now)); }
-  // The next deadline in ms, or -1 for none.
-  double pollTimeout() const {
-    auto t = core_.poll_timeout();
-    return t ? static_cast<double>(*t) : -1;
-  }
-  bool synced() const { return core_.synced(); }
-  val members() const { return ids(core_.members()); }
-  val openPeers() const { return ids(core_.open_peers()); }
-  // The peer's presence state (copied), or null.
-  val presenceOf(const std::string& id) const {
-    auto p = core_.presence_of(id);
-    return p ? copy_bytes(p->data(), p->size()) : val::null();
-  }
-  bool peerSynced(const std::string& id) const { return core_.peer_synced(id); }
+ private:
+  const uint8_t* p_;
+  const uint8_t* end_;
+};
 
-  // Every pending output, in order, as plain objects.
-  val drain() {
-    val arr = val::array();
-    unsigned i = 0;
-    while (auto o = core_.poll_output()) {
-      val e = val::object();
-      e.set("kind", kind_name(o->kind));
-      e.set("peer", o->peer);
-      switch (o->kind) {
-        case OutKind::Transmit:
-          e.set("bytes", copy_bytes(o->bytes.data(), o->bytes.size()));
-          e.set("lane", o->lane);
-          break;
-        case OutKind::Connect: e.set("polite", o->flag); break;
-        case OutKind::Disconnect:
-        case OutKind::PeerDown: e.set("reason", o->code); break;
-        case OutKind::Synced: e.set("synced", o->flag); break;
-        case OutKind::DocChanged: e.set("flags", doc_.last_flags); break;
-        case OutKind::Action:
-          e.set("id", static_cast<double>(o->id));
-          e.set("name", o->name);
-          e.set("metadata", o->metadata);
-          e.set("bytes", copy_bytes(o->bytes.data(), o->bytes.size()));
-          break;
-        case OutKind::ActionProgress:
-          e.set("id", static_cast<double>(o->id));
-          e.set("name", o->name);
-          e.set("metadata", o->metadata);
-          e.set("got", static_cast<double>(o->got));
-          e.set("total", static_cast<double>(o->total));
-          e.set("outgoing", o->flag);
-          break;
-        case OutKind::ActionAbort: e.set("id", static_cast<double>(o->id)); break;
-        case OutKind::Presence:
-          e.set("present", o->flag);
-          e.set("state", copy_bytes(o->bytes.data(), o->bytes.size()));
-          break;
-        case OutKind::Typing: e.set("typing", o->flag); break;
-        case OutKind::Rtt: e.set("ms", static_cast<double>(o->value)); break;
-        case OutKind::ProtocolError:
-          e.set("code", o->code);
-          e.set("message", o->message);
-          break;
-        case OutKind::PeerUp: break;
-      }
-      arr.set(i++, e);
-    }
-    return arr;
-  }
-
-  val stats() const {
-    Stats s = core_.stats();
-    val o = val::object();
-    o.set("framesIn", static_cast<double>(s.frames_in));
-    o.set("framesOut", static_cast<double>(s.frames_out));
-    o.set("bytesIn", static_cast<double>(s.bytes_in));
-    o.set("bytesOut", static_cast<double>(s.bytes_out));
-    o.set("garbage", static_cast<double>(s.garbage));
-    o.set("violations", static_cast<double>(s.violations));
-    o.set("duplicates", static_cast<double>(s.duplicates));
-    o.set("relayed", static_cast<double>(s.relayed));
-    o.set("openChannels", s.open_channels);
-    o.set("peers", s.peers);
-    return o;
+// The Config numbers after `self` in rs_room_new's input, in this order (js/room/core.js,
+// CONFIG_KEYS); NaN keeps the default.
+class ConfigNumbers {
+ public:
+  explicit ConfigNumbers(Fields& in) : p_(in.next(&n_)) {}
+  template <class T>
+  void next(T* out) {
+    double v = NAN;
+    if ((i_ + 1) * 8 <= n_) std::memcpy(&v, p_ + 8 * i_, 8);
+    ++i_;
+    if (!std::isnan(v)) *out = static_cast<T>(v);
   }
 
  private:
-  static Millis ms(double now) { return static_cast<Millis>(now); }
-  static val ids(const std::vector<PeerId>& v) {
-    val a = val::array();
-    for (unsigned i = 0; i < v.size(); ++i) a.set(i, v[i]);
-    return a;
+  size_t n_ = 0, i_ = 0;
+  const uint8_t* p_;
+};
+
+Config config(Fields& in) {
+  Config c;
+  c.self = in.str();
+  ConfigNumbers opt(in);
+  opt.next(&c.seed);
+  opt.next(&c.max_direct_peers);
+  opt.next(&c.heartbeat);
+  opt.next(&c.presence_ttl);
+  opt.next(&c.ping_every);
+  opt.next(&c.peer_timeout);
+  opt.next(&c.connect_timeout);
+  opt.next(&c.sync_timeout);
+  opt.next(&c.anti_entropy_every);
+  opt.next(&c.typing_timeout);
+  opt.next(&c.limits.chunk_bytes);
+  opt.next(&c.limits.max_frame_bytes);
+  opt.next(&c.limits.max_message_bytes);
+  opt.next(&c.limits.max_inflight_bytes);
+  opt.next(&c.limits.max_outbound_bytes_per_peer);
+  opt.next(&c.limits.max_presence_bytes);
+  return c;
+}
+
+// rs_room's ops (js/room/core.js, OP).
+enum Op : int {
+  kPeerJoined, kPeerLeft, kPeersListed, kChannelOpen, kChannelClosed, kFramesLost,
+  kChannelBuffered,  // x = bytes
+  kHandleFrame, kLocalUpdate, kSendAction, kSetPresence,
+  kSetTyping,  // x = typing
+  kLeave, kHandleTimeout, kPollTimeout, kSynced, kPeerSynced,
+  kMembers, kOpenPeers, kPresenceOf, kDrain, kStats, kFree,
+};
+
+class RoomHandle {
+ public:
+  RoomHandle(void* doc, double client_id, Fields& in, Millis now)
+      : doc_(doc, static_cast<ClientId>(client_id)), core_(config(in), doc_, now) {}
+
+  double call(int op, Fields& in, Millis now, double x) {
+    // What the last result pointed into is released now: JS has copied it.
+    held_.clear();
+    ids_.clear();
+    presence_.reset();
+    switch (op) {
+      case kPeerJoined: core_.peer_joined(in.str(), now); break;
+      case kPeerLeft: core_.peer_left(in.str(), now); break;
+      case kPeersListed: core_.peers_listed(now); break;
+      case kChannelOpen: core_.channel_open(in.str(), now); break;
+      case kChannelClosed: core_.channel_closed(in.str(), now); break;
+      case kFramesLost: core_.frames_lost(in.str(), now); break;
+      case kChannelBuffered: core_.channel_buffered(in.str(), static_cast<uint64_t>(x < 0 ? 0 : x), now); break;
+      case kHandleFrame: {
+        std::string from = in.str();
+        size_t n;
+        const uint8_t* p = in.next(&n);
+        core_.handle_frame(from, p, n, now);
+        break;
+      }
+      case kLocalUpdate:
+      case kSetPresence: {
+        size_t n;
+        const uint8_t* p = in.next(&n);
+        return op == kLocalUpdate ? core_.local_update(p, n, now) : core_.set_presence(p, n, now);
+      }
+      case kSendAction: {  // in: name, metadata, payload, then every target
+        std::string name = in.str(), metadata = in.str();
+        size_t n;
+        const uint8_t* p = in.next(&n);
+        std::vector<PeerId> to;
+        while (!in.done()) to.push_back(in.str());
+        SendResult r = core_.send_action(name, p, n, to, metadata, now);
+        return out({static_cast<double>(r.code), static_cast<double>(r.id), static_cast<double>(r.recipients)});
+      }
+      case kSetTyping: core_.set_typing(x != 0, now); break;
+      case kLeave: core_.leave(now); break;
+      case kHandleTimeout: core_.handle_timeout(now); break;
+      case kPollTimeout: {  // the next deadline in ms, or -1 for none
+        auto t = core_.poll_timeout();
+        return t ? static_cast<double>(*t) : -1;
+      }
+      case kSynced: return core_.synced();
+      case kPeerSynced: return core_.peer_synced(in.str());
+      case kMembers:
+      case kOpenPeers:
+        ids_ = op == kMembers ? core_.members() : core_.open_peers();
+        begin();
+        for (const auto& id : ids_) put_ref(id);
+        return end();
+      case kPresenceOf:  // [pointer, length], or [] for none
+        presence_ = core_.presence_of(in.str());
+        begin();
+        if (presence_) put_ref(*presence_);
+        return end();
+      case kDrain: return drain();
+      case kStats: {
+        Stats s = core_.stats();
+        return out({static_cast<double>(s.frames_in), static_cast<double>(s.frames_out),
+                    static_cast<double>(s.bytes_in), static_cast<double>(s.bytes_out),
+                    static_cast<double>(s.garbage), static_cast<double>(s.violations),
+                    static_cast<double>(s.duplicates), static_cast<double>(s.relayed),
+                    static_cast<double>(s.open_channels), static_cast<double>(s.peers)});
+      }
+    }
+    return 0;
   }
 
-  static Config config(const val& o) {
-    Config c;
-    c.self = o["self"].as<std::string>();
-    opt(o, "seed", &c.seed);
-    opt(o, "maxDirectPeers", &c.max_direct_peers);
-    opt(o, "heartbeatMs", &c.heartbeat);
-    opt(o, "presenceTtlMs", &c.presence_ttl);
-    opt(o, "pingEveryMs", &c.ping_every);
-    opt(o, "peerTimeoutMs", &c.peer_timeout);
-    opt(o, "connectTimeoutMs", &c.connect_timeout);
-    opt(o, "syncTimeoutMs", &c.sync_timeout);
-    opt(o, "antiEntropyMs", &c.anti_entropy_every);
-    opt(o, "typingTimeoutMs", &c.typing_timeout);
-    opt(o, "chunkBytes", &c.limits.chunk_bytes);
-    opt(o, "maxFrameBytes", &c.limits.max_frame_bytes);
-    opt(o, "maxMessageBytes", &c.limits.max_message_bytes);
-    opt(o, "maxInflightBytes", &c.limits.max_inflight_bytes);
-    opt(o, "maxOutboundBytesPerPeer", &c.limits.max_outbound_bytes_per_peer);
-    opt(o, "maxPresenceBytes", &c.limits.max_presence_bytes);
-    return c;
+ private:
+  // Every pending output, in order: kind, peer, then the fields of that kind (js/room/core.js,
+  // readOutputs). The outputs stay in held_ until the next call, for their strings and bytes.
+  double drain() {
+    while (auto o = core_.poll_output()) held_.push_back(std::move(*o));
+    begin();
+    for (const Output& o : held_) {
+      put(static_cast<int>(o.kind));
+      put_ref(o.peer);
+      switch (o.kind) {
+        case OutKind::Transmit: put(o.lane), put_ref(o.bytes); break;
+        case OutKind::Connect:
+        case OutKind::Synced:
+        case OutKind::Typing: put(o.flag); break;
+        case OutKind::Disconnect:
+        case OutKind::PeerDown: put_ref(o.code); break;
+        case OutKind::DocChanged: put(doc_.last_flags); break;
+        case OutKind::Action: put(o.id), put_ref(o.name), put_ref(o.metadata), put_ref(o.bytes); break;
+        case OutKind::ActionProgress:
+          put(o.id), put_ref(o.name), put_ref(o.metadata), put(o.got), put(o.total), put(o.flag);
+          break;
+        case OutKind::ActionAbort: put(o.id); break;
+        case OutKind::Presence: put(o.flag), put_ref(o.bytes); break;
+        case OutKind::Rtt: put(o.value); break;
+        case OutKind::ProtocolError: put_ref(o.code), put_ref(o.message); break;
+        case OutKind::PeerUp: break;
+      }
+    }
+    return end();
+  }
+
+  // The result: out_[0] is the count of the values after it; returns its address.
+  void begin() { out_.assign(1, 0); }
+  void put(double v) { out_.push_back(v); }
+  template <class C>  // a string or bytes: (pointer, length)
+  void put_ref(const C& s) {
+    out_.push_back(static_cast<double>(reinterpret_cast<uintptr_t>(s.data())));
+    out_.push_back(static_cast<double>(s.size()));
+  }
+  double end() {
+    out_[0] = static_cast<double>(out_.size() - 1);
+    return static_cast<double>(reinterpret_cast<uintptr_t>(out_.data()));
+  }
+  double out(std::initializer_list<double> values) {
+    begin();
+    out_.insert(out_.end(), values);
+    return end();
   }
 
   HandleDoc doc_;
   RoomCore core_;
+  std::vector<double> out_;
+  std::vector<Output> held_;
+  std::vector<PeerId> ids_;
+  std::optional<Bytes> presence_;
 };
 
 }  // namespace
 
-EMSCRIPTEN_BINDINGS(roomsync_room) {
-  emscripten::class_<RoomHandle>("RoomHandle")
-      .constructor<val>()
-      .function("peerJoined", &RoomHandle::peerJoined)
-      .function("peerLeft", &RoomHandle::peerLeft)
-      .function("peersListed", &RoomHandle::peersListed)
-      .function("channelOpen", &RoomHandle::channelOpen)
-      .function("channelClosed", &RoomHandle::channelClosed)
-      .function("channelBuffered", &RoomHandle::channelBuffered)
-      .function("framesLost", &RoomHandle::framesLost)
-      .function("handleFrame", &RoomHandle::handleFrame)
-      .function("localUpdate", &RoomHandle::localUpdate)
-      .function("sendAction", &RoomHandle::sendAction)
-      .function("setPresence", &RoomHandle::setPresence)
-      .function("setTyping", &RoomHandle::setTyping)
-      .function("leave", &RoomHandle::leave)
-      .function("handleTimeout", &RoomHandle::handleTimeout)
-      .function("pollTimeout", &RoomHandle::pollTimeout)
-      .function("synced", &RoomHandle::synced)
-      .function("peerSynced", &RoomHandle::peerSynced)
-      .function("members", &RoomHandle::members)
-      .function("openPeers", &RoomHandle::openPeers)
-      .function("presenceOf", &RoomHandle::presenceOf)
-      .function("drain", &RoomHandle::drain)
-      .function("stats", &RoomHandle::stats);
+extern "C" {
+
+EMSCRIPTEN_KEEPALIVE RoomHandle* rs_room_new(void* doc, double client_id, double now, const uint8_t* in, uint32_t len) {
+  Fields f(in, len);
+  return new RoomHandle(doc, client_id, f, static_cast<Millis>(now));
 }
+
+EMSCRIPTEN_KEEPALIVE double rs_room(RoomHandle* h, int op, const uint8_t* in, uint32_t len, double now, double x) {
+  if (op == kFree) {
+    delete h;
+    return 0;
+  }
+  Fields f(in, len);
+  return h->call(op, f, static_cast<Millis>(now), x);
+}
+
+}  // extern "C"

@@ -18,7 +18,7 @@ const KIND = {
 
 async function runScript() {
   const mod = await loadModule();
-  assert.equal(typeof mod.RoomHandle, 'function', 'dist/ predates the room bindings: run scripts/build.sh wasm');
+  assert.equal(typeof mod.asm.rs_room, 'function', 'dist/ predates the room bindings: run scripts/build.sh wasm');
   const ids = ['a', 'b', 'c'];
   let now = 1000;
   let hash = 2166136261;
@@ -110,4 +110,74 @@ test('room core (wasm): the scripted trace matches the native golden hash', asyn
   for (const n of nodes) assert.ok(n.core.synced);
   assert.equal(hash, GOLDEN_HASH);
   for (const n of nodes) { n.core.destroy(); n.doc.destroy(); }
+});
+
+// --- the C exports of the room core (wasm/room_bindings.cpp: no embind) ------------------------
+// What the golden trace does not cross: inspection calls, tuning numbers, result codes, UTF-8
+// peer ids both ways, and misuse.
+test('room core (wasm): inspection, tuning and results cross the C exports intact', async () => {
+  const docA = await createDoc({ clientId: 201 });
+  const docB = await createDoc({ clientId: 202 });
+  const a = await createRoomCore({ self: 'a', doc: docA, seed: 1, maxPresenceBytes: 8 });
+  const b = await createRoomCore({ self: 'zoë ✓', doc: docB, seed: 2 });
+  const presence = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(a.setPresence(new Uint8Array(9), 0), false, 'maxPresenceBytes reaches the core');
+  assert.equal(a.setPresence(presence, 0), true);
+
+  a.peerJoined('zoë ✓', 0);
+  b.peerJoined('a', 0);
+  const connect = a.drain().find((o) => o.kind === 'connect');
+  assert.equal(connect.peer, 'zoë ✓', 'a UTF-8 peer id comes back as it went in');
+  assert.equal(typeof connect.polite, 'boolean');
+  b.drain();
+  assert.deepEqual(a.members(), ['zoë ✓']);
+  assert.deepEqual(a.openPeers(), []);
+  a.channelOpen('zoë ✓', 0);
+  b.channelOpen('a', 0);
+  assert.deepEqual(a.openPeers(), ['zoë ✓']);
+  // Carry frames both ways until both are quiet.
+  const kinds = new Set();
+  for (let moved = true; moved;) {
+    moved = false;
+    for (const [from, to, fromId] of [[a, b, 'a'], [b, a, 'zoë ✓']]) {
+      for (const o of from.drain()) {
+        kinds.add(o.kind);
+        if (o.kind === 'transmit') { to.handleFrame(fromId, o.bytes, 1); moved = true; }
+      }
+    }
+  }
+  assert.ok(kinds.has('presence') || b.presenceOf('a') !== null);
+  assert.deepEqual(b.presenceOf('a'), presence);
+  assert.equal(b.presenceOf('nobody'), null);
+  assert.equal(a.peerSynced('zoë ✓'), true);
+  assert.equal(a.synced, true);
+
+  assert.deepEqual(a.sendAction('', new Uint8Array(1), {}, 2), { code: 'bad_name', id: 0, recipients: 0 });
+  assert.equal(a.sendAction('x', new Uint8Array(1), { metadata: 'm'.repeat(5000) }, 2).code, 'bad_metadata');
+  assert.equal(a.sendAction('x', new Uint8Array(1), { to: ['nobody'] }, 2).code, 'bad_target');
+  const sent = a.sendAction('x', new Uint8Array([9]), { to: ['zoë ✓'], metadata: 'é' }, 2);
+  assert.equal(sent.code, 'ok');
+  assert.equal(sent.recipients, 1);
+  assert.ok(sent.id > 0);
+  const tx = a.drain().filter((o) => o.kind === 'transmit');
+  for (const o of tx) b.handleFrame('a', o.bytes, 3);
+  const action = b.drain().find((o) => o.kind === 'action');
+  assert.deepEqual({ peer: action.peer, name: action.name, metadata: action.metadata, bytes: [...action.bytes] },
+    { peer: 'a', name: 'x', metadata: 'é', bytes: [9] });
+
+  const stats = a.stats();
+  assert.deepEqual(Object.keys(stats), ['framesIn', 'framesOut', 'bytesIn', 'bytesOut', 'garbage', 'violations',
+    'duplicates', 'relayed', 'openChannels', 'peers']);
+  assert.ok(stats.framesOut > 0 && stats.bytesOut > 0);
+  assert.equal(stats.openChannels, 1);
+  const t = a.pollTimeout();
+  assert.ok(t === null || typeof t === 'number');
+
+  assert.throws(() => a.peerJoined(42, 0), TypeError);
+  a.destroy();
+  assert.throws(() => a.drain(), /destroyed/);
+  a.destroy(); // twice is harmless
+  b.destroy();
+  docA.destroy();
+  docB.destroy();
 });
