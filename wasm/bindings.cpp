@@ -91,8 +91,10 @@ class DocHandle {
   // 0 when a call with `input_bytes` of input (expanding at most `factor` times) may run here.
   size_t refused(size_t input_bytes, size_t factor) const { return rs_memory::refused(&doc, input_bytes, factor); }
 
-  // Keeps what JS needs from a transaction result and returns its flags.
-  int keep(TransactionResult&& r) {
+  // Keeps what JS needs from a transaction result and returns its flags. B4 (issue 8): the
+  // update buffers are swapped, not moved, so a document's last_result() keeps one to encode
+  // the next keystroke into (no allocation per keystroke); the events are taken.
+  int keep(TransactionResult& r) {
     events.clear();
     event_text.clear();
     for (const auto& e : r.text_events) {
@@ -135,7 +137,12 @@ class DocHandle {
         event_text += j16;
       }
     }
-    update = std::move(r.update);
+    update.swap(r.update);
+    r.update.clear();
+    r.text_events.clear();
+    r.map_events.clear();
+    r.counter_events.clear();
+    r.list_events.clear();
     return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
            (events.empty() ? 0 : kHasEvents);
   }
@@ -465,10 +472,11 @@ EMSCRIPTEN_KEEPALIVE double rs_memory_info(int what) {
 
 // --- transactions and events -------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE void rs_begin(DocHandle* h) { h->doc.begin(); }
-EMSCRIPTEN_KEEPALIVE int rs_commit(DocHandle* h) { return h->keep(h->doc.commit()); }
-EMSCRIPTEN_KEEPALIVE int rs_take_last_result(DocHandle* h) {
-  return h->keep(h->doc.take_last_result());
+EMSCRIPTEN_KEEPALIVE int rs_commit(DocHandle* h) {
+  TransactionResult r = h->doc.commit();
+  return h->keep(r);
 }
+EMSCRIPTEN_KEEPALIVE int rs_take_last_result(DocHandle* h) { return h->keep(h->doc.last_result()); }
 EMSCRIPTEN_KEEPALIVE void rs_set_observed(DocHandle* h, RootHandle root, int observed) {
   h->doc.set_observed(root, observed != 0);
 }

@@ -1,6 +1,7 @@
 #include "codec/update_codec.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -535,6 +536,23 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
 // op count, tag, left origin, right origin (1-3), string length, the character. Here: head,
 // "text", 7-byte client id with the op's form in its spare bits, clock, right origin (1-3), the
 // character: under 18 B. No tables are set up: this reads only the last entry of our own log.
+namespace {
+// --- B4 (issue 8): the compact encoder writes through a pointer into space sized beforehand
+// (a push_back per byte was most of what encoding a keystroke cost).
+[[gnu::noinline]] uint8_t* put_varint(uint8_t* p, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *p++ = static_cast<uint8_t>(v) | 0x80;
+  *p++ = static_cast<uint8_t>(v);
+  return p;
+}
+uint8_t* put_client7(uint8_t* p, uint64_t id) {
+  p[0] = static_cast<uint8_t>(id), p[1] = static_cast<uint8_t>(id >> 8), p[2] = static_cast<uint8_t>(id >> 16);
+  p[3] = static_cast<uint8_t>(id >> 24), p[4] = static_cast<uint8_t>(id >> 32);
+  p[5] = static_cast<uint8_t>(id >> 40), p[6] = static_cast<uint8_t>(id >> 48);
+  return p + 7;
+}
+// --- end B4
+}  // namespace
+
 [[gnu::noinline]] bool DocImpl::encode_compact(uint32_t from, std::vector<uint8_t>* out) const {
   const ClientState& self = clients[0];
   if (self.ops.empty() || from >= self.next_clock) return false;
@@ -549,43 +567,61 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
   const Id left = insert && skip ? Id{0, k - 1} : op.left;  // a delete's first target
   const bool typing = insert && k > 0 && left == Id{0, k - 1};
   const uint64_t form = insert ? (typing ? 0 : 1) : (op.backward ? 3 : 2);
-  ByteWriter w(std::move(*out));
-  const size_t name_len = root.name.size();
-  w.buffer().reserve(name_len + 64 + 3 * size_t{insert ? len : 0});  // one allocation at most
-  const uint8_t head = static_cast<uint8_t>(0x80 | (static_cast<uint8_t>(root.type) - 1) << 4 | std::min<size_t>(name_len, 15));
-  w.bytes(&head, 1);
-  if (name_len >= 15) w.varint(name_len - 15);
-  w.bytes(root.name.data(), name_len);
-  w.client7(self.id | (form | uint64_t{len != 1} << 2) << kFlagShift);
-  w.varint(k);
+  // WTF-8 of an insert of more than one unit (one unit is written in place below).
+  std::string& text = scratch.text;
+  text.clear();
+  if (insert && len != 1) utf16_to_wtf8(std::u16string_view(arena.data() + op.content + skip, len), &text);
+  // A keystroke's update is built on the stack and copied once into `out` (whose buffer the
+  // caller keeps): no zero-filling, no growth checks. Every field but the name and the text
+  // takes 80 B at most.
+  const size_t name_len = root.name.size(), bound = name_len + text.size() + 80;
+  uint8_t small[256];
+  uint8_t* const start = bound <= sizeof small ? small : (out->resize(bound), out->data());
+  uint8_t* p = start;
+  *p++ = static_cast<uint8_t>(0x80 | (static_cast<uint8_t>(root.type) - 1) << 4 | std::min<size_t>(name_len, 15));
+  if (name_len >= 15) p = put_varint(p, name_len - 15);
+  std::memcpy(p, root.name.data(), name_len);
+  p += name_len;
+  p = put_client7(p, self.id | (form | uint64_t{len != 1} << 2) << kFlagShift);
+  p = put_varint(p, k);
   Id inlined[2] = {kNoId, kNoId};  // ids that travel inline: the left origin's, then the code's
   if (insert) {
     const uint64_t rc = is_none(op.right) ? 0
                         : !is_none(left) && op.right == Id{left.client, left.clock + 1} ? 1
                         : code(op.right) + 1;
-    w.varint(rc);
+    p = put_varint(p, rc);
     if (!typing) {
-      w.varint(code(left));
+      p = put_varint(p, code(left));
       inlined[0] = left;
     }
     if (rc > 1) inlined[1] = op.right;
   } else {
     Id target = op.left;
     if (!op.backward) target.clock += skip;
-    w.varint(code(target));
+    p = put_varint(p, code(target));
     inlined[1] = target;
   }
   for (Id id : inlined) {
     if (is_none(id) || own(id)) continue;
-    w.client7(clients[id.client].id);
-    w.varint(id.clock);
+    p = put_client7(p, clients[id.client].id);
+    p = put_varint(p, id.clock);
   }
-  std::string& text = scratch.text;
-  text.clear();
-  if (insert) utf16_to_wtf8(std::u16string_view(arena.data() + op.content + skip, len), &text);
-  if (len != 1) w.varint(insert ? text.size() : len);
-  w.bytes(text.data(), text.size());
-  *out = w.take();
+  if (len != 1) {
+    p = put_varint(p, insert ? text.size() : len);
+    std::memcpy(p, text.data(), text.size());
+    p += text.size();
+  } else if (insert) {  // one UTF-16 unit (a lone surrogate too) in WTF-8: 1 to 3 bytes
+    const unsigned c = arena[op.content + skip];
+    if (c < 0x80) {
+      *p++ = static_cast<uint8_t>(c);
+    } else {
+      if (c < 0x800) *p++ = static_cast<uint8_t>(0xC0 | c >> 6);
+      else *p++ = static_cast<uint8_t>(0xE0 | c >> 12), *p++ = static_cast<uint8_t>(0x80 | (c >> 6 & 0x3F));
+      *p++ = static_cast<uint8_t>(0x80 | (c & 0x3F));
+    }
+  }
+  if (start == small) out->assign(small, p);
+  else out->resize(static_cast<size_t>(p - start));
   return true;
 }
 // --- end compact single-op updates ---

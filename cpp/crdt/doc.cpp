@@ -143,10 +143,14 @@ void DocImpl::commit_into(TransactionResult& res) {
   res.list_events.clear();
   res.update.clear();
   res.changed = txn.changed;
-  if (!capture_updates && txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
-    txn.changed = false;  // nobody listens: nothing to collect
+  // --- B4 (issue 8): no observed root changed (a keystroke nobody observes): no events to
+  // build and no event tables to clear, only the update if someone wants it.
+  if (txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
+    if (capture_updates && txn.changed) encode_update(res.update);
+    txn.changed = false;
     return;
   }
+  // --- end B4
   for (auto& [h, delta] : txn.text_deltas) {
     if (is_list(h)) {
       list_event(res, h, delta, delta.size() > kMaxDeltaOps);
@@ -166,21 +170,23 @@ void DocImpl::commit_into(TransactionResult& res) {
   for (auto& [h, keys] : txn.map_keys)
     res.map_events.push_back({h, std::vector<std::string>(keys.begin(), keys.end())});
   res.counter_events.assign(txn.counters.begin(), txn.counters.end());
-  if (capture_updates && txn.changed) {
-    // --- B4 (issue 8): a local keystroke goes out in the compact form, without the tables.
-    if (txn.remote || !encode_compact(txn.clocks_before[0], &res.update)) {
-      note_remote();  // the other clients' clocks, unless remote ops noted them already
-      txn.clocks_before.resize(clients.size(), 0);  // clients first seen in this transaction: 0
-      res.update = encode_since(txn.clocks_before, false);
-    }
-    // --- end B4
-  }
+  if (capture_updates && txn.changed) encode_update(res.update);
   txn.text_deltas.clear();
   txn.text_len_before.clear();
   txn.map_keys.clear();
   txn.counters.clear();
   txn.changed = false;
 }
+
+// --- B4 (issue 8): a local keystroke goes out in the compact form, without the tables.
+void DocImpl::encode_update(std::vector<uint8_t>& out) {
+  if (txn.remote || !encode_compact(txn.clocks_before[0], &out)) {
+    note_remote();  // the other clients' clocks, unless remote ops noted them already
+    txn.clocks_before.resize(clients.size(), 0);  // clients first seen in this transaction: 0
+    out = encode_since(txn.clocks_before, false);
+  }
+}
+// --- end B4
 
 // --- B4 (issue 8)
 [[gnu::noinline]] void DocImpl::note_remote() {
@@ -351,6 +357,7 @@ void Doc::set_observed(RootHandle root, bool observed) {
 }
 void Doc::set_capture_updates(bool capture) { impl_->capture_updates = capture; }
 TransactionResult Doc::take_last_result() { return std::move(impl_->last_result); }
+TransactionResult& Doc::last_result() { return impl_->last_result; }  // B4 (issue 8)
 
 Status Doc::text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   DocImpl& d = *impl_;

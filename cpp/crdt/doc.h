@@ -111,6 +111,11 @@ class Doc {
   void set_capture_updates(bool capture);             // fill TransactionResult::update
   // The result of the last implicit (auto-committed) transaction.
   TransactionResult take_last_result();
+  // --- B4 (issue 8): that result in place, for a caller that takes it after every edit and
+  // swaps its update buffer for one of its own (wasm/bindings.cpp: no allocation per keystroke).
+  // The next implicit transaction clears it.
+  TransactionResult& last_result();
+  // --- end B4
 
   // --- Text (positions and lengths in UTF-16 code units) --------------------------------
   // An edit happens exactly as asked or not at all (Status::kRange, nothing changed): an

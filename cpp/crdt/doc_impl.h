@@ -223,6 +223,8 @@ class DocImpl {
   // Anything that integrates remote ops inside a transaction calls this first: begin() notes
   // only our own clock, this notes the others' (so a keystroke walks no client table).
   void note_remote();
+  // The update of the transaction being committed (compact when it can be), into `out`.
+  void encode_update(std::vector<uint8_t>& out);
   // --- end B4
   std::vector<uint8_t> encode_state_vector() const;
   Status decode_state_vector(const uint8_t* data, size_t len, std::vector<uint32_t>* clocks) const;

@@ -172,15 +172,18 @@ ApplyResult replay(Doc& doc, const Trace& t, bool b4) {
   RootHandle text = 0;
   r.ok = doc.root(RootType::Text, "text", &text).ok;
   doc.set_capture_updates(b4);
+  std::vector<uint8_t> update;  // the last keystroke's update (B4)
   for (const Txn& txn : t.txns) {
     if (single_call(txn)) {
       const Patch& p = txn[0];
       bool ok = p.del > 0 ? doc.text_delete(text, p.pos, p.del).ok : doc.text_insert(text, p.pos, p.ins).ok;
       r.ok &= ok;
       if (b4) {
-        auto res = doc.take_last_result();
+        // As wasm/bindings.cpp takes it (B4, issue 8): the update buffer swapped for ours, so
+        // the next keystroke encodes into a buffer the document keeps.
+        update.swap(doc.last_result().update);
         r.updates++;
-        r.update_bytes += res.update.size();
+        r.update_bytes += update.size();
       }
     } else {
       doc.begin();
