@@ -488,7 +488,7 @@ static Status compact_to_v1(const uint8_t* data, size_t len, std::vector<uint8_t
   if (!r.ok()) return Status::error("bad update: " + r.error());
 
   // (Small values go through varint and bytes, not byte(): each inlined push_back costs code.)
-  ByteWriter w;
+  ByteWriter w(std::move(*v1));  // merge speed (issue 8): the caller's buffer, capacity kept
   const uint8_t magic[2] = {kUpdateMagic, kUpdateVersion};
   w.bytes(magic, 2);
   w.varint(n_clients);
@@ -623,8 +623,10 @@ Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
 }
 
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit) {
+  out->clients.clear();  // merge speed (issue 8): a reused DecodedUpdate keeps its capacity
+  out->roots.clear();
   // --- compact single-op updates (issue 8): bit 7 of the first byte ('R' = 0x52 has it clear)
-  std::vector<uint8_t> v1;
+  std::vector<uint8_t>& v1 = out->v1;
   if (len > 0 && (data[0] & 0x80)) {
     if (Status s = compact_to_v1(data, len, &v1); !s) return s;
     data = v1.data();
