@@ -230,7 +230,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   bool resolved = false;  // the tables below are this update's
   // --- end merge speed
   size_t n_ops = 0, units = 0, values = 0;
-  size_t fresh = 0;  // merge speed (issue 8): ops with clocks this document lacks
+  size_t n_new = 0;  // merge speed (issue 8): ops with clocks this document lacks
   auto bad_ref = [&](uint32_t client, uint32_t clock) {
     return Status::error("bad update: op " + std::to_string(u.clients[client]) + "@" + std::to_string(clock) +
                          " refers to something that is not text (or list elements) in its root");
@@ -238,19 +238,19 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // Resolves roots and clients without touching the document (once the tables are decoded).
   auto resolve = [&] {
     resolved = true;
-    doc_root.clear();  // (clear and resize: smaller code than assign)
-    doc_root.resize(u.roots.size());
+    doc_root.resize(u.roots.size());  // every entry is set below
     RootHandle next_root = static_cast<RootHandle>(roots.size());
     for (size_t i = 0; i < u.roots.size(); ++i) {
       if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) doc_root[i] = *h;  // merge speed
       else doc_root[i] = next_root++;
     }
-    doc_client.clear();
     doc_client.resize(u.clients.size());
-    for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
-    segs.reset(u.clients.size());
-    adds.clear();
     adds.resize(u.clients.size());
+    for (size_t i = 0; i < u.clients.size(); ++i) {
+      doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
+      adds[i] = 0;
+    }
+    segs.reset(u.clients.size());
   };
   const RefChecker refs{*this, segs, doc_client, doc_root};
   auto check = [&](RemoteOp& op) -> Status {
@@ -268,7 +268,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     // so delivering an accepted update again is accepted again.
     uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;
     if (op.clock + op.len <= known) return {};
-    ++fresh;
+    ++n_new;
     uint32_t skip = known > op.clock ? known - op.clock : 0;
     auto ref = [&](Id target, uint32_t n) {
       const RootHandle root = doc_root[op.root];
@@ -304,7 +304,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (!resolved) resolve();  // no ops
   // --- merge speed (issue 8): an update this document has entirely (a state merged again, a
   // re-delivered update) changes nothing, unless it names a new client or root: no second pass.
-  if (fresh == 0 && std::find(doc_client.begin(), doc_client.end(), kNoClient) == doc_client.end() &&
+  if (n_new == 0 && std::find(doc_client.begin(), doc_client.end(), kNoClient) == doc_client.end() &&
       std::all_of(doc_root.begin(), doc_root.end(), [&](RootHandle h) { return h < roots.size(); }))
     return {};
   // --- end merge speed
@@ -319,7 +319,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
-  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  for (size_t i = 0; i < u.clients.size(); ++i)
+    if (doc_client[i] == kNoClient) doc_client[i] = client_index(u.clients[i]);  // merge speed: new ones only
   // Room for what the update adds at once: growing by doubling would leave up to half unused,
   // with the old and new arrays alive together at the peak.
   if (n_ops > 64) {
