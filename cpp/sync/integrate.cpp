@@ -147,8 +147,8 @@ std::optional<RootHandle> known_root(const DocImpl& d, RootType type, const std:
 }  // namespace
 
 // --- merge speed (issue 8): apply_update's tables, kept in the document from one small update
-// to the next (emptied, capacity kept: a peer's keystroke allocates none). A big update (a
-// state) gets new ones, which the next update replaces: small updates never keep big tables.
+// to the next (emptied, capacity kept: a peer's keystroke allocates none). Those of a big update
+// (a state) are freed when it returns, applied or refused: the document never keeps big tables.
 struct ApplyScratch {
   bool big = false;
   DecodedUpdate u;
@@ -215,9 +215,15 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   const bool keep = len <= kKeepOpsBytes;
   // --- merge speed (issue 8): the tables (decode_update and resolve() empty theirs; the rest
   // a refused update may have left)
-  if (!keep || !apply_scratch || apply_scratch->big) apply_scratch.reset(new ApplyScratch);
+  if (!apply_scratch) apply_scratch.reset(new ApplyScratch);
   ApplyScratch& x = *apply_scratch;
   x.big = !keep;
+  struct FreeBig {
+    std::unique_ptr<ApplyScratch, ApplyScratchDeleter>& p;
+    ~FreeBig() {
+      if (p->big) p.reset();
+    }
+  } free_big{apply_scratch};
   DecodedUpdate& u = x.u;
   std::vector<RootHandle>& doc_root = x.doc_root;
   std::vector<uint32_t>& doc_client = x.doc_client;
