@@ -368,10 +368,9 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
         return {};
       }
     }
-    auto [it, fresh] = q.try_emplace(op.clock);
+    auto [it, fresh] = q.try_emplace(op.clock, std::move(op));  // moves op only when fresh
     if (fresh) {
       ++pending_count;
-      it->second = std::move(op);
     } else if (op.len > it->second.len) {
       it->second = std::move(op);
     }
@@ -416,10 +415,9 @@ void DocImpl::drain(std::vector<uint32_t> start) {
         waiting[dep].push_back(c);
         break;
       }
-      RemoteOp op = std::move(it->second);
+      integrate(it->second);  // merge speed (issue 8): in place (integrate leaves pending alone)
       q.erase(it);
       --pending_count;
-      integrate(op);
       advanced = true;
     }
     if (advanced && !waiting[c].empty()) {
