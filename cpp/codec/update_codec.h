@@ -62,6 +62,10 @@ struct DecodedUpdate {
   };
   std::vector<ClientId> clients;
   std::vector<RootDecl> roots;
+  // --- merge speed (issue 8): a compact update rewritten as version 1. decode_update empties
+  // the tables first, so one DecodedUpdate serves update after update without allocating.
+  std::vector<uint8_t> v1;
+  // --- end merge speed
 };
 
 // --- load (issue 8): ops are decoded one at a time, never all held at once.
@@ -82,7 +86,8 @@ class OpVisitor {
 // Checks what can be checked op by op without the document: bounds, ranges, UTF-8, JSON, op
 // kinds against root types, causality (an op refers to earlier clocks only). That one client's
 // ops never overlap is the visitor's to check (apply_update does). Fills `out` with the tables
-// before the first op is visited. On failure `out` is unspecified, and some ops were visited.
+// before the first op is visited (emptied first: it may be reused). On failure `out` is
+// unspecified, and some ops were visited.
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
 // --- end load ---
 

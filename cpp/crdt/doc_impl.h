@@ -154,6 +154,13 @@ struct MapPrior {
 class DocImpl;
 Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del);
 // --- end undo ---------------------------------------------------------------------------------
+// --- merge speed (issue 8): apply_update's working tables (sync/integrate.cpp), kept from
+// update to update so that a peer's keystroke allocates nothing.
+struct ApplyScratch;
+struct ApplyScratchDeleter {
+  void operator()(ApplyScratch* s) const;
+};
+// --- end merge speed
 // --- memory (issue 8): the installed MemoryCheck (doc.cpp); true when none is installed.
 bool memory_available(size_t bytes);
 
@@ -251,6 +258,9 @@ class DocImpl {
   // apply_update: a small update's ops, decoded once and kept for the integrating pass (a peer's
   // keystrokes arrive one update each; decoding them twice was a third of their cost).
   std::vector<RemoteOp> small_update_ops;
+  // --- merge speed (issue 8): made by the first apply_update
+  std::unique_ptr<ApplyScratch, ApplyScratchDeleter> apply_scratch;
+  // --- end merge speed
 
   // --- undo (crdt/undo.cpp): while an UndoManager lives, local map writes note what they
   // overwrote (the op log has the rest: inserted and deleted ids, counter steps). Cleared when

@@ -1,6 +1,5 @@
 // Applying remote ops: validation, causal buffering and YATA-style integration of inserts.
 #include <algorithm>
-#include <deque>
 #include <optional>
 
 #include "codec/update_codec.h"
@@ -34,6 +33,12 @@ struct Segments {
     Class cls;
   };
   std::vector<std::vector<Seg>> by_client;
+
+  // merge speed (issue 8): empties the lists of clients 0..n-1, keeping their capacity.
+  void reset(size_t n) {
+    if (by_client.size() < n) by_client.resize(n);
+    for (size_t i = 0; i < n; ++i) by_client[i].clear();
+  }
 
   // False when `op` overlaps ops added before: one client's ops in an update never overlap
   // (otherwise ops could wait for themselves forever).
@@ -95,6 +100,16 @@ struct RefChecker {
 };
 // --- end load ---
 
+// --- merge speed (issue 8)
+// References that pass 1 could not check yet (into ops later in the update).
+struct Deferred {
+  Id target;  // update terms
+  uint32_t len;
+  RootHandle root;
+  uint32_t client, clock;  // the op, for the message
+};
+// --- end merge speed
+
 // The document-side id an element of `op` (update terms) at `clock` targets (Delete only).
 uint32_t delete_target_clock(const RemoteOp& op, uint32_t clock) {
   uint32_t i = clock - op.clock;
@@ -129,6 +144,20 @@ std::optional<RootHandle> known_root(const DocImpl& d, RootType type, const std:
 // --- end merge speed ---
 
 }  // namespace
+
+// --- merge speed (issue 8): apply_update's tables, kept in the document from one small update
+// to the next (emptied, capacity kept: a peer's keystroke allocates none). Those of a big update
+// (a state) are freed when it returns, applied or refused: the document never keeps big tables.
+struct ApplyScratch {
+  bool big = false;
+  DecodedUpdate u;
+  std::vector<RootHandle> doc_root;
+  std::vector<uint32_t> doc_client, adds, touched;
+  Segments segs;
+  std::vector<Deferred> deferred;
+};
+void ApplyScratchDeleter::operator()(ApplyScratch* s) const { delete s; }
+// --- end merge speed
 
 // An op of this document's own client id (index 0) in an update: it must be one this document
 // made, i.e. at clocks it has, with the same content. Anything else means another replica
@@ -179,40 +208,58 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
 // state peaks at about the loaded document (plus the bytes), and a bad update changes nothing.
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
-  DecodedUpdate u;
-  std::vector<RootHandle> doc_root;
-  std::vector<uint32_t> doc_client;
-  Segments segs;
-  // References that pass 1 could not check yet (into ops later in the update).
-  struct Deferred {
-    Id target;  // update terms
-    uint32_t len;
-    RootHandle root;
-    uint32_t client, clock;  // the op, for the message
-  };
-  std::vector<Deferred> deferred;
-  std::vector<uint32_t> adds;  // ops per update client, to size the op logs
+  // Small updates keep their ops for the second pass instead of decoding the bytes again (the
+  // peak stays bounded: at most kKeepOpsBytes of update are held decoded).
+  constexpr size_t kKeepOpsBytes = 4096;
+  const bool keep = len <= kKeepOpsBytes;
+  // --- merge speed (issue 8): the tables (decode_update and resolve() empty theirs; the rest
+  // a refused update may have left)
+  if (!apply_scratch) apply_scratch.reset(new ApplyScratch);
+  ApplyScratch& x = *apply_scratch;
+  x.big = !keep;
+  struct FreeBig {
+    std::unique_ptr<ApplyScratch, ApplyScratchDeleter>& p;
+    ~FreeBig() {
+      if (p->big) p.reset();
+    }
+  } free_big{apply_scratch};
+  DecodedUpdate& u = x.u;
+  std::vector<RootHandle>& doc_root = x.doc_root;
+  std::vector<uint32_t>& doc_client = x.doc_client;
+  Segments& segs = x.segs;
+  std::vector<Deferred>& deferred = x.deferred;
+  std::vector<uint32_t>& adds = x.adds;  // ops per update client, to size the op logs
+  std::vector<uint32_t>& touched = x.touched;
+  deferred.clear();
+  touched.clear();
+  bool resolved = false;  // the tables below are this update's
+  // --- end merge speed
   size_t n_ops = 0, units = 0, values = 0;
+  size_t n_new = 0;  // merge speed (issue 8): ops with clocks this document lacks
   auto bad_ref = [&](uint32_t client, uint32_t clock) {
     return Status::error("bad update: op " + std::to_string(u.clients[client]) + "@" + std::to_string(clock) +
                          " refers to something that is not text (or list elements) in its root");
   };
   // Resolves roots and clients without touching the document (once the tables are decoded).
   auto resolve = [&] {
-    doc_root = std::vector<RootHandle>(u.roots.size());
+    resolved = true;
+    doc_root.resize(u.roots.size());  // every entry is set below
     RootHandle next_root = static_cast<RootHandle>(roots.size());
     for (size_t i = 0; i < u.roots.size(); ++i) {
       if (auto h = known_root(*this, u.roots[i].type, u.roots[i].name)) doc_root[i] = *h;  // merge speed
       else doc_root[i] = next_root++;
     }
-    doc_client = std::vector<uint32_t>(u.clients.size(), kNoClient);
-    for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
-    segs.by_client = std::vector<std::vector<Segments::Seg>>(u.clients.size());
-    adds = std::vector<uint32_t>(u.clients.size(), 0);
+    doc_client.resize(u.clients.size());
+    adds.resize(u.clients.size());
+    for (size_t i = 0; i < u.clients.size(); ++i) {
+      doc_client[i] = known_client(*this, u.clients[i]);  // merge speed
+      adds[i] = 0;
+    }
+    segs.reset(u.clients.size());
   };
   const RefChecker refs{*this, segs, doc_client, doc_root};
   auto check = [&](RemoteOp& op) -> Status {
-    if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();
+    if (!resolved) resolve();
     if (!segs.add(op))
       return Status::error("bad update: ops of client " + std::to_string(u.clients[op.client]) + " overlap at clock " +
                            std::to_string(op.clock));
@@ -226,6 +273,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     // so delivering an accepted update again is accepted again.
     uint32_t known = doc_client[op.client] == kNoClient ? 0 : clients[doc_client[op.client]].next_clock;
     if (op.clock + op.len <= known) return {};
+    ++n_new;
     uint32_t skip = known > op.clock ? known - op.clock : 0;
     auto ref = [&](Id target, uint32_t n) {
       const RootHandle root = doc_root[op.root];
@@ -247,10 +295,6 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     }
     return good ? Status{} : bad_ref(op.client, op.clock);
   };
-  // Small updates keep their ops for the second pass instead of decoding the bytes again (the
-  // peak stays bounded: at most kKeepOpsBytes of update are held decoded).
-  constexpr size_t kKeepOpsBytes = 4096;
-  const bool keep = len <= kKeepOpsBytes;
   std::vector<RemoteOp>& kept = small_update_ops;
   kept.clear();  // a refused update may have left some
   auto check_and_keep = [&](RemoteOp& op) -> Status {
@@ -260,10 +304,15 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   };
   Status s = decode_update(data, len, &u, check_and_keep);
   if (!s) return s;
-  for (const Deferred& x : deferred)
-    if (refs.check(x.target, x.len, x.root, true) == RefChecker::kBad) return bad_ref(x.client, x.clock);
-  std::vector<Deferred>().swap(deferred);
-  if (doc_client.size() != u.clients.size() || doc_root.size() != u.roots.size()) resolve();  // no ops
+  for (const Deferred& d : deferred)
+    if (refs.check(d.target, d.len, d.root, true) == RefChecker::kBad) return bad_ref(d.client, d.clock);
+  if (!resolved) resolve();  // no ops
+  // --- merge speed (issue 8): an update this document has entirely (a state merged again, a
+  // re-delivered update) changes nothing, unless it names a new client or root: no second pass.
+  if (n_new == 0 && std::find(doc_client.begin(), doc_client.end(), kNoClient) == doc_client.end() &&
+      std::all_of(doc_root.begin(), doc_root.end(), [&](RootHandle h) { return h < roots.size(); }))
+    return {};
+  // --- end merge speed
 
   // --- memory (issue 8): what integrating the decoded ops may take (op log entry, run, leaf
   // space and index entry, or a pending entry; text in the arena, which may double, and in
@@ -275,7 +324,8 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
     if (doc_root[i] == roots.size()) add_root(u.roots[i].type, u.roots[i].name);
-  for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
+  for (size_t i = 0; i < u.clients.size(); ++i)
+    if (doc_client[i] == kNoClient) doc_client[i] = client_index(u.clients[i]);  // merge speed: new ones only
   // Room for what the update adds at once: growing by doubling would leave up to half unused,
   // with the old and new arrays alive together at the peak.
   if (n_ops > 64) {
@@ -289,10 +339,12 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
     if (list_values.size() + values > list_values.capacity())
       list_values.reserve(std::max(list_values.size() + values, list_values.capacity() + list_values.capacity() / 2));
   }
-  std::vector<uint32_t>().swap(adds);
-  segs.by_client.clear();
-  segs.by_client.shrink_to_fit();
-  std::vector<uint32_t> touched;
+  if (!keep) {  // a big update's lists go before its ops integrate (the peak)
+    std::vector<Deferred>().swap(deferred);
+    std::vector<uint32_t>().swap(adds);
+    segs.by_client.clear();
+    segs.by_client.shrink_to_fit();
+  }
   DecodedUpdate again;
   auto apply = [&](RemoteOp& op) -> Status {
     op.client = doc_client[op.client];
@@ -315,14 +367,13 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
         return {};
       }
     }
-    auto [it, fresh] = q.try_emplace(op.clock);
+    auto [it, fresh] = q.try_emplace(op.clock, std::move(op));  // moves op only when fresh
     if (fresh) {
       ++pending_count;
-      it->second = std::move(op);
     } else if (op.len > it->second.len) {
       it->second = std::move(op);
     }
-    touched.push_back(it->second.client);
+    if (touched.empty() || touched.back() != it->second.client) touched.push_back(it->second.client);  // merge speed
     return {};
   };
   // The bytes decoded once already: the second pass cannot fail.
@@ -341,11 +392,12 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
 }
 // --- end load ---
 
-void DocImpl::drain(std::vector<uint32_t> start) {
-  std::deque<uint32_t> work(start.begin(), start.end());
+// merge speed (issue 8): the clients to look at are a stack, not a queue: causally ready ops
+// integrate to the same document in any order, and a std::deque cost about 1 KB of wasm.
+void DocImpl::drain(std::vector<uint32_t> work) {
   while (!work.empty()) {
-    uint32_t c = work.front();
-    work.pop_front();
+    uint32_t c = work.back();
+    work.pop_back();
     auto& q = pending[c];
     bool advanced = false;
     while (!q.empty()) {
@@ -363,10 +415,9 @@ void DocImpl::drain(std::vector<uint32_t> start) {
         waiting[dep].push_back(c);
         break;
       }
-      RemoteOp op = std::move(it->second);
+      integrate(it->second);  // merge speed (issue 8): in place (integrate leaves pending alone)
       q.erase(it);
       --pending_count;
-      integrate(op);
       advanced = true;
     }
     if (advanced && !waiting[c].empty()) {

@@ -162,3 +162,94 @@ TEST_CASE("merge: remote inserts with origins inside runs, in order and in rever
   CHECK(text_now(rev) == a.text_content(t));
   CHECK(rev.pending_ops() == 0);
 }
+
+// --- merge speed (issue 8): apply_update keeps its tables from one small update to the next.
+TEST_CASE("merge: a refused update leaves no references behind for the next one", "[merge][garbage]") {
+  // Clients 2 and 1; client 2 inserts "x" after client 1's clock 0, which the next section
+  // defines: a reference checked at the end of the update. A trailing byte refuses it.
+  const Bytes forward = {'R', 1, 2, 2, 1, 1, static_cast<uint8_t>(RootType::Text), 1, 't', 2,
+                         0, 0, 1, 1, 4, 0, 0, 1, 'x',   // client index 0 @ 0: insert after index 1 @ 0
+                         1, 0, 1, 1, 0, 0, 1, 'a'};     // client index 1 @ 0: insert "a"
+  Bytes bad = forward;
+  bad.push_back(0);
+  Doc d(9);
+  CHECK_FALSE(apply_upd(d, bad).ok);
+  CHECK(d.pending_ops() == 0);
+  // Here client index 1 @ 0 is a map write: the refused update's reference, checked again
+  // against this update, would refuse it.
+  const Bytes next = {'R', 1, 2, 7, 8, 2, static_cast<uint8_t>(RootType::Text), 1, 't', static_cast<uint8_t>(RootType::Map), 1, 'm', 2,
+                      0, 0, 1, 1, 0, 0, 1, 'b',          // client index 0 @ 0: insert "b"
+                      1, 0, 1, 5 | (1 << 3), 1, 'k', 1, '1', 1};  // client index 1 @ 0: m.k = 1
+  REQUIRE(apply_upd(d, next).ok);
+  CHECK(d.text_content(text_of(d, "t")) == U("b"));
+  REQUIRE(apply_upd(d, forward).ok);
+  CHECK(d.text_content(text_of(d, "t")).size() == 3);
+}
+
+TEST_CASE("merge: an update applied again changes nothing, but still registers new clients and roots", "[merge]") {
+  const std::vector<std::pair<RootType, std::string>> roots = {{RootType::Text, "text"}};
+  Doc d(9);
+  const Bytes u = make_update({5}, roots, {{0, 0, "ab"}});
+  REQUIRE(apply_upd(d, u).ok);
+  const Bytes state = d.encode_state();
+  REQUIRE(apply_upd(d, u).ok);
+  REQUIRE(apply_upd(d, state).ok);
+  CHECK(d.encode_state() == state);
+  // Nothing new to integrate, but the tables name a client and a root this document lacks.
+  CHECK_FALSE(d.knows_client(6));
+  REQUIRE(apply_upd(d, make_update({5, 6}, roots, {{0, 0, "ab"}})).ok);
+  CHECK(d.knows_client(6));
+  REQUIRE(apply_upd(d, make_update({5}, {{RootType::Text, "text"}, {RootType::Map, "m"}}, {{0, 0, "ab"}})).ok);
+  bool has_map = false;
+  for (const auto& r : d.roots()) has_map |= r.type == RootType::Map && r.name == "m";
+  CHECK(has_map);
+  CHECK(text_now(d) == U("ab"));
+}
+
+// Big updates whose ops wait for later ones in the same update (a state's sections refer to
+// each other) are integrated after the update is read; what waits for other updates still
+// waits in the pending map, and what waited there gets another look.
+TEST_CASE("merge: big updates whose ops refer to each other, to ops held earlier and to ops still missing", "[merge][load]") {
+  std::mt19937 rng(808);
+  auto type_into = [&](Doc& d, int n) {  // keystrokes at random places, now and then a delete
+    RootHandle t = text_of(d);
+    for (int i = 0; i < n; ++i) {
+      const uint32_t len = static_cast<uint32_t>(d.text_content(t).size());
+      if (i % 9 == 8 && len > 2) REQUIRE(d.text_delete(t, static_cast<uint32_t>(rng() % (len - 1)), 2).ok);
+      else REQUIRE(d.text_insert(t, static_cast<uint32_t>(rng() % (len + 1)), U(i % 2 ? "ab" : "c")).ok);
+    }
+  };
+  Doc a(1), b(2), c(3);
+  type_into(a, 1500);
+  REQUIRE(apply_upd(b, a.encode_state()).ok);
+  const Bytes b_knew_a = b.state_vector();
+  type_into(b, 1500);
+  REQUIRE(apply_upd(a, since(b, a.state_vector())).ok);
+  type_into(a, 500);  // a and b now refer to each other's ops, back and forth
+  REQUIRE(apply_upd(b, since(a, b.state_vector())).ok);
+  type_into(b, 500);
+  REQUIRE(apply_upd(c, b.encode_state()).ok);
+  const Bytes c_knew_b = c.state_vector();
+  type_into(c, 300);
+  const std::u16string want_b = b.text_content(text_of(b)), want_c = c.text_content(text_of(c));
+  const Bytes b_state = b.encode_state(), b_only = since(b, b_knew_a), c_only = since(c, c_knew_b);
+  REQUIRE(b_state.size() > 4096);
+  REQUIRE(b_only.size() > 4096);
+
+  // c's ops first (they wait in the pending map), then b's whole state.
+  Doc d(9);
+  REQUIRE(apply_upd(d, c_only).ok);
+  CHECK(d.pending_ops() > 0);
+  REQUIRE(apply_upd(d, b_state).ok);
+  CHECK(d.pending_ops() == 0);
+  CHECK(d.text_content(text_of(d)) == want_c);
+
+  // b's ops since it first heard of a, without a's first ops: most wait; a's state releases them.
+  Doc e(9);
+  REQUIRE(apply_upd(e, b_only).ok);
+  CHECK(e.pending_ops() > 0);
+  REQUIRE(apply_upd(e, a.encode_state()).ok);
+  CHECK(e.pending_ops() == 0);
+  CHECK(e.text_content(text_of(e)) == want_b);  // a typed more than b saw: compare b's view
+}
+// --- end merge speed
