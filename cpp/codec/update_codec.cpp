@@ -443,7 +443,8 @@ constexpr int kFlagShift = 53;  // the op's form and "length follows" ride in th
 
 }  // namespace
 
-// merge speed (issue 8): a varint at `p`; returns the end.
+// A varint at `p`, which has room for it; returns the end (issue 8: the compact update's
+// rewrite to version 1 and the compact encoder write through pointers).
 [[gnu::noinline]] static uint8_t* put_varint(uint8_t* p, uint64_t v) {
   for (; v >= 0x80; v >>= 7) *p++ = static_cast<uint8_t>(v) | 0x80;
   *p++ = static_cast<uint8_t>(v);
@@ -558,12 +559,7 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
 // character: under 18 B. No tables are set up: this reads only the last entry of our own log.
 namespace {
 // --- B4 (issue 8): the compact encoder writes through a pointer into space sized beforehand
-// (a push_back per byte was most of what encoding a keystroke cost).
-[[gnu::noinline]] uint8_t* put_varint(uint8_t* p, uint64_t v) {
-  for (; v >= 0x80; v >>= 7) *p++ = static_cast<uint8_t>(v) | 0x80;
-  *p++ = static_cast<uint8_t>(v);
-  return p;
-}
+// (a push_back per byte was most of what encoding a keystroke cost), with put_varint above.
 uint8_t* put_client7(uint8_t* p, uint64_t id) {
   p[0] = static_cast<uint8_t>(id), p[1] = static_cast<uint8_t>(id >> 8), p[2] = static_cast<uint8_t>(id >> 16);
   p[3] = static_cast<uint8_t>(id >> 24), p[4] = static_cast<uint8_t>(id >> 32);
