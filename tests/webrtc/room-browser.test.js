@@ -42,10 +42,14 @@ test('three pages of the README editor type at once and converge over data chann
       pages.push({ page, logs });
     }
     const ids = await Promise.all(pages.map((p) => p.page.evaluate(() => window.room.peerId)));
+    let seen = [];
     await waitUntil(async () => {
-      const vias = await Promise.all(pages.map((p, i) => p.page.evaluate((others) => others.map((o) => window.room.peerInfo(o)?.via), ids.filter((_, j) => j !== i))));
-      return vias.flat().every((v) => v === 'datachannel');
-    }, { message: 'data channels between all pages' });
+      seen = await Promise.all(pages.map((p, i) => p.page.evaluate((others) => others.map((o) => window.room.peerInfo(o)?.via), ids.filter((_, j) => j !== i))));
+      return seen.flat().every((v) => v === 'datachannel');
+    }, { message: 'data channels between all pages' }).catch((e) => {
+      // Rare under a loaded CI run (once in about ten): say what each page saw, for the next look.
+      throw new Error(`${e.message}; route to the others per page: ${JSON.stringify(seen)}; page errors: ${JSON.stringify(pages.map((p) => p.logs))}`);
+    });
     // Everyone types at once (keyboard events into the textarea), emoji included.
     await Promise.all(pages.map((p, i) => p.page.type('#editor', `page ${i} says hi 👋. `, { delay: 5 })));
     const value = (p) => p.page.evaluate(() => document.querySelector('#editor').value);
