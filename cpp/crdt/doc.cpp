@@ -313,7 +313,7 @@ bool continues_typing(const DocImpl& d, const TextTree& t, uint32_t pos, TreePos
     return false;
   const Op& last = self.ops.back();  // holds the run's last element: its insert, which grows with it
   if (last.kind != OpKind::Insert || last.clock + last.len != self.next_clock) return false;
-  *at = {p.leaf, p.idx, r.len - 1};
+  *at = p;
   return true;
 }
 

@@ -131,14 +131,17 @@ class TextTree {
 
   // --- typing (issue 8): a keystroke right after the previous one grows the same run without
   // looking anything up. note_typing records the run the local edit just grew or inserted and
-  // the visible position after it; typing_run finds it again while the tree is unchanged since.
+  // the visible position after it; typing_run gives that run's last element again while `pos`
+  // is that position and the tree is unchanged since.
   void note_typing(uint32_t leaf, uint32_t idx, uint32_t end) {
-    typing_ = {leaf, idx, end};
+    typing_leaf_ = leaf;
+    typing_idx_ = idx;
+    typing_end_ = end;
     typing_edits_ = edits_;
   }
   bool typing_run(uint32_t pos, TreePos* at) const {
-    if (typing_edits_ != edits_ || pos != typing_.off) return false;
-    *at = typing_;
+    if (typing_edits_ != edits_ || pos != typing_end_) return false;
+    *at = {typing_leaf_, typing_idx_, run(typing_leaf_, typing_idx_).len - 1};
     return true;
   }
   // --- end typing
@@ -225,8 +228,8 @@ class TextTree {
   uint32_t path_leaf_ = kNone, path_len_ = 0, path_shape_ = 0, shape_ = 1;
   uint32_t* path_width_[kMaxHeight];  // &width of the slot at each level (nodes never move)
   // Changes to the tree so far (typing_run is valid while none came after note_typing).
-  uint32_t edits_ = 0, typing_edits_ = ~0u;
-  TreePos typing_{kNone, 0, 0};  // the run, and in .off the visible position after it
+  uint64_t edits_ = 0, typing_edits_ = ~uint64_t{0};  // 64 bits: never wraps onto a stale note
+  uint32_t typing_leaf_ = kNone, typing_idx_ = 0, typing_end_ = 0;
   // Typing appends to the same leaf: skip the map while that stays true.
   mutable uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
