@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { EditorState } from '@codemirror/state';
 import { createDoc, createUndoManager } from '../../js/index.js';
 import { RoomsyncBinding, roomsyncCollab, roomsyncRemote } from '../../js/codemirror.js';
+import { rng } from './helpers/rng.js';
 import { typeCheck } from './helpers/tsc.js';
 import { fileURLToPath } from 'node:url';
 
@@ -35,16 +36,6 @@ function queuedPair(a, b) {
       for (const u of toB.splice(0)) b.applyUpdate(u, 'net');
       for (const u of toA.splice(0)) a.applyUpdate(u, 'net');
     },
-  };
-}
-
-// Seeded PRNG (mulberry32): the same edits every run.
-function rng(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -5,18 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { createDoc, ListenerError } from '../../js/index.js';
-
-// A seeded PRNG (mulberry32): the random runs are reproducible.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './helpers/rng.js';
 
 const PIECES = ['a', ' ', 'é', '中', 'hello world ', 'x'.repeat(5000)]; // no pairs: random positions would split them
 

@@ -2,6 +2,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, rawClient, phxSocket, join, push, WebSocket, waitUntil } from './helpers.js';
+import { rng } from '../helpers/rng.js';
 
 let srv;
 before(async () => {
@@ -249,14 +250,7 @@ test('allowedOrigins refuses other browser origins with 403', async () => {
 });
 
 test('fuzz: thousands of random frames never crash the server or disturb others', async () => {
-  // Seeded PRNG (mulberry32) so a failure is reproducible.
-  let seed = 0x5eed1234;
-  const rnd = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = rng(0x5eed1234); // seeded, so a failure is reproducible
   const pick = (xs) => xs[Math.floor(rnd() * xs.length)];
   const values = () => [null, '1', '2', 3, -1, 1e308, true, [], {}, { to: 'x' }, 'room:fz', 'phoenix', '', '\u0000', 'x'.repeat(300), { data: { nested: [1, { a: null }] } }];
   const events = ['phx_join', 'phx_leave', 'heartbeat', 'signal', 'broadcast', 'relay', 'comment', 'presence_diff', 'phx_reply', '', 'x'];
