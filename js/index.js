@@ -604,32 +604,6 @@ export class Doc {
 
   _dispatch(flags, origin, local) {
     const h = this._h;
-    // --- B4 (issue 8): an update and no events, no undo manager to record it, no emission in
-    // progress (a keystroke with only 'update' listeners): the bytes straight to them.
-    if ((flags & HAS_EVENTS) === 0 && !this._emitting && (!local || this._undoManagers.length === 0)) {
-      const len = (flags & HAS_UPDATE) !== 0 ? X.rs_update_len(h) : 0;
-      if (len === 0 || this._updateListeners.length === 0) {
-        if (len > KEEP_RESULT_BYTES) X.rs_release_out(h);
-        return;
-      }
-      const ptr = X.rs_update(h) >>> 0;
-      const update = u8().slice(ptr, ptr + len);
-      if (len > KEEP_RESULT_BYTES) X.rs_release_out(h);
-      this._emitting = true;
-      let errors = null;
-      try {
-        errors = callAll(this._updateListeners, update, origin, errors);
-        while (this._queue.length > 0) {
-          const next = this._queue.shift();
-          errors = this._emit(next.events, next.update, next.origin, next.local, errors, next.stack);
-        }
-      } finally {
-        this._emitting = false;
-      }
-      if (errors !== null) throw new ListenerError(errors);
-      return;
-    }
-    // --- end B4
     // Copy everything out of wasm memory first: listeners may edit the document.
     const events = (flags & HAS_EVENTS) ? this._decodeEvents(h) : null;
     // Undo managers record a local transaction now, before anything else can commit.

@@ -1,6 +1,6 @@
-// 'update' listeners without observers or undo managers get their bytes through a shorter path
-// (js/index.js, Doc._dispatch, B4 of issue 8). It must be invisible: the same bytes, origins,
-// order and errors as a document whose observers send it through the general path.
+// 'update' listeners of a document nobody observes (its transactions carry no events: B4 of
+// issue 8) get the same bytes, origins, order and errors as those of a document whose observers
+// make every transaction carry events (js/index.js, Doc._dispatch).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -9,7 +9,7 @@ import { rng } from './helpers/rng.js';
 
 const PIECES = ['a', ' ', 'é', '中', 'hello world ', 'x'.repeat(5000)]; // no pairs: random positions would split them
 
-// Two documents of one client id: `fast` has 'update' listeners only, `general` observes every
+// Two documents of one client id: `plain` has 'update' listeners only, `observed` observes every
 // root too (so its transactions carry events). Returns what each listener saw.
 async function pair() {
   const out = [];
@@ -24,18 +24,18 @@ async function pair() {
 }
 
 describe("'update' listeners without observers", () => {
-  test('seeded edits, transactions and remote updates: the same bytes and origins as the general path', async () => {
+  test('seeded edits, transactions and remote updates: the same bytes and origins as with observers', async () => {
     for (let seed = 1; seed <= 8; seed++) {
       const r = rng(seed);
-      const [fast, general] = await pair();
+      const [plain, observed] = await pair();
       const peer = await createDoc({ clientId: 42 });
       const peerUpdates = [];
       peer.on('update', (u) => peerUpdates.push(u));
       for (let step = 0; step < 300; step++) {
         const k = Math.floor(r() * 6);
         const s = PIECES[Math.floor(r() * PIECES.length)];
-        const pos = Math.floor(r() * (fast.doc.getText('t').length + 1));
-        for (const { doc } of [fast, general]) {
+        const pos = Math.floor(r() * (plain.doc.getText('t').length + 1));
+        for (const { doc } of [plain, observed]) {
           const t = doc.getText('t');
           if (k === 0 && t.length > 0) t.delete(Math.min(pos, t.length - 1), 1);
           else if (k === 1) doc.getMap('m').set(`k${step % 7}`, step);
@@ -46,16 +46,16 @@ describe("'update' listeners without observers", () => {
         }
         if (r() < 0.2) peer.getText('t').insert(0, s);
       }
-      assert.ok(fast.seen.length > 200, `seed ${seed}: ${fast.seen.length} updates`);
-      assert.deepEqual(fast.seen, general.seen, `seed ${seed}`);
-      assert.deepEqual(fast.doc.encodeState(), general.doc.encodeState());
-      for (const d of [fast.doc, general.doc, peer]) d.destroy();
+      assert.ok(plain.seen.length > 200, `seed ${seed}: ${plain.seen.length} updates`);
+      assert.deepEqual(plain.seen, observed.seen, `seed ${seed}`);
+      assert.deepEqual(plain.doc.encodeState(), observed.doc.encodeState());
+      for (const d of [plain.doc, observed.doc, peer]) d.destroy();
     }
   });
 
   test('a listener that edits: its update follows the one being emitted, on both paths', async () => {
-    const [fast, general] = await pair();
-    for (const { doc } of [fast, general]) {
+    const [plain, observed] = await pair();
+    for (const { doc } of [plain, observed]) {
       doc.on('update', (u, origin) => {
         if (origin !== 'echo') doc.transact(() => doc.getText('t').insert(0, '>'), 'echo');
       });
@@ -63,13 +63,13 @@ describe("'update' listeners without observers", () => {
       doc.getText('t').insert(2, 'b');
       assert.equal(doc.getText('t').toString(), '>>ab');
     }
-    assert.deepEqual(fast.seen.map(([, o]) => o), [null, 'echo', null, 'echo']);
-    assert.deepEqual(fast.seen, general.seen);
+    assert.deepEqual(plain.seen.map(([, o]) => o), [null, 'echo', null, 'echo']);
+    assert.deepEqual(plain.seen, observed.seen);
   });
 
   test('a listener that throws: every listener still gets the bytes, the edit stays, then a ListenerError', async () => {
-    const [fast, general] = await pair();
-    for (const { doc, seen } of [fast, general]) {
+    const [plain, observed] = await pair();
+    for (const { doc, seen } of [plain, observed]) {
       const boom = new Error('boom');
       const after = [];
       doc.on('update', () => { throw boom; });
@@ -82,8 +82,8 @@ describe("'update' listeners without observers", () => {
       assert.equal(doc.getText('t').toString(), 'hi!');
       assert.deepEqual(after, [seen[0][0], seen[1][0]]);
     }
-    assert.deepEqual(fast.seen, general.seen);
-    assert.deepEqual(fast.seen.map(([, o]) => o), [null, 'o']);
+    assert.deepEqual(plain.seen, observed.seen);
+    assert.deepEqual(plain.seen.map(([, o]) => o), [null, 'o']);
   });
 
   test('each update is a copy: later edits leave the bytes a listener kept as they were', async () => {
