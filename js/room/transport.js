@@ -36,6 +36,11 @@
 //    Messages: hello {ack}, sdp {g, d: description, o: offer number | a: number of the offer
 //    answered}, ice {g, d: candidate}, bye, relay-only;
 //    `g` is the connection generation (a re-dial increments it, both sides follow the higher).
+//    Every message also carries s: the sender's session id (random per peer entry, the sender's
+//    incarnation for this pair) and r: the receiver's session id it is addressed to (required on
+//    sdp and ice, which wait until the peer's hello told it). A message from or to an earlier
+//    entry of either side (a disconnect + reconnect, a re-created transport under the same peer
+//    id) is dropped, whatever its generation; a greeting from a new entry restarts the link.
 // The epoch is random per peer entry: a reconnected peer starts a new stream at seq 0.
 
 import { RoomCryptoError, SEAL_OVERHEAD, deriveRoomKey, fromBase64, open, seal, toBase64 } from './crypto.js';
@@ -119,6 +124,12 @@ class Peer {
     this.id = id;
     this.polite = polite;
     this.epoch = randomU32(); // our outgoing stream to this peer
+    // --- session ids (see the header): which incarnation of each side a signal belongs to ---
+    this.sid = randomU32(); // ours for this entry
+    this.remoteSid = null; // the peer's, learnt from its hello (or its answer to ours)
+    this.retiredSids = []; // the peer's earlier ones this entry replaced (see _restart)
+    this.heldSignals = []; // sdp and ice waiting for remoteSid
+    // --- end session ids ---
     this.seq = 0;
     this.gen = 0; // RTCPeerConnection generation, shared with the peer
     this.pc = null;
@@ -1074,6 +1085,9 @@ export class PeerTransport {
 
   /** Queues a signal to the peer (sealed with the room key if any); resolves once it was routed. */
   _signal(peer, msg) {
+    // sdp and ice must name the peer's session: they wait for its hello (see _session).
+    if (peer.remoteSid === null && (msg.k === 'sdp' || msg.k === 'ice')) return void peer.heldSignals.push(msg);
+    msg = { ...msg, s: peer.sid, ...(peer.remoteSid === null ? {} : { r: peer.remoteSid }) };
     const run = async () => {
       let payload;
       if (this._key) {
@@ -1164,11 +1178,20 @@ export class PeerTransport {
       }
     }
     if (!msg || typeof msg !== 'object') return this._error('bad_signal', `peer ${peer.id} sent a malformed signal`, peer.id);
+    const current = this._session(peer, msg);
+    if (!current) {
+      // An entry made for this message alone (nothing sent, nothing heard) goes with it.
+      if (!peer.helloSent && peer.remoteSid === null) this._drop(peer);
+      return;
+    }
+    peer = current;
     this._heard(peer);
     const gen = Number.isInteger(msg.g) && msg.g >= 0 ? msg.g : 0;
     switch (msg.k) {
       case 'hello':
         if (!msg.ack) this._hello(peer, true);
+        // Our descriptions and candidates made before we knew its session go out now (after the ack).
+        for (const held of peer.heldSignals.splice(0)) this._signal(peer, held);
         // A peer that greets us wants a connection; follow it unless it is ours to dial already.
         return;
       case 'sdp':
@@ -1186,6 +1209,40 @@ export class PeerTransport {
         return; // a newer version's message: ignore
     }
   }
+
+  // --- session ids (see the header) ---
+  /**
+   * The entry a signal belongs to, or null when it belongs to an earlier incarnation of either
+   * side: sent to an earlier entry of ours (r), or by one of the peer's other than the one this
+   * entry talks to (s). A late offer, answer or candidate of a connection both sides have replaced
+   * would otherwise match the new connection's generation (both restart at 0) and be applied to it.
+   */
+  _session(peer, msg) {
+    const { s, r } = msg;
+    if (!Number.isInteger(s) || (r !== undefined && r !== peer.sid)) return null;
+    if (s === peer.remoteSid) return (msg.k === 'sdp' || msg.k === 'ice') && r === undefined ? null : peer;
+    if (msg.k !== 'hello') return null;
+    if (peer.remoteSid === null) {
+      peer.remoteSid = s;
+      return peer;
+    }
+    // A greeting from a new incarnation: the peer started over without its bye reaching us (it
+    // was lost while its signaling reconnected, say). An answer to a greeting is no such sign.
+    return msg.ack || peer.retiredSids.includes(s) ? null : this._restart(peer, s);
+  }
+
+  /** Replaces the entry of a peer that started over: a fresh link (connection, streams, queues)
+   * under our same session id, which the peer may know already. The new entry is in place before
+   * the old one's close is reported, so an app that reconnects from that callback finds it. */
+  _restart(old, remoteSid) {
+    const peer = this._addPeer(old.id, old.polite);
+    peer.sid = old.sid;
+    peer.remoteSid = remoteSid;
+    peer.retiredSids = [old.remoteSid, ...old.retiredSids].slice(0, 4);
+    this._drop(old);
+    return peer;
+  }
+  // --- end session ids ---
 
   /**
    * Decrypts a sealed payload (null = the peer sent plaintext). On any password mismatch the peer

@@ -161,6 +161,175 @@ test('a send on a channel closing under us is no error: the frames wait for the 
 });
 // ---- end negotiation / signals to peers that left
 
+// ---- signals of an earlier incarnation of either side (disconnect + reconnect of the same ids)
+const ufragOf = (text) => (typeof text === 'string' ? (text.match(/(?:a=ice-ufrag:| ufrag )(\S+)/) || [])[1] : undefined);
+
+/** An rtc wrapper recording, per peer connection, the ICE ufrags of every remote description and
+ * candidate applied to it; `state.phase` at creation tells which connection a pc belongs to. */
+function ufragSpyRtc(state) {
+  return {
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      constructor(config) {
+        super(config);
+        this.phase = state.phase;
+        this.applied = [];
+        state.pcs.push(this);
+      }
+      setRemoteDescription(desc) {
+        this.applied.push(ufragOf(desc && desc.sdp));
+        return super.setRemoteDescription(desc);
+      }
+      addIceCandidate(cand) {
+        this.applied.push(ufragOf(cand && cand.candidate) ?? (cand && cand.usernameFragment));
+        return super.addIceCandidate(cand);
+      }
+    },
+  };
+}
+
+test("after a disconnect + reconnect, the previous connection's late SDP and candidates are ignored; the new one connects at once", async () => {
+  const hub = fakeHub();
+  const state = { phase: 1, pcs: [] };
+  const old = { pa: [], pb: [] }; // sdp/ice payloads of the first connection, by sender
+  const injected = new Set();
+  // Phase 2: the old connection's signals (as if still in flight through the server) overtake the
+  // first description of the new connection, in both directions.
+  hub.tamperSignal = (from, to, data) => {
+    const k = data.m && data.m.k;
+    if (k !== 'sdp' && k !== 'ice') return [data];
+    if (state.phase === 1) {
+      old[from].push(data);
+      return [data];
+    }
+    if (k !== 'sdp' || injected.has(from)) return [data];
+    injected.add(from);
+    return [...old[from], data];
+  };
+  const errors = [];
+  const got = [];
+  const transport = (id) => onHub(new PeerTransport({
+    signaling: hub.member(id),
+    rtc: ufragSpyRtc(state),
+    connectTimeoutMs: 60_000, // a connection stuck on a stale description must not heal by re-dialling within the test
+    onError: (e) => errors.push(`${id}: ${e.code} ${e.message}`),
+    onFrame: (from, bytes) => id === 'pb' && got.push(bytes.slice()),
+  }));
+  const a = transport('pa');
+  const b = transport('pb');
+  const direct = () => a.route('pb') === 'datachannel' && b.route('pa') === 'datachannel';
+  try {
+    a.connect('pb');
+    await waitUntil(direct, { message: 'the first channel' });
+    const oldUfrags = new Set([...old.pa, ...old.pb].map((d) => ufragOf(d.m.k === 'sdp' ? d.m.d.sdp : d.m.d.candidate)));
+    assert.ok(old.pa.some((d) => d.m.k === 'ice') && old.pb.some((d) => d.m.k === 'ice') && !oldUfrags.has(undefined));
+    state.phase = 2;
+    await a.disconnect('pb');
+    a.connect('pb');
+    await waitUntil(() => injected.size === 2 && direct(), { timeoutMs: 20_000, message: 'the new channel' }).catch((err) => {
+      const seen = state.pcs.map((pc) => `${pc.phase}: ${pc.applied.map((u) => (oldUfrags.has(u) ? 'OLD' : 'new')).join(' ')}`);
+      throw new Error(`${err.message}; remote ufrags applied per connection: ${seen.join(' / ')}; errors: ${errors.join('; ') || 'none'}`);
+    });
+    for (const i of range(10)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 10, { message: 'frames on the new channel' });
+    assert.deepEqual(indices(got), range(10));
+    const fresh = state.pcs.filter((pc) => pc.phase === 2);
+    assert.equal(fresh.length, 2, 'one new connection on each side, no re-dial');
+    for (const pc of fresh) assert.deepEqual(pc.applied.filter((u) => oldUfrags.has(u)), [], 'nothing of the old connection reached a new one');
+    assert.deepEqual(errors, []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a peer back under the same id whose bye was lost (its signaling dropped it): the other side follows its new connection at once', async () => {
+  const hub = fakeHub();
+  const state = { phase: 1, pcs: [] };
+  let byeLost = false;
+  hub.tamperSignal = (from, to, data) => (byeLost && data.m && data.m.k === 'bye' ? [] : [data]);
+  const errors = [];
+  const events = [];
+  const got = [];
+  const transport = (id) => onHub(new PeerTransport({
+    signaling: hub.member(id),
+    rtc: ufragSpyRtc(state),
+    connectTimeoutMs: 60_000, // (as above: no healing by re-dial within the test)
+    onError: (e) => errors.push(`${id}: ${e.code} ${e.message}`),
+    onChannelOpen: (peer, via) => id === 'pb' && events.push(`open ${via}`),
+    onChannelClosed: () => id === 'pb' && events.push('closed'),
+    onFrame: (from, bytes) => id === 'pb' && got.push(bytes.slice()),
+  }));
+  const a = transport('pa');
+  const b = transport('pb');
+  const direct = () => a.route('pb') === 'datachannel' && b.route('pa') === 'datachannel';
+  try {
+    a.connect('pb');
+    await waitUntil(direct, { message: 'the first channel' });
+    for (const i of range(3)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 3, { message: 'frames on the first channel' });
+    state.phase = 2;
+    byeLost = true;
+    await a.disconnect('pb');
+    a.connect('pb');
+    await waitUntil(() => state.pcs.filter((pc) => pc.phase === 2 && pc.connectionState === 'connected').length === 2 && direct(), {
+      timeoutMs: 20_000,
+      message: 'the new channel',
+    }).catch((err) => {
+      throw new Error(`${err.message}; b: ${events.join(', ')}; errors: ${errors.join('; ') || 'none'}`);
+    });
+    for (const i of range(5)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 8, { message: 'frames on the new channel' });
+    assert.deepEqual(indices(got), [...range(3), ...range(5)], 'the new stream is delivered from its start');
+    assert.equal(state.pcs.filter((pc) => pc.phase === 2).length, 2, `one new connection on each side, no re-dial (errors: ${errors.join('; ') || 'none'})`);
+    assert.equal(events.filter((e) => e === 'closed').length, 1, `b's link to a closed once, for the restart: ${events.join(', ')}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+test("a bye of the peer's previous entry, arriving after both sides reconnected, does not end the new link", async () => {
+  const hub = fakeHub();
+  let held = null;
+  // b's bye to a's first entry is slow: it arrives just before b's answer to a's new greeting.
+  hub.tamperSignal = (from, to, data) => {
+    if (from !== 'pb' || held === false) return [data];
+    if (held === null && data.m.k === 'bye') {
+      held = data;
+      return [];
+    }
+    if (held && data.m.k === 'hello') {
+      const late = held;
+      held = false;
+      return [late, data];
+    }
+    return [data];
+  };
+  const closed = [];
+  const got = [];
+  const a = onHub(new PeerTransport({ signaling: hub.member('pa'), relay: 'always', onChannelClosed: (id) => closed.push(id) }));
+  const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
+  try {
+    a.connect('pb');
+    b.connect('pa');
+    await waitUntil(() => a.route('pb') === 'relay' && b.route('pa') === 'relay', { message: 'the first link' });
+    await b.disconnect('pa'); // its bye is held back...
+    await a.disconnect('pb'); // ...while a leaves and comes back
+    a.connect('pb');
+    await waitUntil(() => held === false && b.route('pa') === 'relay', { message: 'the new link' });
+    for (const i of range(5)) a.send('pb', numbered(i));
+    await waitUntil(() => got.length === 5, { message: 'frames on the new link' });
+    assert.deepEqual(indices(got), range(5));
+    assert.equal(a.route('pb'), 'relay');
+    assert.deepEqual(closed, ['pb'], 'closed once, by the disconnect; the stale bye closed nothing');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+// ---- end earlier incarnations
+
 test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
   const room = newRoom();
   const [a, b, c] = [await makePeer(srv, room), await makePeer(srv, room), await makePeer(srv, room)];
