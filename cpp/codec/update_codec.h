@@ -62,10 +62,8 @@ struct DecodedUpdate {
   };
   std::vector<ClientId> clients;
   std::vector<RootDecl> roots;
-  // --- merge speed (issue 8): a compact update rewritten as version 1. decode_update empties
-  // the tables first, so one DecodedUpdate serves update after update without allocating.
-  std::vector<uint8_t> v1;
-  // --- end merge speed
+  // (decode_update empties the tables first: one DecodedUpdate serves update after update
+  // without allocating.)
 };
 
 // --- load (issue 8): ops are decoded one at a time, never all held at once.
@@ -89,6 +87,15 @@ class OpVisitor {
 // before the first op is visited (emptied first: it may be reused). On failure `out` is
 // unspecified, and some ops were visited.
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
+// --- merge speed (issue 8): a compact update (len > 0, the first byte has bit 7 set) decoded
+// into its tables and its one op, checked as decode_update checks it (which calls this); `op`
+// may be reused from update to update (its strings keep their capacity).
+Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out, RemoteOp* op);
+// --- end merge speed
+// The version-1 form of a compact update (the first byte has bit 7 set): what decode_update
+// must read from the compact bytes, op for op. For the tests and the update fuzzer, which hold
+// the compact decoder to it; decode_update reads the compact form directly.
+Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t>* v1);
 // --- end load ---
 
 }  // namespace roomsync

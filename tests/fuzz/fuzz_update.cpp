@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/update_codec.h"
 #include "crdt/doc.h"
 
 using namespace roomsync;
@@ -272,6 +273,34 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// --- merge speed (issue 8): a compact update is decoded directly; its version-1 rewrite is the
+// reference. Both must accept the same bytes and give the same tables and op.
+namespace {
+std::string decoded(const uint8_t* data, size_t size) {
+  DecodedUpdate u;
+  std::string ops;
+  auto keep = [&](RemoteOp& op) {
+    ops += std::to_string(op.client) + "@" + std::to_string(op.clock) + "+" + std::to_string(op.len) + " k" +
+           std::to_string(static_cast<int>(op.kind)) + (op.backward ? "b" : "") + (op.has_content ? "c" : "") + " r" +
+           std::to_string(op.root) + " L" + std::to_string(op.left.client) + ":" + std::to_string(op.left.clock) +
+           " R" + std::to_string(op.right.client) + ":" + std::to_string(op.right.clock) + " " +
+           utf16_to_utf8(op.text) + ";";
+    return Status{};
+  };
+  if (!decode_update(data, size, &u, keep).ok) return "refused";
+  for (ClientId c : u.clients) ops += " c" + std::to_string(c);
+  for (const auto& r : u.roots) ops += " t" + std::to_string(static_cast<int>(r.type)) + ":" + r.name;
+  return ops;
+}
+void check_compact_decoder(const uint8_t* data, size_t size) {
+  Bytes v1;
+  const std::string direct = decoded(data, size);
+  const std::string ref = compact_update_as_v1(data, size, &v1).ok ? decoded(v1.data(), v1.size()) : "refused";
+  if (direct != ref) fail("the compact decoder disagrees with the version-1 form:", direct + " vs " + ref);
+}
+}  // namespace
+// --- end merge speed
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
     Doc d(0x7777);
@@ -299,5 +328,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (d.encode_state() != before) fail("encode_state_since changed the document");
   }
+  if (size > 0 && (data[0] & 0x80)) check_compact_decoder(data, size);
   return 0;
 }
