@@ -220,6 +220,10 @@ class DocImpl {
                       const std::vector<RootHandle>& doc_root) const;
   void integrate(RemoteOp& op);
   void drain(std::vector<uint32_t> work);
+  // --- merge speed (issue 8): a peer's keystroke that arrives in order, applied without the
+  // general path's tables; false (nothing changed) when the update needs the general path.
+  bool apply_keystroke(const uint8_t* data, size_t len);
+  // --- end merge speed
 
   // --- encoding (codec/update_codec.cpp)
   // Ops after `clocks` (per client index); with_pending adds ops waiting for parents.

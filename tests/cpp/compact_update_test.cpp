@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/update_codec.h"
 #include "test_util.h"
 
 using namespace roomsync;
@@ -317,3 +318,126 @@ TEST_CASE("compact update: seeded keystrokes of two writers, names and pastes of
   for (size_t r = 0; r < 4; ++r) CHECK(u8(a.text_content(ra[r])) == u8(b.text_content(rb[r])));
 }
 // --- end B4
+
+// --- merge speed (issue 8): the compact form is decoded directly, not rewritten as version 1
+// first. The rewrite (compact_update_as_v1) stays as the reference: both ways must accept the
+// same bytes and give the same tables and op, for real keystrokes and for seeded corruptions.
+namespace {
+struct Decoded {
+  bool ok = false;
+  DecodedUpdate tables;
+  std::vector<RemoteOp> ops;
+};
+Decoded decode(const Bytes& u) {
+  Decoded d;
+  auto keep = [&](RemoteOp& op) {
+    d.ops.push_back(op);
+    return Status{};
+  };
+  d.ok = decode_update(u.data(), u.size(), &d.tables, keep).ok;
+  return d;
+}
+Decoded decode_as_v1(const Bytes& u) {
+  Bytes v1;
+  if (!compact_update_as_v1(u.data(), u.size(), &v1).ok) return {};
+  return decode(v1);
+}
+void check_same(const Bytes& u) {
+  const Decoded x = decode(u), y = decode_as_v1(u);
+  INFO("compact update of " << u.size() << " bytes, first " << int(u.empty() ? 0 : u[0]));
+  REQUIRE(x.ok == y.ok);
+  if (!x.ok) return;
+  CHECK(x.tables.clients == y.tables.clients);
+  REQUIRE(x.tables.roots.size() == 1);
+  REQUIRE(y.tables.roots.size() == 1);
+  CHECK(x.tables.roots[0].type == y.tables.roots[0].type);
+  CHECK(x.tables.roots[0].name == y.tables.roots[0].name);
+  REQUIRE(x.ops.size() == 1);
+  REQUIRE(y.ops.size() == 1);
+  const RemoteOp &a = x.ops[0], &b = y.ops[0];
+  CHECK((a.client == b.client && a.clock == b.clock && a.len == b.len && a.kind == b.kind));
+  CHECK((a.backward == b.backward && a.has_content == b.has_content && a.root == b.root));
+  CHECK((a.left == b.left && a.right == b.right && a.text == b.text));
+}
+}  // namespace
+
+TEST_CASE("compact update: read directly, it gives what its version-1 form gives, for any bytes",
+          "[codec][compact][garbage]") {
+  Session s;
+  s.run();
+  std::mt19937 rng(20261130);
+  size_t compact_inputs = 0, accepted = 0;
+  for (const Bytes& u : s.updates) {
+    if (!compact(u)) continue;
+    check_same(u);
+    accepted += decode(u).ok;
+    for (int k = 0; k < 400; ++k) {  // seeded corruptions: a byte changed, cut, added or dropped
+      Bytes v = u;
+      const size_t at = rng() % v.size();
+      switch (rng() % 4) {
+        case 0: v[at] = static_cast<uint8_t>(rng()); break;
+        case 1: v.resize(at); break;
+        case 2: v.insert(v.begin() + static_cast<long>(at), static_cast<uint8_t>(rng())); break;
+        case 3: v.erase(v.begin() + static_cast<long>(at)); break;
+      }
+      if (!compact(v)) continue;
+      check_same(v);
+      ++compact_inputs;
+    }
+  }
+  // The edge cases of the garbage test above, and a typed 'h' with each field at its limits.
+  const Bytes typed = {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 'h'};
+  const std::vector<Bytes> edges = {
+      typed,
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xa0, 0, 0, 0, 0},        // a length of 0
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xa0, 0, 0, 0, 1, 'h'},   // a length of 1
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x40, 1, 0},              // delete, no target
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xc0, 1, 1, 0},           // delete of 0
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0xc0, 1, 1, 2},           // delete of 2
+      {0x84, 't', 'e', 'x', 't', 6, 0, 0, 0, 0, 0, 0x40, 1, 2, 0, 5},
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x40, 1, 1, 7},
+      {0xc4, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x40, 1, 1},              // a List's delete
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 'h'},  // clock 2^32-1
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 1, 0, 2, 5, 0, 0, 0, 0, 0, 0, 1, 'i'},
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 0, 2, 9, 0, 0, 0, 0, 0, 0x20, 0, 'h'},
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0x20, 0, 3, 2, 9, 0, 0, 0, 0, 0, 0, 7, 'h'},  // right inline
+      {0x84, 't', 'e', 'x', 't', 5, 0, 0, 0, 0, 0, 0, 1, 1, 'i'},
+  };
+  for (const Bytes& u : edges) check_same(u);
+  CHECK(accepted > 10);
+  CHECK(compact_inputs > 5000);
+}
+// --- end merge speed
+
+// --- merge speed (issue 8): a peer's keystroke that arrives in order takes a path of its own
+// (DocImpl::apply_keystroke); what waited for it must still be released.
+TEST_CASE("compact update: keystrokes applied in order release the ops that waited for them", "[codec][compact]") {
+  Doc a(0x1a), b(0x2b), c(0x3c);
+  a.set_capture_updates(true);
+  b.set_capture_updates(true);
+  const RootHandle ta = text_of(a), tb = text_of(b);
+  REQUIRE(a.text_insert(ta, 0, u"h").ok);
+  const Bytes a1 = last(a);
+  REQUIRE(a.text_insert(ta, 1, u"i").ok);
+  const Bytes a2 = last(a);
+  REQUIRE(apply_upd(b, a1).ok);
+  REQUIRE(apply_upd(b, a2).ok);
+  REQUIRE(b.text_insert(tb, 2, u"!").ok);  // after a's "i"
+  const Bytes b1 = last(b);
+  REQUIRE(b.text_delete(tb, 0, 1).ok);  // a's "h"
+  const Bytes b2 = last(b);
+  CHECK((compact(a1) && compact(a2) && compact(b1) && compact(b2)));
+  REQUIRE(apply_upd(c, b1).ok);
+  REQUIRE(apply_upd(c, b2).ok);
+  CHECK(c.pending_ops() == 2);
+  REQUIRE(apply_upd(c, a1).ok);  // b1 still waits for a2, and b2 (b's next clock) for b1
+  CHECK(c.pending_ops() == 2);
+  REQUIRE(apply_upd(c, a2).ok);
+  CHECK(c.pending_ops() == 0);
+  CHECK(u8(c.text_content(text_of(c))) == "i!");
+  CHECK(c.encode_state() != Bytes{});
+  Doc d(0x4d);  // the same in order
+  for (const Bytes* u : {&a1, &a2, &b1, &b2}) REQUIRE(apply_upd(d, *u).ok);
+  CHECK(u8(d.text_content(text_of(d))) == "i!");
+}
+// --- end merge speed
