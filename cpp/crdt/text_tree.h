@@ -230,6 +230,13 @@ class TextTree {
   // Changes to the tree so far (typing_run is valid while none came after note_typing).
   uint64_t edits_ = 0, typing_edits_ = ~uint64_t{0};  // 64 bits: never wraps onto a stale note
   uint32_t typing_leaf_ = kNone, typing_idx_ = 0, typing_end_ = 0;
+  // --- merge speed (issue 8): where locate found an id last (checked before it is trusted)
+  struct Found {
+    uint32_t leaf = kNone, idx = 0;
+  };
+  static constexpr uint32_t kFound = 4;  // by client index, two ways each
+  mutable Found found_[kFound][2];
+  // --- end merge speed
   // Typing appends to the same leaf: skip the map while that stays true.
   mutable uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };
