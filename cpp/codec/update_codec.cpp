@@ -538,10 +538,14 @@ Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t
 // --- merge speed (issue 8): a compact update decoded straight into its one op, with every check
 // the version-1 decoder makes of the rewritten form (the same tables and op; the messages may
 // differ). Rewriting and decoding twice was about half of what merging a keystroke cost.
-Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out, RemoteOp* op) {
+[[gnu::noinline]] Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out, RemoteOp* op) {
   out->clients.clear();
   out->roots.clear();
   ByteReader r(data + 1, len - 1);
+  const char* why = nullptr;  // the first thing wrong that the reader itself cannot see
+  auto check = [&why](bool good, const char* what) {
+    if (!good && !why) why = what;
+  };
   uint64_t name_len = data[0] & 15;
   if (name_len == 15) name_len += r.bounded("root name length", 1024 - 15);
   const std::string_view name = r.raw(name_len, "root name");
@@ -554,19 +558,19 @@ Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out
   const uint64_t right = insert ? code : 0;  // a right-id: 0 none, 1 after the left origin, c-id + 1
   if (!insert) left = code;                  // a delete's first target
   auto bad = [](uint64_t id) { return id > 2 && !(id & 1); };
-  if (bad(left) || (right > 1 && bad(right - 1))) r.fail("malformed compact update (id code)");
+  check(!bad(left) && !(right > 1 && bad(right - 1)), "an id code that does not exist");
   out->clients.push_back(c & kMaxClientId);
   // An id of the op's client (own: odd code, `back` clocks before the op) or inline (code 2):
   // its client joins the table unless listed, then its clock follows.
   auto id = [&](uint64_t c_id) -> Id {
-    if (!r.ok() || c_id == 0) return kNoId;
+    if (c_id == 0) return kNoId;
     if (c_id & 1) {
       const uint64_t back = (c_id - 1) / 2;
-      if (back >= clock) r.fail("id refers to a clock before 0");
-      return r.ok() ? Id{0, static_cast<uint32_t>(clock - 1 - back)} : kNoId;
+      check(back < clock, "an id before clock 0");
+      return Id{0, static_cast<uint32_t>(clock - 1 - back)};
     }
     const ClientId client = r.client7("id client");
-    if (client > kMaxClientId) r.fail("id client out of range");
+    check(client <= kMaxClientId, "an id's client out of range");
     const auto it = std::find(out->clients.begin(), out->clients.end(), client);
     const auto k = static_cast<uint32_t>(it - out->clients.begin());
     if (it == out->clients.end()) out->clients.push_back(client);
@@ -578,14 +582,8 @@ Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out
   op->backward = form == 3;
   op->root = 0;
   op->left = id(left);
-  op->right = kNoId;
-  if (right != 1) {
-    op->right = id(right == 0 ? 0 : right - 1);
-  } else if (is_none(op->left) || op->left.clock >= kMaxClock) {
-    r.fail("right origin follows a missing left origin");
-  } else {
-    op->right = Id{op->left.client, op->left.clock + 1};
-  }
+  op->right = right != 1 ? id(right == 0 ? 0 : right - 1) : Id{op->left.client, op->left.clock + 1};
+  check(right != 1 || (!is_none(op->left) && op->left.clock < kMaxClock), "a right origin after no left origin");
   op->has_content = insert;
   op->text.clear();
   op->values.clear();
@@ -596,27 +594,22 @@ Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out
     // Without a length, one UTF-16 unit: a UTF-8 sequence of 1 to 3 bytes.
     const uint8_t lead = content.empty() ? 0 : static_cast<uint8_t>(content[0]);
     const size_t one = lead < 0x80 ? 1 : lead < 0xc0 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 0;
-    if (r.ok() && !more && one == 1 && content.size() == 1) {
-      op->text.assign(1, static_cast<char16_t>(lead));  // a typed ASCII character: nothing to check
-    } else if (r.ok() && ((!more && content.size() != one) || !wtf8_to_utf16(content, &op->text))) {
-      r.fail("malformed compact update (insert content)");
-    }
+    if (!more && one == 1 && content.size() == 1) op->text.assign(1, static_cast<char16_t>(lead));  // typed ASCII
+    else check((more || content.size() == one) && wtf8_to_utf16(content, &op->text), "insert content that is not one UTF-16 unit of UTF-8");
     op->len = static_cast<uint32_t>(op->text.size());
   } else if (more) {
     op->len = static_cast<uint32_t>(r.bounded("delete length", kMaxClock));
   }
-  if (r.ok() && !r.at_end()) r.fail("malformed compact update (trailing bytes)");
-  if (r.ok() && (type != static_cast<uint8_t>(RootType::Text) && (insert || type != static_cast<uint8_t>(RootType::List))))
-    r.fail("malformed compact update (root type)");
-  if (r.ok() && !valid_text(name)) r.fail("root name is not valid UTF-8");
-  if (r.ok() && op->len == 0) r.fail("empty op");
-  if (r.ok() && !insert && is_none(op->left)) r.fail("delete target out of range");
-  if (r.ok() && (clock + op->len > kMaxClock || (!insert && uint64_t{op->left.clock} + op->len > kMaxClock)))
-    r.fail("clock out of range");
+  check(r.at_end(), "trailing bytes");
+  check(type == static_cast<uint8_t>(RootType::Text) || (!insert && type == static_cast<uint8_t>(RootType::List)),
+        "a root type that cannot take the op");
+  check(valid_text(name), "a root name that is not UTF-8");
+  check(op->len > 0, "an empty op");
+  check(insert || !is_none(op->left), "a delete without a target");
+  check(clock + op->len <= kMaxClock && (insert || uint64_t{op->left.clock} + op->len <= kMaxClock), "a clock out of range");
+  check(!refers_ahead(*op), "an op that refers to its own or later clocks");
   if (!r.ok()) return Status::error("bad update: " + r.error());
-  if (refers_ahead(*op))
-    return Status::error("bad update: op " + std::to_string(out->clients[0]) + "@" + std::to_string(clock) +
-                         " refers to its own or later clocks");
+  if (why) return Status::error(std::string("bad update: malformed compact update: ") + why);
   out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   return {};
 }
