@@ -1,6 +1,7 @@
 // LEB128 varints and a bounds-checked reader for untrusted bytes.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -118,7 +119,9 @@ class ByteReader {
   [[gnu::noinline]] uint64_t client7(const char* what) {
     uint64_t v = 0;
     const char* b = raw(7, what).data();  // null when truncated
-    for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
+    if (b && std::endian::native == std::endian::little) std::memcpy(&v, b, 7);  // one load
+    else
+      for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
     return v;
   }
   // --- end compact updates ---
