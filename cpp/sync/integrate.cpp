@@ -209,9 +209,6 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
   return {};
 }
 
-// --- load (issue 8): two passes over the bytes, neither of which holds the decoded ops. The
-// first checks everything and changes nothing; the second integrates op by op, so loading a
-// state peaks at about the loaded document (plus the bytes), and a bad update changes nothing.
 // --- merge speed (issue 8): what most remote updates are, a peer's keystroke arriving in order
 // (compact, of a known client other than ours, into a known root, at the client's next clock,
 // with every element it refers to here and nothing of that client held back). It is applied
@@ -224,7 +221,7 @@ bool DocImpl::apply_keystroke(const uint8_t* data, size_t len) {
   RemoteOp& op = apply_scratch->keystroke;
   if (!decode_compact_update(data, len, &u, &op)) return false;
   const std::optional<RootHandle> root = known_root(*this, u.roots[0].type, u.roots[0].name);
-  uint32_t ids[3];  // update client index -> document client index
+  uint32_t ids[3];  // update client index -> document client index (a compact update names 1 to 3)
   for (size_t i = 0; i < u.clients.size(); ++i)
     if ((ids[i] = known_client(*this, u.clients[i])) == kNoClient) return false;
   const uint32_t c = ids[0];
@@ -245,6 +242,7 @@ bool DocImpl::apply_keystroke(const uint8_t* data, size_t len) {
                              : here(op.left, op.len);
   if (!refs_here || !memory_available(192 + op.text.size() * 6)) return false;
   integrate(op);
+  if (op.text.capacity() > 1024) std::u16string().swap(op.text);  // a paste's text is not kept
   if (!waiting[c].empty()) {
     std::vector<uint32_t> work;
     work.swap(waiting[c]);
@@ -254,6 +252,9 @@ bool DocImpl::apply_keystroke(const uint8_t* data, size_t len) {
 }
 // --- end merge speed
 
+// --- load (issue 8): two passes over the bytes, neither of which holds the decoded ops. The
+// first checks everything and changes nothing; the second integrates op by op, so loading a
+// state peaks at about the loaded document (plus the bytes), and a bad update changes nothing.
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > kMaxUpdateBytes) return Status::error("bad update: larger than 256 MiB");
   if (len > 0 && (data[0] & 0x80) && apply_keystroke(data, len)) return {};  // merge speed (issue 8)
