@@ -153,10 +153,10 @@ void DocImpl::commit_into(TransactionResult& res) {
   // --- end B4
   for (auto& [h, delta] : txn.text_deltas) {
     if (is_list(h)) {
-      list_event(res, h, delta, delta.size() > kMaxDeltaOps);
+      list_event(res, h, delta, whole_event(h, delta));
       continue;
     }
-    if (delta.size() > kMaxDeltaOps) {  // replace-all is exact and cheaper than a huge delta
+    if (whole_event(h, delta)) {  // replace-all is exact and cheaper than a huge delta
       Delta all;
       std::u16string content;
       roots[h].text->append_content(&content);
@@ -197,16 +197,24 @@ void DocImpl::encode_update(std::vector<uint8_t>& out) {
 }
 // --- end B4
 
+// A root empty before the transaction gets "insert everything" at commit (whole_event), not a
+// delta built change by change: a late joiner's state arrives as thousands of runs, and
+// building its delta run by run cost several times the load itself.
 void DocImpl::observe_text_insert(RootHandle h, uint32_t pos, std::u16string_view s) {
   auto [it, fresh] = txn.text_deltas.try_emplace(h);
-  if (fresh) txn.text_len_before[h] = roots[h].text->length() - static_cast<uint32_t>(s.size());
-  if (it->second.size() <= kMaxDeltaOps) delta_insert(it->second, pos, s);
+  const uint32_t before = fresh ? (txn.text_len_before[h] = roots[h].text->length() - static_cast<uint32_t>(s.size()))
+                                : txn.text_len_before[h];
+  if (before != 0 && it->second.size() <= kMaxDeltaOps) delta_insert(it->second, pos, s);
 }
 
 void DocImpl::observe_text_delete(RootHandle h, uint32_t pos, uint32_t len) {
   auto [it, fresh] = txn.text_deltas.try_emplace(h);
-  if (fresh) txn.text_len_before[h] = roots[h].text->length() + len;
-  if (it->second.size() <= kMaxDeltaOps) delta_delete(it->second, pos, len);
+  const uint32_t before = fresh ? (txn.text_len_before[h] = roots[h].text->length() + len) : txn.text_len_before[h];
+  if (before != 0 && it->second.size() <= kMaxDeltaOps) delta_delete(it->second, pos, len);
+}
+
+bool DocImpl::whole_event(RootHandle h, const std::vector<TextDeltaOp>& delta) {
+  return delta.size() > kMaxDeltaOps || txn.text_len_before[h] == 0;
 }
 
 void DocImpl::note_map_key(RootHandle h, const std::string& key) {

@@ -202,6 +202,9 @@ class DocImpl {
   }
   void observe_text_insert(RootHandle h, uint32_t pos, std::u16string_view s);
   void observe_text_delete(RootHandle h, uint32_t pos, uint32_t len);
+  // The event of root h replaces everything (a huge delta, or a root empty before): its delta
+  // was not built.
+  bool whole_event(RootHandle h, const std::vector<TextDeltaOp>& delta);
   void note_map_key(RootHandle h, const std::string& key);
   void note_counter(RootHandle h);
   // --- lists (crdt/list.cpp)

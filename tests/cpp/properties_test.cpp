@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <random>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -907,3 +908,75 @@ TEST_CASE("root names: empty, unicode, similar", "[properties][roots]") {
   CHECK(view_of(b) == view_of(a));
   CHECK(b.text_content(text_of(b, "body ")) == U("body |"));
 }
+
+// --- late joiner (rooms): a root empty before a transaction gets one "insert everything" in its
+// event, not a delta built run by run (a state of thousands of runs cost several times its load).
+TEST_CASE("a root empty before the transaction gets one insert of its whole content", "[properties][events]") {
+  std::mt19937 rng(20261130);
+  Writer a(11), b(12), c(13);
+  RootHandle la = root_of(a.doc, RootType::List, "list");
+  for (int step = 0; step < 600; ++step) {  // three writers, random edits, partial syncs: many runs
+    Writer& w = step % 3 == 0 ? a : step % 3 == 1 ? b : c;
+    const uint32_t len = w.doc.text_length(w.t);
+    if (len > 0 && rng() % 4 == 0) REQUIRE(w.doc.text_delete(w.t, rng() % len, 1).ok);
+    else REQUIRE(w.doc.text_insert(w.t, rng() % (len + 1), std::u16string(1 + rng() % 3, u'a' + rng() % 26)).ok);
+    if (&w == &a && rng() % 2 == 0) {
+      const std::string v = std::to_string(step);
+      REQUIRE(a.doc.list_insert(la, rng() % (a.doc.list_length(la) + 1), {v}).ok);
+    }
+    if (rng() % 5 == 0) {
+      Writer& x = step % 2 ? b : c;
+      REQUIRE(apply_upd(x.doc, since(w.doc, x.doc.state_vector())).ok);
+    }
+  }
+  for (Writer* x : {&b, &c}) REQUIRE(apply_upd(a.doc, since(x->doc, a.doc.state_vector())).ok);
+  const Bytes state = a.doc.encode_state();
+  const std::u16string content = a.doc.text_content(a.t);
+  REQUIRE(a.doc.text_runs(a.t) > 100);
+
+  Doc fresh(99);
+  RootHandle t = text_of(fresh), l = root_of(fresh, RootType::List, "list");
+  fresh.set_observed(t, true);
+  fresh.set_observed(l, true);
+  REQUIRE(apply_upd(fresh, state).ok);
+  TransactionResult r = fresh.take_last_result();
+  REQUIRE(r.text_events.size() == 1);
+  REQUIRE(r.text_events[0].delta.size() == 1);
+  CHECK(r.text_events[0].delta[0].kind == TextDeltaOp::Insert);
+  CHECK(r.text_events[0].delta[0].text == content);
+  REQUIRE(r.list_events.size() == 1);
+  std::vector<std::string> values;
+  CHECK(apply_list_delta(values, r.list_events[0].delta));
+  CHECK(values == a.doc.list_values(la));
+
+  // Inserts and deletes in one local transaction on an empty text: the same single insert.
+  Doc d(7);
+  RootHandle td = text_of(d);
+  d.set_observed(td, true);
+  d.begin();
+  REQUIRE(d.text_insert(td, 0, U("hello world")).ok);
+  REQUIRE(d.text_delete(td, 0, 6).ok);
+  REQUIRE(d.text_insert(td, 5, U("!")).ok);
+  r = d.commit();
+  REQUIRE(r.text_events.size() == 1);
+  REQUIRE(r.text_events[0].delta.size() == 1);
+  CHECK(r.text_events[0].delta[0].text == U("world!"));
+  // Everything deleted again in the transaction: no event.
+  Doc e(8);
+  RootHandle te = text_of(e);
+  e.set_observed(te, true);
+  e.begin();
+  REQUIRE(e.text_insert(te, 0, U("gone")).ok);
+  REQUIRE(e.text_delete(te, 0, 4).ok);
+  r = e.commit();
+  CHECK(r.text_events.empty());
+  // Once it holds text, a change gets a fine delta again.
+  REQUIRE(fresh.text_insert(t, 1, U("x")).ok);
+  r = fresh.take_last_result();
+  REQUIRE(r.text_events.size() == 1);
+  std::u16string s = content;
+  CHECK(apply_delta(s, r.text_events[0].delta));
+  CHECK(s == fresh.text_content(t));
+  CHECK(r.text_events[0].delta.size() == 2);  // retain 1, insert "x"
+}
+// --- end late joiner
