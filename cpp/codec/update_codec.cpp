@@ -63,7 +63,12 @@ class Encoder {
   std::vector<uint8_t> encode(const std::vector<uint32_t>& from, bool with_pending) {
     collect_deletes(from);
     uint32_t sections = 0;
-    for (uint32_t c = 0; c < d_.clients.size(); ++c) {
+    // --- causal order (issue 8): ops of several writers go in causal order (below)
+    uint32_t writers = 0;
+    for (uint32_t c = 0; c < d_.clients.size(); ++c) writers += d_.clients[c].next_clock > (c < from.size() ? from[c] : 0);
+    if (writers > 1) sections = write_causal(from);
+    // --- end causal order
+    for (uint32_t c = 0; writers == 1 && c < d_.clients.size(); ++c) {
       uint32_t start = c < from.size() ? from[c] : 0;
       if (d_.clients[c].next_clock <= start) continue;
       begin_section();
@@ -121,6 +126,88 @@ class Encoder {
   }
 
  private:
+  // --- causal order (issue 8): the logs of several writers are written so that every op comes
+  // after the ops it refers to (origins, delete targets). A document loading the update then
+  // integrates op by op; in one section per client, most ops of a concurrent session referred to
+  // later sections and waited as pending. A client's log is cut into sections only where it
+  // must wait for another's, so sections stay as long as causality allows.
+  struct Cursor {
+    std::vector<Op>::const_iterator it, end;
+    uint32_t k;  // the next clock to write
+    bool on_stack;
+  };
+  std::vector<Cursor> cur_;
+
+  // The first clock of client `c` not written yet (UINT32_MAX once all are).
+  uint32_t written_to(uint32_t c) const { return cur_[c].it == cur_[c].end ? UINT32_MAX : cur_[c].k; }
+
+  // The client whose unwritten clocks the next op of `x` refers to, or kNoClient.
+  uint32_t waits_for(const Cursor& x) const {
+    const Op& op = *x.it;
+    auto unwritten = [&](Id id) { return !is_none(id) && id.clock >= written_to(id.client); };
+    if (op.kind == OpKind::Insert) {
+      if (x.k == op.clock && unwritten(op.left)) return op.left.client;  // else: our own clock before
+      if (unwritten(op.right)) return op.right.client;
+    } else if (op.kind == OpKind::Delete) {  // its last target (a trimmed backward delete ends earlier)
+      const uint32_t skip = op.backward ? x.k - op.clock : 0;
+      if (unwritten(Id{op.left.client, op.left.clock + op.len - 1 - skip})) return op.left.client;
+    }
+    return kNoClient;
+  }
+
+  // Depth-first: a client writes until its next op waits for another, which then writes (as far
+  // as it can) first; one waiting for a client lower on the stack returns to it. An op's
+  // references were integrated before it, so they never form a cycle; should a log ever hold
+  // one, the op is written anyway (and waits as pending when loaded). Returns the section count.
+  uint32_t write_causal(const std::vector<uint32_t>& from) {
+    const uint32_t n = static_cast<uint32_t>(d_.clients.size());
+    cur_.resize(n);
+    for (uint32_t c = 0; c < n; ++c) {
+      const uint32_t start = c < from.size() ? from[c] : 0;
+      const auto& log = d_.clients[c].ops;
+      Cursor& x = cur_[c];
+      x = {log.end(), log.end(), 0, false};
+      if (d_.clients[c].next_clock > start) x.it = first_op(log, start), x.k = std::max(start, x.it->clock);
+    }
+    std::vector<uint32_t> stack;
+    uint32_t sections = 0, open = kNoClient, first = 0;
+    for (uint32_t c0 = 0; c0 < n; ++c0) {
+      if (cur_[c0].it == cur_[c0].end) continue;
+      stack.push_back(c0);
+      cur_[c0].on_stack = true;
+      uint32_t back_from = kNoClient;  // the client just returned from
+      while (!stack.empty()) {
+        const uint32_t c = stack.back();
+        Cursor& x = cur_[c];
+        const uint32_t w = x.it == x.end ? kNoClient : waits_for(x);
+        if (x.it == x.end || (w != kNoClient && cur_[w].on_stack)) {
+          x.on_stack = false;
+          stack.pop_back();
+          back_from = c;
+          continue;
+        }
+        if (w != kNoClient && w != back_from) {
+          stack.push_back(w);
+          cur_[w].on_stack = true;
+          back_from = kNoClient;
+          continue;
+        }
+        if (open != c) {
+          if (open != kNoClient) end_section(open, first), ++sections;
+          begin_section();
+          open = c;
+          first = x.k;
+        }
+        write_op(c, *x.it, x.k);
+        if (++x.it != x.end) x.k = x.it->clock;
+        back_from = kNoClient;
+      }
+    }
+    if (open != kNoClient) end_section(open, first), ++sections;
+    return sections;
+  }
+  // --- end causal order
+
   // First op of `log` that has clocks at or after `start`.
   static std::vector<Op>::const_iterator first_op(const std::vector<Op>& log, uint32_t start) {
     // A transaction's update wants the last op or two: look there before searching.
