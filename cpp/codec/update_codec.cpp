@@ -246,6 +246,7 @@ class Encoder {
   }
 
   void end_section(uint32_t c, uint32_t first) {
+    flush_held();  // coalescing (issue 8)
     body_.varint(client(c));
     body_.varint(first);
     body_.varint(count_);
@@ -310,6 +311,7 @@ class Encoder {
   }
 
   void write_nop(uint32_t len) {
+    flush_held();  // coalescing (issue 8)
     ops_->byte(kNop);
     ++count_;
     last_was_insert_ = false;
@@ -325,6 +327,7 @@ class Encoder {
   }
 
   void tag(uint8_t kind, RootHandle h, uint8_t flags = 0) {
+    flush_held();  // coalescing (issue 8)
     if (root_slot_[h] < 0) {
       root_slot_[h] = static_cast<int32_t>(root_table_.size());
       root_table_.push_back(h);
@@ -356,10 +359,35 @@ class Encoder {
       id(right, op_client, op_clock, 1);
   }
 
+  // --- coalescing (issue 8): a text insert continuing the previous one of the section (its own
+  // run typed on, logged apart because other text came in between) is written as part of it:
+  // the same elements with the same origins, one op fewer to decode and integrate. So the
+  // previous insert's text (or gone length) is held until something else is written.
+  uint8_t held_ = 0;           // kInsert (text in text_), kInsertGone (length in held_len_) or 0
+  uint32_t held_len_ = 0;
+  char16_t held_last_ = 0;     // the held text's last unit
+  void flush_held() {
+    if (held_ == kInsert) ops_->string(text_);
+    else if (held_ == kInsertGone) ops_->varint(held_len_);
+    held_ = 0;
+  }
+  // --- end coalescing
+
   void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
     Id left = k == op.clock ? op.left : Id{c, k - 1};
     uint8_t kind = gone ? kInsertGone : kInsert;
+    const bool list = d_.roots[op.root].type == RootType::List;
+    const char16_t* units = gone || list ? nullptr : d_.arena.data() + op.content + (k - op.clock);
     if (last_was_insert_ && last_root_ == op.root && last_right_ == op.right && left == Id{c, k - 1}) {
+      // --- coalescing (issue 8); not across a surrogate pair (its halves in WTF-8 one after the
+      // other would not be WTF-8)
+      if (held_ == kind && (gone || !(is_high_surrogate(held_last_) && is_low_surrogate(units[0])))) {
+        if (gone) held_len_ += e - k;
+        else utf16_to_wtf8(std::u16string_view(units, e - k), &text_), held_last_ = units[e - k - 1];
+        return;
+      }
+      flush_held();
+      // --- end coalescing
       ops_->byte(kind | kContinues);
       ++count_;
     } else {
@@ -371,13 +399,13 @@ class Encoder {
     last_root_ = op.root;
     last_right_ = op.right;
     if (gone) {
-      ops_->varint(e - k);
-    } else if (d_.roots[op.root].type == RootType::List) {
+      held_ = kInsertGone, held_len_ = e - k;  // coalescing (issue 8): written by flush_held
+    } else if (list) {
       write_list_values(d_.list_values.data() + op.content + (k - op.clock), e - k);
     } else {
       text_.clear();
-      utf16_to_wtf8(std::u16string_view(d_.arena.data() + op.content + (k - op.clock), e - k), &text_);
-      ops_->string(text_);
+      utf16_to_wtf8(std::u16string_view(units, e - k), &text_);
+      held_ = kInsert, held_last_ = units[e - k - 1];  // coalescing (issue 8): written by flush_held
     }
   }
 
