@@ -134,7 +134,6 @@ class Encoder {
   struct Cursor {
     std::vector<Op>::const_iterator it, end;
     uint32_t k;  // the next clock to write
-    bool on_stack;
   };
   std::vector<Cursor> cur_;
 
@@ -155,10 +154,11 @@ class Encoder {
     return kNoClient;
   }
 
-  // Depth-first: a client writes until its next op waits for another, which then writes (as far
-  // as it can) first; one waiting for a client lower on the stack returns to it. An op's
-  // references were integrated before it, so they never form a cycle; should a log ever hold
-  // one, the op is written anyway (and waits as pending when loaded). Returns the section count.
+  // A client writes until its next op waits for another; then the one it waits for writes,
+  // or the one that one waits for, and so on: such a chain reaches a client that can write
+  // within n steps, as an op's references were integrated before it (no cycle). Should a log
+  // ever hold one, the op is written anyway (and waits as pending when loaded). Returns the
+  // section count.
   uint32_t write_causal(const std::vector<uint32_t>& from) {
     const uint32_t n = static_cast<uint32_t>(d_.clients.size());
     cur_.resize(n);
@@ -166,42 +166,31 @@ class Encoder {
       const uint32_t start = c < from.size() ? from[c] : 0;
       const auto& log = d_.clients[c].ops;
       Cursor& x = cur_[c];
-      x = {log.end(), log.end(), 0, false};
+      x = {log.end(), log.end(), 0};
       if (d_.clients[c].next_clock > start) x.it = first_op(log, start), x.k = std::max(start, x.it->clock);
     }
-    std::vector<uint32_t> stack;
-    uint32_t sections = 0, open = kNoClient, first = 0;
-    for (uint32_t c0 = 0; c0 < n; ++c0) {
-      if (cur_[c0].it == cur_[c0].end) continue;
-      stack.push_back(c0);
-      cur_[c0].on_stack = true;
-      uint32_t back_from = kNoClient;  // the client just returned from
-      while (!stack.empty()) {
-        const uint32_t c = stack.back();
-        Cursor& x = cur_[c];
-        const uint32_t w = x.it == x.end ? kNoClient : waits_for(x);
-        if (x.it == x.end || (w != kNoClient && cur_[w].on_stack)) {
-          x.on_stack = false;
-          stack.pop_back();
-          back_from = c;
-          continue;
-        }
-        if (w != kNoClient && w != back_from) {
-          stack.push_back(w);
-          cur_[w].on_stack = true;
-          back_from = kNoClient;
-          continue;
-        }
-        if (open != c) {
-          if (open != kNoClient) end_section(open, first), ++sections;
-          begin_section();
-          open = c;
-          first = x.k;
-        }
-        write_op(c, *x.it, x.k);
-        if (++x.it != x.end) x.k = x.it->clock;
-        back_from = kNoClient;
+    uint32_t sections = 0, open = kNoClient, first = 0, steps = 0;
+    for (uint32_t c = 0, undone = 0;;) {
+      if (cur_[c].it == cur_[c].end) {  // done: on with the first client that is not
+        while (undone < n && cur_[undone].it == cur_[undone].end) ++undone;
+        if (undone == n) break;
+        c = undone;
       }
+      Cursor& x = cur_[c];
+      const uint32_t w = waits_for(x);
+      if (w != kNoClient && ++steps <= n) {
+        c = w;
+        continue;
+      }
+      if (open != c) {
+        if (open != kNoClient) end_section(open, first), ++sections;
+        begin_section();
+        open = c;
+        first = x.k;
+      }
+      write_op(c, *x.it, x.k);
+      if (++x.it != x.end) x.k = x.it->clock;
+      steps = 0;
     }
     if (open != kNoClient) end_section(open, first), ++sections;
     return sections;
