@@ -22,7 +22,7 @@ bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
     for (uint64_t w; m + 8 <= lim; m += 8) {
       std::memcpy(&w, p + m, 8);
       if (w & 0x8080808080808080u) break;
-      for (int b = 0; b < 8; ++b) buf[m + b] = static_cast<char16_t>((w >> 8 * b) & 0xFF);
+      for (int b = 0; b < 8; ++b) buf[m + b] = p[m + b];
     }
     for (; m < lim && p[m] < 0x80; ++m) buf[m] = p[m];
     if (m < lim) break;
