@@ -62,23 +62,9 @@ class Encoder {
 
   std::vector<uint8_t> encode(const std::vector<uint32_t>& from, bool with_pending) {
     collect_deletes(from);
-    uint32_t sections = 0;
-    // --- causal order (issue 8): ops of several writers go in causal order (below)
-    uint32_t writers = 0;
-    for (uint32_t c = 0; c < d_.clients.size(); ++c) writers += d_.clients[c].next_clock > (c < from.size() ? from[c] : 0);
-    if (writers > 1) sections = write_causal(from);
+    // --- causal order (issue 8): every op after the ops it refers to (below)
+    uint32_t sections = write_causal(from);
     // --- end causal order
-    for (uint32_t c = 0; writers == 1 && c < d_.clients.size(); ++c) {
-      uint32_t start = c < from.size() ? from[c] : 0;
-      if (d_.clients[c].next_clock <= start) continue;
-      begin_section();
-      const auto& log = d_.clients[c].ops;
-      auto it = first_op(log, start);
-      uint32_t first = std::max(start, it->clock);
-      for (; it != log.end(); ++it) write_op(c, *it, std::max(start, it->clock));
-      end_section(c, first);
-      ++sections;
-    }
     // Ops still waiting for their parents travel too, so a saved state loses nothing.
     for (uint32_t c = 0; with_pending && c < d_.clients.size(); ++c) {
       // Sections of one client must not overlap: skip what the log or an earlier op covers.
@@ -131,24 +117,22 @@ class Encoder {
   // integrates op by op; in one section per client, most ops of a concurrent session referred to
   // later sections and waited as pending. A client's log is cut into sections only where it
   // must wait for another's, so sections stay as long as causality allows.
-  struct Cursor {
-    std::vector<Op>::const_iterator it, end;
-    uint32_t k;  // the next clock to write
-  };
-  std::vector<Cursor> cur_;
+  // Per client (s_.cursor): the index in its log of the next op to write, and the next clock.
+  bool done(uint32_t c) const { return s_.cursor[c].first == d_.clients[c].ops.size(); }
 
   // The first clock of client `c` not written yet (UINT32_MAX once all are).
-  uint32_t written_to(uint32_t c) const { return cur_[c].it == cur_[c].end ? UINT32_MAX : cur_[c].k; }
+  uint32_t written_to(uint32_t c) const { return done(c) ? UINT32_MAX : s_.cursor[c].second; }
 
   // The client whose unwritten clocks the next op of `x` refers to, or kNoClient.
-  uint32_t waits_for(const Cursor& x) const {
-    const Op& op = *x.it;
+  uint32_t waits_for(uint32_t c) const {
+    const Op& op = d_.clients[c].ops[s_.cursor[c].first];
+    const uint32_t k = s_.cursor[c].second;
     auto unwritten = [&](Id id) { return !is_none(id) && id.clock >= written_to(id.client); };
     if (op.kind == OpKind::Insert) {
-      if (x.k == op.clock && unwritten(op.left)) return op.left.client;  // else: our own clock before
+      if (k == op.clock && unwritten(op.left)) return op.left.client;  // else: our own clock before
       if (unwritten(op.right)) return op.right.client;
     } else if (op.kind == OpKind::Delete) {  // its last target (a trimmed backward delete ends earlier)
-      const uint32_t skip = op.backward ? x.k - op.clock : 0;
+      const uint32_t skip = op.backward ? k - op.clock : 0;
       if (unwritten(Id{op.left.client, op.left.clock + op.len - 1 - skip})) return op.left.client;
     }
     return kNoClient;
@@ -157,39 +141,42 @@ class Encoder {
   // A client writes until its next op waits for another; then the one it waits for writes,
   // or the one that one waits for, and so on: such a chain reaches a client that can write
   // within n steps, as an op's references were integrated before it (no cycle). Should a log
-  // ever hold one, the op is written anyway (and waits as pending when loaded). Returns the
-  // section count.
+  // ever hold one, the op is written anyway (and waits as pending when loaded). One writer
+  // gives one section, as before. Returns the section count.
   uint32_t write_causal(const std::vector<uint32_t>& from) {
     const uint32_t n = static_cast<uint32_t>(d_.clients.size());
-    cur_.resize(n);
+    s_.cursor.resize(n);
     for (uint32_t c = 0; c < n; ++c) {
       const uint32_t start = c < from.size() ? from[c] : 0;
       const auto& log = d_.clients[c].ops;
-      Cursor& x = cur_[c];
-      x = {log.end(), log.end(), 0};
-      if (d_.clients[c].next_clock > start) x.it = first_op(log, start), x.k = std::max(start, x.it->clock);
+      s_.cursor[c] = {static_cast<uint32_t>(log.size()), 0};
+      if (d_.clients[c].next_clock > start) {
+        auto it = first_op(log, start);
+        s_.cursor[c] = {static_cast<uint32_t>(it - log.begin()), std::max(start, it->clock)};
+      }
     }
     uint32_t sections = 0, open = kNoClient, first = 0, steps = 0;
     for (uint32_t c = 0, undone = 0;;) {
-      if (cur_[c].it == cur_[c].end) {  // done: on with the first client that is not
-        while (undone < n && cur_[undone].it == cur_[undone].end) ++undone;
+      if (done(c)) {  // on with the first client that is not
+        while (undone < n && done(undone)) ++undone;
         if (undone == n) break;
         c = undone;
       }
-      Cursor& x = cur_[c];
-      const uint32_t w = waits_for(x);
+      const uint32_t w = waits_for(c);
       if (w != kNoClient && ++steps <= n) {
         c = w;
         continue;
       }
+      auto& [i, k] = s_.cursor[c];
       if (open != c) {
         if (open != kNoClient) end_section(open, first), ++sections;
         begin_section();
         open = c;
-        first = x.k;
+        first = k;
       }
-      write_op(c, *x.it, x.k);
-      if (++x.it != x.end) x.k = x.it->clock;
+      const auto& log = d_.clients[c].ops;
+      write_op(c, log[i], k);
+      if (++i < log.size()) k = log[i].clock;
       steps = 0;
     }
     if (open != kNoClient) end_section(open, first), ++sections;
