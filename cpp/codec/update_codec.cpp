@@ -62,18 +62,9 @@ class Encoder {
 
   std::vector<uint8_t> encode(const std::vector<uint32_t>& from, bool with_pending) {
     collect_deletes(from);
-    uint32_t sections = 0;
-    for (uint32_t c = 0; c < d_.clients.size(); ++c) {
-      uint32_t start = c < from.size() ? from[c] : 0;
-      if (d_.clients[c].next_clock <= start) continue;
-      begin_section();
-      const auto& log = d_.clients[c].ops;
-      auto it = first_op(log, start);
-      uint32_t first = std::max(start, it->clock);
-      for (; it != log.end(); ++it) write_op(c, *it, std::max(start, it->clock));
-      end_section(c, first);
-      ++sections;
-    }
+    // --- causal order (issue 8): every op after the ops it refers to (below)
+    uint32_t sections = write_causal(from);
+    // --- end causal order
     // Ops still waiting for their parents travel too, so a saved state loses nothing.
     for (uint32_t c = 0; with_pending && c < d_.clients.size(); ++c) {
       // Sections of one client must not overlap: skip what the log or an earlier op covers.
@@ -121,6 +112,78 @@ class Encoder {
   }
 
  private:
+  // --- causal order (issue 8): the logs of several writers are written so that every op comes
+  // after the ops it refers to (origins, delete targets). A document loading the update then
+  // integrates op by op; in one section per client, most ops of a concurrent session referred to
+  // later sections and waited as pending. A client's log is cut into sections only where it
+  // must wait for another's, so sections stay as long as causality allows.
+  // Per client (s_.cursor): the index in its log of the next op to write, and the next clock.
+  bool done(uint32_t c) const { return s_.cursor[c].first == d_.clients[c].ops.size(); }
+
+  // The first clock of client `c` not written yet (UINT32_MAX once all are).
+  uint32_t written_to(uint32_t c) const { return done(c) ? UINT32_MAX : s_.cursor[c].second; }
+
+  // The client whose unwritten clocks the next op of `x` refers to, or kNoClient.
+  uint32_t waits_for(uint32_t c) const {
+    const Op& op = d_.clients[c].ops[s_.cursor[c].first];
+    const uint32_t k = s_.cursor[c].second;
+    auto unwritten = [&](Id id) { return !is_none(id) && id.clock >= written_to(id.client); };
+    if (op.kind == OpKind::Insert) {
+      if (k == op.clock && unwritten(op.left)) return op.left.client;  // else: our own clock before
+      if (unwritten(op.right)) return op.right.client;
+    } else if (op.kind == OpKind::Delete) {  // its last target (a trimmed backward delete ends earlier)
+      const uint32_t skip = op.backward ? k - op.clock : 0;
+      if (unwritten(Id{op.left.client, op.left.clock + op.len - 1 - skip})) return op.left.client;
+    }
+    return kNoClient;
+  }
+
+  // A client writes until its next op waits for another; then the one it waits for writes,
+  // or the one that one waits for, and so on: such a chain reaches a client that can write
+  // within n steps, as an op's references were integrated before it (no cycle). Should a log
+  // ever hold one, the op is written anyway (and waits as pending when loaded). One writer
+  // gives one section, as before. Returns the section count.
+  uint32_t write_causal(const std::vector<uint32_t>& from) {
+    const uint32_t n = static_cast<uint32_t>(d_.clients.size());
+    s_.cursor.resize(n);
+    for (uint32_t c = 0; c < n; ++c) {
+      const uint32_t start = c < from.size() ? from[c] : 0;
+      const auto& log = d_.clients[c].ops;
+      s_.cursor[c] = {static_cast<uint32_t>(log.size()), 0};
+      if (d_.clients[c].next_clock > start) {
+        auto it = first_op(log, start);
+        s_.cursor[c] = {static_cast<uint32_t>(it - log.begin()), std::max(start, it->clock)};
+      }
+    }
+    uint32_t sections = 0, open = kNoClient, first = 0, steps = 0;
+    for (uint32_t c = 0, undone = 0;;) {
+      if (done(c)) {  // on with the first client that is not
+        while (undone < n && done(undone)) ++undone;
+        if (undone == n) break;
+        c = undone;
+      }
+      const uint32_t w = waits_for(c);
+      if (w != kNoClient && ++steps <= n) {
+        c = w;
+        continue;
+      }
+      auto& [i, k] = s_.cursor[c];
+      if (open != c) {
+        if (open != kNoClient) end_section(open, first), ++sections;
+        begin_section();
+        open = c;
+        first = k;
+      }
+      const auto& log = d_.clients[c].ops;
+      write_op(c, log[i], k);
+      if (++i < log.size()) k = log[i].clock;
+      steps = 0;
+    }
+    if (open != kNoClient) end_section(open, first), ++sections;
+    return sections;
+  }
+  // --- end causal order
+
   // First op of `log` that has clocks at or after `start`.
   static std::vector<Op>::const_iterator first_op(const std::vector<Op>& log, uint32_t start) {
     // A transaction's update wants the last op or two: look there before searching.
@@ -159,6 +222,7 @@ class Encoder {
   }
 
   void end_section(uint32_t c, uint32_t first) {
+    flush_held();  // coalescing (issue 8)
     body_.varint(client(c));
     body_.varint(first);
     body_.varint(count_);
@@ -223,6 +287,7 @@ class Encoder {
   }
 
   void write_nop(uint32_t len) {
+    flush_held();  // coalescing (issue 8)
     ops_->byte(kNop);
     ++count_;
     last_was_insert_ = false;
@@ -238,6 +303,7 @@ class Encoder {
   }
 
   void tag(uint8_t kind, RootHandle h, uint8_t flags = 0) {
+    flush_held();  // coalescing (issue 8)
     if (root_slot_[h] < 0) {
       root_slot_[h] = static_cast<int32_t>(root_table_.size());
       root_table_.push_back(h);
@@ -269,10 +335,35 @@ class Encoder {
       id(right, op_client, op_clock, 1);
   }
 
+  // --- coalescing (issue 8): a text insert continuing the previous one of the section (its own
+  // run typed on, logged apart because other text came in between) is written as part of it:
+  // the same elements with the same origins, one op fewer to decode and integrate. So the
+  // previous insert's text (or gone length) is held until something else is written.
+  uint8_t held_ = 0;           // kInsert (text in text_), kInsertGone (length in held_len_) or 0
+  uint32_t held_len_ = 0;
+  char16_t held_last_ = 0;     // the held text's last unit
+  void flush_held() {
+    if (held_ == kInsert) ops_->string(text_);
+    else if (held_ == kInsertGone) ops_->varint(held_len_);
+    held_ = 0;
+  }
+  // --- end coalescing
+
   void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
     Id left = k == op.clock ? op.left : Id{c, k - 1};
     uint8_t kind = gone ? kInsertGone : kInsert;
+    const bool list = d_.roots[op.root].type == RootType::List;
+    const char16_t* units = gone || list ? nullptr : d_.arena.data() + op.content + (k - op.clock);
     if (last_was_insert_ && last_root_ == op.root && last_right_ == op.right && left == Id{c, k - 1}) {
+      // --- coalescing (issue 8); not across a surrogate pair (its halves in WTF-8 one after the
+      // other would not be WTF-8)
+      if (held_ == kind && (gone || !(is_high_surrogate(held_last_) && is_low_surrogate(units[0])))) {
+        if (gone) held_len_ += e - k;
+        else utf16_to_wtf8(std::u16string_view(units, e - k), &text_), held_last_ = units[e - k - 1];
+        return;
+      }
+      flush_held();
+      // --- end coalescing
       ops_->byte(kind | kContinues);
       ++count_;
     } else {
@@ -284,13 +375,13 @@ class Encoder {
     last_root_ = op.root;
     last_right_ = op.right;
     if (gone) {
-      ops_->varint(e - k);
-    } else if (d_.roots[op.root].type == RootType::List) {
+      held_ = kInsertGone, held_len_ = e - k;  // coalescing (issue 8): written by flush_held
+    } else if (list) {
       write_list_values(d_.list_values.data() + op.content + (k - op.clock), e - k);
     } else {
       text_.clear();
-      utf16_to_wtf8(std::u16string_view(d_.arena.data() + op.content + (k - op.clock), e - k), &text_);
-      ops_->string(text_);
+      utf16_to_wtf8(std::u16string_view(units, e - k), &text_);
+      held_ = kInsert, held_last_ = units[e - k - 1];  // coalescing (issue 8): written by flush_held
     }
   }
 

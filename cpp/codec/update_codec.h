@@ -5,6 +5,8 @@
 //   roots    := n, n x (type byte, name string)  (ops refer to roots by index; type as RootType,
 //               List = 5 since lists, which older readers refuse)
 //   sections := n, n x (client index, start clock, op count, ops...)   ops are clock-contiguous
+//               (issue 8: this encoder cuts the writers' logs into sections in causal order, each
+//               op after the ops it refers to, so a load integrates op by op; any order loads)
 //   op       := tag byte (kind in bits 0-2, root index in bits 3-6 with 15 = varint follows,
 //               bit 7 = a flag whose meaning depends on the kind) + payload by kind:
 //     insert        left-id right-id wtf8-string        (its length in UTF-16 units = clock span)

@@ -120,6 +120,7 @@ struct EncodeScratch {
   std::vector<uint32_t> gone_used;
   std::vector<uint8_t> body, section;
   std::string text;
+  std::vector<std::pair<uint32_t, uint32_t>> cursor;  // causal order (issue 8): per client index
 };
 
 // --- local edits, shared by Text (doc.cpp) and List (list.cpp) ---------------------------------

@@ -32,7 +32,10 @@ Bytes state_of_two_writers() {
   REQUIRE(b.text_delete(tb, 0, 1));
   RootHandle m = root_of(b, RootType::Map, "m");
   REQUIRE(b.map_set(m, "k", "1"));
-  return b.encode_state();  // b's own ops first: they refer forward to a's
+  // b's ops refer to a's. Written one section per client in client order, b's own came first
+  // and referred forward; the encoder now writes a's first (issue 8: causal order), so the
+  // forward reference is made by hand below.
+  return b.encode_state();
 }
 
 }  // namespace
