@@ -40,6 +40,7 @@ struct SimOptions {
   uint32_t max_direct = 6;
   Limits limits;
   std::function<void(Config&)> tune;  // per-node config changes
+  bool count_updates = false;  // fill Sim::update_frames / update_got / update_origin
 };
 
 struct Node {
@@ -67,6 +68,12 @@ class Sim {
   uint64_t steps() const { return steps_; }
   uint64_t inserted() const { return inserted_; }
   uint64_t max_inflight_seen() const { return max_inflight_seen_; }
+
+  // With SimOptions::count_updates: frames starting an Update message that cores sent, how many
+  // each node was handed per message ((node, message id) -> count), and each message's origin.
+  uint64_t update_frames = 0;
+  std::map<std::pair<size_t, uint64_t>, uint32_t> update_got;
+  std::map<uint64_t, size_t> update_origin;
 
   // Schedules fn at time t.
   void at(Millis t, std::function<void()> fn) {
@@ -409,6 +416,7 @@ class Sim {
         if (blocked(e.a, e.b)) return;  // lost in the partition
         uint64_t& inflight = l.inflight[dir(e.a, e.b)];
         const uint64_t before = inflight;
+        if (const Frame* f = update_start(e.bytes)) ++update_got[{e.b, f->a}];
         inflight -= std::min<uint64_t>(inflight, e.bytes.size());
         nodes_[e.b].core->handle_frame(nodes_[e.a].id, e.bytes.data(), e.bytes.size(), now_);
         drain(e.b);
@@ -436,10 +444,23 @@ class Sim {
     }
   }
 
+  // The decoded frame if it starts an Update message (and counting is on).
+  const Frame* update_start(const Bytes& b) {
+    if (!opt_.count_updates) return nullptr;
+    scratch_ = Frame{};
+    if (decode_frame(b.data(), b.size(), opt_.limits, &scratch_).error != DecodeError::None) return nullptr;
+    const bool is = scratch_.type == FrameType::Chunk && scratch_.has_header && scratch_.header.kind == MsgKind::Update;
+    return is ? &scratch_ : nullptr;
+  }
+
   void transmit(size_t from, const Output& o) {
     size_t to = index_of(o.peer);
     REQUIRE(to != SIZE_MAX);
     REQUIRE(o.bytes.size() <= opt_.limits.max_frame_bytes);
+    if (const Frame* f = update_start(o.bytes)) {
+      ++update_frames;
+      if (f->header.origin.empty()) update_origin[f->a] = from;
+    }
     Link& l = link(from, to);
     if (l.state != LinkState::Open || !nodes_[to].alive) return;  // into a closed channel
     if (chance(opt_.reset_prob)) {
@@ -557,6 +578,7 @@ class Sim {
   std::set<size_t> side_;
   std::set<size_t> unlisted_;  // alive but out of signaling (signaling_drop)
   bool partitioned_ = false;
+  Frame scratch_;
 };
 
 }  // namespace room_sim
