@@ -502,6 +502,7 @@ void RoomCore::pump(Peer& p, bool control_only) {
   auto transmit = [&](Bytes frame, uint8_t lane) {
     ++stats_.frames_out;
     stats_.bytes_out += frame.size();
+    p.last_sent = now_;
     p.buffered += frame.size();
     Output& o = push(OutKind::Transmit, p.id);
     o.lane = lane;
@@ -1128,13 +1129,16 @@ void RoomCore::handle_timeout(Millis now) {
       close(p, "timeout", true);
       continue;
     }
-    if (now_ >= p.next_ping) {
+    // A link that carried our frames within half a period keeps the other side's peer_timeout
+    // fed already (and its pings keep ours): then a ping is only due as an RTT probe, now and then.
+    const bool busy = now_ - p.last_sent < cfg_.ping_every / 2 && now_ - p.ping_sent < 5 * cfg_.ping_every;
+    if (now_ >= p.next_ping && (!busy || p.ping_nonce == 0)) {
       p.ping_nonce = new_id();
       p.ping_sent = now_;
       p.ping_outstanding = true;
       enqueue_control(p, encode_ping(false, p.ping_nonce, static_cast<uint64_t>(std::max<Millis>(now_, 0))));
-      p.next_ping = now_ + jitter(cfg_.ping_every);
     }
+    if (now_ >= p.next_ping) p.next_ping = now_ + jitter(cfg_.ping_every);
     for (auto it = p.partials.begin(); it != p.partials.end();) {
       auto cur = it++;
       if (now_ - cur->second.started >= cfg_.reassembly_timeout) drop_partial(p, cur);

@@ -207,6 +207,7 @@ class RoomCore {
     bool hello = false;
     uint64_t client_id = 0, session = 0;
     Millis last_heard = 0, next_ping = 0, ping_sent = 0;
+    Millis last_sent = 0;  // our last frame to it (pings are skipped while the link is busy)
     uint64_t ping_nonce = 0;
     bool ping_outstanding = false;
     bool synced = false, sync_pending = false, sync_deferred = false, needs_resync = false;
