@@ -753,7 +753,8 @@ void RoomCore::drop_partial(Peer& p, std::map<uint64_t, Partial>::iterator it) {
 }
 
 void RoomCore::incoming_progress(const Peer& p, uint64_t id, const MsgHeader& h, uint64_t got) {
-  if (h.kind != MsgKind::Action || !for_me(h, cfg_.self)) return;
+  // (seen: a flood of an action we had along its tree, passed on without a second report)
+  if (h.kind != MsgKind::Action || !for_me(h, cfg_.self) || seen(id)) return;
   PeerId origin = h.origin.empty() ? p.id : h.origin;
   if (departed(origin)) return;
   Output& o = push(OutKind::ActionProgress, origin);

@@ -19,8 +19,9 @@
 //   Sync1 rounds repair anything lost; a sync reply that brought something new makes us offer
 //   an exchange to our other neighbours at once, so the repair spreads.
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
-//   id, relayed (hops > 0) only when the sender could not reach every member directly, and
-//   then not to the peers the message lists as having it already.
+//   id, relayed (hops > 0) only when the sender could not reach every member directly: along
+//   the origin's BFS tree over the mesh while member lists agree and the tree's links are up,
+//   else by flooding, not to the peers the message lists as having it already.
 // - Membership: signaling's join makes a member; its leave ends a membership only when there is
 //   no open channel (else the peer stays until bye, the channel closing, or peer_timeout), so a
 //   signaling restart or reconnect does not tear working links down.
