@@ -1,6 +1,7 @@
 // Gossip beyond the full mesh (room_core.cpp, mesh.h): a message follows its origin's
 // breadth-first tree over the deterministic mesh while the member lists agree and the tree's
 // links are up, and floods otherwise. Seeded scenarios over the simulated network (room_sim.h).
+#include <array>
 #include <set>
 
 #include "room/mesh.h"
@@ -141,6 +142,54 @@ TEST_CASE("room gossip: a broken tree still delivers (departed and not yet conne
   INFO("delivered by gossip " << share);
   CHECK(share > 0.99);
   CHECK(sim.protocol_errors() == 0);
+}
+
+TEST_CASE("room gossip: a tree link that is down makes its parent flood, and the flood gets around it",
+          "[room][sim][gossip]") {
+  const uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  SimOptions o;
+  o.seed = seed;
+  o.count_updates = true;
+  Sim sim(o);
+  for (int i = 0; i < 30; ++i) sim.add_node();
+  sim.run_until(15000);
+  std::vector<std::string> ids;
+  sim.each_alive([&](size_t, Node& n) { ids.push_back(n.id); });
+  std::sort(ids.begin(), ids.end());
+  auto node_of = [&](uint32_t k) {
+    size_t at = 0;
+    sim.each_alive([&](size_t i, Node& n) { if (n.id == ids[k]) at = i; });
+    return at;
+  };
+  const MeshGraph g = mesh_graph(ids, 6);
+  // For two origins and every link r - c of their trees below the first level: cut it, and
+  // send an update at once. r floods it; the flood must reach c and those below it even where
+  // every way in leads through peers that had the update along the tree already (they pass the
+  // flood on once more). Counted are frames only: a repair exchange would not count.
+  Millis t = sim.now();
+  std::vector<std::array<uint32_t, 3>> cases;
+  for (uint32_t origin = 0; origin < 2; ++origin)
+    for (uint32_t x = 0; x < 30; ++x)
+      for (uint32_t y : tree_children(g, origin, x)) if (x != origin) cases.push_back({origin, x, y});
+  for (auto [origin, r, c] : cases) {
+    REQUIRE(c != UINT32_MAX);
+    const size_t before = sim.update_origin.size();
+    sim.reset(node_of(r), node_of(c));
+    sim.edit(node_of(origin));
+    REQUIRE(sim.update_origin.size() == before + 1);
+    uint64_t id = 0;
+    for (const auto& [mid, from] : sim.update_origin)
+      if (from == node_of(origin) && !sim.update_got.count({node_of(r), mid})) id = mid;
+    t += 3000;
+    sim.run_until(t - 100);
+    INFO("origin " << ids[origin] << ", link " << ids[r] << " - " << ids[c] << " down");
+    sim.each_alive([&](size_t i, Node&) {
+      if (i != node_of(origin)) CHECK(sim.update_got[{i, id}] >= 1);
+    });
+    sim.run_until(t);
+  }
+  sim.require_converged();
 }
 
 TEST_CASE("room gossip: channel resets and vanished frames on tree links are repaired", "[room][sim][gossip][loss]") {

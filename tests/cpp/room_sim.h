@@ -243,6 +243,12 @@ class Sim {
     now_ = std::max(now_, until);
   }
 
+  // The channel between a and b resets: both sides see it close, what is in flight is lost.
+  void reset(size_t a, size_t b) {
+    Link& l = link(a, b);
+    if (l.state != LinkState::Closed) reset_link(a, b, l);
+  }
+
   // The next `count` frames from `from` to `to` vanish, as when a transport gives up waiting
   // for them; frames_lost() then reports it the way the glue does.
   void blackhole(size_t from, size_t to, uint32_t count) { blackholed_[{from, to}] += count; }
