@@ -50,7 +50,12 @@ RoomCore::~RoomCore() = default;
 
 // --- small helpers ----------------------------------------------------------------------------
 
-void RoomCore::clamp(Millis now) { now_ = std::max(now_, now); }
+void RoomCore::clamp(Millis now) {
+  // No input for over a ping period: we were not running (a busy or starved process), so the
+  // silence of links over that time says nothing about the peers (see tree_targets).
+  if (now > now_ + cfg_.ping_every) woke_ = now;
+  now_ = std::max(now_, now);
+}
 
 uint64_t RoomCore::new_id() {
   uint64_t v = 0;
@@ -1012,7 +1017,7 @@ uint32_t RoomCore::view_fp() {
 
 // Our children in origin's tree over the mesh of our member list, plus open channels to peers
 // not in that list yet (as leaves). False when a child's link is not open or has gone silent
-// (a peer that left, not connected yet, or dead): then the caller floods instead.
+// while we were running (a peer that left, not connected yet, or dead): the caller floods.
 bool RoomCore::tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to) {
   auto index = [&](const PeerId& id) {
     auto it = std::lower_bound(view_ids_.begin(), view_ids_.end(), id);
@@ -1023,7 +1028,7 @@ bool RoomCore::tree_targets(const PeerId& origin, const Peer* from, std::vector<
   std::vector<Peer*> v;
   for (uint32_t c : tree_children(view_graph_, o, me)) {
     Peer* q = find(view_ids_[c]);
-    if (!q || q->conn != Conn::Open || now_ - q->last_heard >= 3 * cfg_.ping_every) return false;
+    if (!q || q->conn != Conn::Open || now_ - std::max(q->last_heard, woke_) >= 3 * cfg_.ping_every) return false;
     v.push_back(q);
   }
   for (auto& [id, q] : peers_)

@@ -316,6 +316,7 @@ class RoomCore {
   std::vector<PeerId> view_ids_;   // the members, self included, sorted
   MeshGraph view_graph_;           // their mesh (indices into view_ids_)
   Millis repair_at_ = 0;           // 0: no repair due (schedule_repair)
+  Millis woke_ = 0;                // the first input after a gap of over a ping period
   mutable const char* timeout_reason_ = "";
 };
 

@@ -192,6 +192,25 @@ TEST_CASE("room gossip: a tree link that is down makes its parent flood, and the
   sim.require_converged();
 }
 
+TEST_CASE("room gossip: a peer that was starved of CPU does not take its links for dead", "[room][sim][gossip]") {
+  const uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  SimOptions o;
+  o.seed = seed;
+  o.count_updates = true;
+  Sim sim(o);
+  for (int i = 0; i < 30; ++i) sim.add_node();
+  sim.run_until(15000);
+  // Node 4 gets no CPU for 8 s (more than the 3 ping periods after which a silent tree link
+  // counts as dead), then its user's keystroke is handled before the frames that waited.
+  sim.at(24000, [&sim] { sim.edit(4); });
+  sim.pause(4, 24000);
+  sim.run_until(27000);
+  REQUIRE(sim.update_origin.size() == 1);
+  CHECK(sim.update_frames == 29);  // along its tree, not flooded
+  sim.require_converged();
+}
+
 TEST_CASE("room gossip: channel resets and vanished frames on tree links are repaired", "[room][sim][gossip][loss]") {
   const uint64_t seed = GENERATE(range(1, 4));
   INFO("seed " << seed);

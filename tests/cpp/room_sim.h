@@ -55,6 +55,7 @@ struct Node {
   uint64_t transmits = 0;
   uint32_t max_open = 0;
   Millis joined_at = 0;
+  Millis paused_until = 0;  // Sim::pause: frames and timers wait until then
 };
 
 class Sim {
@@ -216,7 +217,7 @@ class Sim {
       Millis next_ev = queue_.empty() ? INT64_MAX : queue_.top().t;
       Millis next_dl = INT64_MAX;
       for (const Node& n : nodes_)
-        if (n.alive && n.deadline) next_dl = std::min(next_dl, *n.deadline);
+        if (n.alive && n.deadline) next_dl = std::min(next_dl, std::max(*n.deadline, n.paused_until));
       Millis t = std::min(next_ev, next_dl);
       if (t > until || t == INT64_MAX) break;
       ++steps_;
@@ -233,7 +234,7 @@ class Sim {
       } else {
         for (size_t i = 0; i < nodes_.size(); ++i) {
           Node& n = nodes_[i];
-          if (!n.alive || !n.deadline || *n.deadline > now_) continue;
+          if (!n.alive || !n.deadline || *n.deadline > now_ || n.paused_until > now_) continue;
           n.core->handle_timeout(now_);
           drain(i);
         }
@@ -242,6 +243,10 @@ class Sim {
     REQUIRE(steps_ < budget);
     now_ = std::max(now_, until);
   }
+
+  // Node i gets no CPU until `until` (a starved or busy process): frames for it and its timers
+  // wait, and are handled then, in order, after what is scheduled for that time already.
+  void pause(size_t i, Millis until) { nodes_[i].paused_until = until; }
 
   // The channel between a and b resets: both sides see it close, what is in flight is lost.
   void reset(size_t a, size_t b) {
@@ -417,6 +422,12 @@ class Sim {
         return;
       }
       case EvKind::Deliver: {
+        if (nodes_[e.b].paused_until > now_) {
+          Ev later = e;
+          later.t = nodes_[e.b].paused_until;
+          push(std::move(later));
+          return;
+        }
         Link& l = link(e.a, e.b);
         if (l.gen != e.gen || l.state != LinkState::Open || !nodes_[e.b].alive) return;
         if (blocked(e.a, e.b)) return;  // lost in the partition
