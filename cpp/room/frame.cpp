@@ -46,6 +46,7 @@ bool decode_header(ByteReader& r, const Limits& lim, MsgHeader* h) {
       for (int k = 0; k < 4; ++k) v |= uint32_t{r.byte("covered id")} << (8 * k);
       h->covered.push_back(v);
     }
+    for (int k = 0; k < 4; ++k) h->view |= uint32_t{r.byte("view")} << (8 * k);
   }
   h->total_len = r.bounded("message length", lim.max_message_bytes);
   if (!r.ok()) return false;
@@ -92,6 +93,7 @@ void write_header(ByteWriter& w, const MsgHeader& h) {
     w.varint(h.covered.size());
     for (uint32_t v : h.covered)
       for (int k = 0; k < 4; ++k) w.byte(static_cast<uint8_t>(v >> (8 * k)));
+    for (int k = 0; k < 4; ++k) w.byte(static_cast<uint8_t>(h.view >> (8 * k)));
   }
   w.varint(h.total_len);
   switch (h.kind) {
@@ -230,7 +232,7 @@ std::vector<uint8_t> encode_chunk(uint64_t msg_id, uint64_t index, uint64_t coun
                                   const MsgHeader& header, const uint8_t* data, size_t len) {
   // Room for the ids, a typical header and the data: one allocation for most chunks.
   ByteWriter w = start_frame(FrameType::Chunk, len + 64 + (index == 0 ? header.origin.size() + header.name.size() +
-                                                                          header.metadata.size() + 4 * header.covered.size() : 0));
+                                                                          header.metadata.size() + 4 * header.covered.size() + 4 : 0));
   w.varint(msg_id);
   w.varint(index);
   w.varint(count);

@@ -5,9 +5,11 @@
 //   Sync1   = request:varint | flags:u8 (1 = please send me your Sync1 too) | sv:bytes
 //   Ping    = nonce:varint | stamp:varint            Pong: same fields, echoed
 //   Chunk   = msg_id:varint | index:varint | count:varint | [header if index == 0] | data:bytes
-//   header  = kind:u8 | origin:str ("" = the sender) | hops:u8 | [covered if hops > 0]
+//   header  = kind:u8 | origin:str ("" = the sender) | hops:u8 | [covered view if hops > 0]
 //             | total_len:varint | kind fields
 //     covered = n:varint (<= 32) | n x short id:u32le: peers it was sent to already (relays skip them)
+//     view    = u32le: 0 = flooding; else the fingerprint of the member list the message's
+//               spanning tree was computed from (relays with the same view forward along it)
 //     Update   -                         Sync2    request:varint
 //     Action   name:str metadata:bytes ntargets:varint target:str*
 //     Presence session:varint seq:varint (data = state)
@@ -44,6 +46,7 @@ struct MsgHeader {
   std::string origin;  // empty: the peer that sent the frame
   uint8_t hops = 0;    // how many more times it may be relayed
   std::vector<uint32_t> covered;  // hops > 0: short ids (short_id()) of peers that have it
+  uint32_t view = 0;              // hops > 0: member-list fingerprint of its tree (0: flooding)
   uint64_t total_len = 0;
   uint64_t request = 0;  // Sync2
   std::string name;      // Action

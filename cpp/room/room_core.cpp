@@ -50,7 +50,12 @@ RoomCore::~RoomCore() = default;
 
 // --- small helpers ----------------------------------------------------------------------------
 
-void RoomCore::clamp(Millis now) { now_ = std::max(now_, now); }
+void RoomCore::clamp(Millis now) {
+  // No input for over a ping period: we were not running (a busy or starved process), so the
+  // silence of links over that time says nothing about the peers (see tree_targets).
+  if (now > now_ + cfg_.ping_every) woke_ = now;
+  now_ = std::max(now_, now);
+}
 
 uint64_t RoomCore::new_id() {
   uint64_t v = 0;
@@ -92,7 +97,7 @@ bool RoomCore::usable(const PeerId& id) const {
 }
 
 void RoomCore::remember(uint64_t id) {
-  if (cfg_.limits.dedup_entries == 0 || !dedup_set_.insert(id).second) return;
+  if (cfg_.limits.dedup_entries == 0 || !dedup_set_.emplace(id, false).second) return;
   dedup_order_.push_back(id);
   while (dedup_order_.size() > cfg_.limits.dedup_entries) {
     dedup_set_.erase(dedup_order_.front());
@@ -250,6 +255,7 @@ void RoomCore::retopologize() {
   for (auto it = peers_.rbegin(); it != peers_.rend() && open > cfg_.max_direct_peers; ++it) {
     Peer& p = it->second;
     if (p.conn == Conn::Open && !p.want) {
+      schedule_repair();  // frames in flight on it are lost
       close(p, "topology", true);
       --open;
     }
@@ -363,7 +369,10 @@ void RoomCore::channel_open(const PeerId& peer, Millis now) {
 void RoomCore::channel_closed(const PeerId& peer, Millis now) {
   clamp(now);
   if (left_) return;
-  if (Peer* p = find(peer)) close(*p, "closed", false);
+  if (Peer* p = find(peer)) {
+    if (p->conn == Conn::Open) schedule_repair();
+    close(*p, "closed", false);
+  }
   retopologize();
   gc();
 }
@@ -476,7 +485,7 @@ std::vector<RoomCore::Peer*> RoomCore::open_list() {
 
 // A message that may be relayed lists who has it already: us and the peers we send it to.
 void RoomCore::cover(MsgHeader& h, const std::vector<Peer*>& to) const {
-  if (h.hops == 0) return;
+  if (h.hops == 0 || h.view != 0) return;  // a tree needs no list: each member gets it once
   auto add = [&](uint32_t v) {
     if (h.covered.size() < kMaxCovered && std::find(h.covered.begin(), h.covered.end(), v) == h.covered.end())
       h.covered.push_back(v);
@@ -487,8 +496,7 @@ void RoomCore::cover(MsgHeader& h, const std::vector<Peer*>& to) const {
 
 void RoomCore::broadcast_small(MsgHeader h, const Bytes& data) {
   h.hops = reach_all() ? 0 : static_cast<uint8_t>(cfg_.limits.max_hops);
-  std::vector<Peer*> to = open_list();
-  cover(h, to);
+  std::vector<Peer*> to = first_hop(h);
   uint64_t id = new_id();
   remember(id);
   auto msg = make_msg(id, std::move(h), data, false);
@@ -499,6 +507,7 @@ void RoomCore::pump(Peer& p, bool control_only) {
   auto transmit = [&](Bytes frame, uint8_t lane) {
     ++stats_.frames_out;
     stats_.bytes_out += frame.size();
+    p.last_sent = now_;
     p.buffered += frame.size();
     Output& o = push(OutKind::Transmit, p.id);
     o.lane = lane;
@@ -550,8 +559,7 @@ bool RoomCore::local_update(const uint8_t* update, size_t len, Millis now) {
   MsgHeader h;
   h.kind = MsgKind::Update;
   h.hops = reach_all() ? 0 : static_cast<uint8_t>(cfg_.limits.max_hops);
-  std::vector<Peer*> to = open_list();
-  cover(h, to);
+  std::vector<Peer*> to = first_hop(h);
   uint64_t id = new_id();
   remember(id);
   auto msg = make_msg(id, std::move(h), Bytes(update, update + len), false);
@@ -581,20 +589,18 @@ SendResult RoomCore::send_action(std::string_view name, const uint8_t* payload, 
   }
   const bool all = reach_all();
   if (!to.empty() && !direct && all) return {SendCode::BadTarget, 0, 0};  // not in the room
-  std::vector<Peer*> rec;
-  for (auto& [id, p] : peers_) {
-    if (p.conn != Conn::Open) continue;
-    if (direct && !std::binary_search(to.begin(), to.end(), id)) continue;
-    if (!fits(p.queued, len, l.max_outbound_bytes_per_peer)) return {SendCode::Busy, 0, 0};
-    rec.push_back(&p);
-  }
   MsgHeader h;
   h.kind = MsgKind::Action;
   h.hops = direct || all ? 0 : static_cast<uint8_t>(l.max_hops);
+  std::vector<Peer*> rec;
+  if (h.hops > 0) rec = first_hop(h);
+  for (auto& [id, p] : peers_)
+    if (h.hops == 0 && p.conn == Conn::Open && (!direct || std::binary_search(to.begin(), to.end(), id))) rec.push_back(&p);
+  for (Peer* p : rec)
+    if (!fits(p->queued, len, l.max_outbound_bytes_per_peer)) return {SendCode::Busy, 0, 0};
   h.name.assign(name.data(), name.size());
   h.metadata.assign(metadata.data(), metadata.size());
   h.targets = to;
-  cover(h, rec);
   r.id = new_id();
   remember(r.id);
   auto msg = make_msg(r.id, std::move(h), Bytes(payload, payload + len), true);
@@ -752,7 +758,8 @@ void RoomCore::drop_partial(Peer& p, std::map<uint64_t, Partial>::iterator it) {
 }
 
 void RoomCore::incoming_progress(const Peer& p, uint64_t id, const MsgHeader& h, uint64_t got) {
-  if (h.kind != MsgKind::Action || !for_me(h, cfg_.self)) return;
+  // (seen: a flood of an action we had along its tree, passed on without a second report)
+  if (h.kind != MsgKind::Action || !for_me(h, cfg_.self) || seen(id)) return;
   PeerId origin = h.origin.empty() ? p.id : h.origin;
   if (departed(origin)) return;
   Output& o = push(OutKind::ActionProgress, origin);
@@ -770,7 +777,10 @@ void RoomCore::on_chunk(Peer& p, const Frame& f) {
   if (f.has_header) {
     const MsgHeader& h = f.header;
     if (p.partials.count(id)) return;  // a repeated first chunk
-    const bool dup = h.kind != MsgKind::Sync2 && seen(id);
+    // A flood of a message we had along its tree only is not a duplicate: it is passed on once
+    // more (see on_message), so a flood started to get around a broken tree reaches everyone.
+    auto d = dedup_set_.find(id);
+    const bool dup = h.kind != MsgKind::Sync2 && d != dedup_set_.end() && !(d->second && h.hops > 0 && h.view == 0);
     if (f.count == 1) {
       if (f.bytes.size() != h.total_len) {
         violation(p, "chunk-size", "single chunk of " + std::to_string(f.bytes.size()) + " bytes for a message of " +
@@ -901,6 +911,16 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     ++stats_.duplicates;
     return;
   }
+  if (auto d = dedup_set_.find(id); d != dedup_set_.end()) {
+    // Had already. Along its tree only (and this is a flood)? Then pass the flood on too.
+    if (!d->second || h.hops == 0 || h.view != 0) {
+      ++stats_.duplicates;
+      return;
+    }
+    d->second = false;
+    relay(p, id, origin, h, data);
+    return;
+  }
   remember(id);
   if (h.kind != MsgKind::Update && departed(origin)) {
     ++stats_.ignored;  // actions, presence... from a peer that left or was dropped
@@ -951,24 +971,89 @@ void RoomCore::refused(Peer& p, const PeerId& origin, const Status& s) {
 }
 
 void RoomCore::relay(Peer& from, uint64_t id, const PeerId& origin, const MsgHeader& h, const Bytes& data) {
-  // Only to neighbours nobody upstream has sent it to (the covered list), so a flood does not
-  // cross every link of the mesh twice.
-  std::vector<Peer*> to;
-  for (auto& [pid, q] : peers_) {
-    if (q.conn != Conn::Open || &q == &from || pid == origin) continue;
-    if (std::find(h.covered.begin(), h.covered.end(), short_id(pid)) != h.covered.end()) continue;
-    to.push_back(&q);
-  }
-  if (to.empty()) return;
   MsgHeader r = h;
   r.origin = origin;
   r.hops = static_cast<uint8_t>(h.hops - 1);
+  std::vector<Peer*> to;
+  if (h.view != 0 && h.view == view_fp() && tree_targets(origin, &from, &to)) {
+    // A flood of it, should one come, goes on from here too.
+    if (auto d = dedup_set_.find(id); d != dedup_set_.end()) d->second = true;
+  } else {
+    // Flooding: only to neighbours nobody upstream has sent it to (the covered list), so a
+    // flood does not cross every link of the mesh twice.
+    r.view = 0;
+    for (auto& [pid, q] : peers_) {
+      if (q.conn != Conn::Open || &q == &from || pid == origin) continue;
+      if (std::find(r.covered.begin(), r.covered.end(), short_id(pid)) != r.covered.end()) continue;
+      to.push_back(&q);
+    }
+  }
+  if (to.empty()) return;
   cover(r, to);
   auto msg = make_msg(id, std::move(r), data, false);
   for (Peer* q : to) {
     if (enqueue_msg(*q, msg, h.kind == MsgKind::Action)) ++stats_.relayed;
     else if (h.kind == MsgKind::Update) q->needs_resync = true;
   }
+}
+
+// --- spanning-tree gossip ------------------------------------------------------------------------
+
+uint32_t RoomCore::view_fp() {
+  uint64_t sum = fnv1a64(cfg_.self);
+  for (const auto& [id, p] : peers_)
+    if (p.member && !p.banned) sum += fnv1a64(id);
+  if (sum != view_sum_ || view_ids_.empty()) {
+    view_sum_ = sum;
+    view_ids_ = {cfg_.self};
+    for (const auto& [id, p] : peers_)
+      if (p.member && !p.banned) view_ids_.push_back(id);
+    std::sort(view_ids_.begin(), view_ids_.end());
+    view_graph_ = mesh_graph(view_ids_, cfg_.max_direct_peers);
+  }
+  const uint32_t fp = static_cast<uint32_t>(sum ^ (sum >> 32));
+  return fp ? fp : 1;  // 0 means flooding on the wire
+}
+
+// Our children in origin's tree over the mesh of our member list, plus open channels to peers
+// not in that list yet (as leaves). False when a child's link is not open or has gone silent
+// while we were running (a peer that left, not connected yet, or dead): the caller floods.
+bool RoomCore::tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to) {
+  auto index = [&](const PeerId& id) {
+    auto it = std::lower_bound(view_ids_.begin(), view_ids_.end(), id);
+    return it != view_ids_.end() && *it == id ? static_cast<uint32_t>(it - view_ids_.begin()) : UINT32_MAX;
+  };
+  const uint32_t o = index(origin), me = index(cfg_.self);
+  if (o == UINT32_MAX || me == UINT32_MAX) return false;
+  std::vector<Peer*> v;
+  for (uint32_t c : tree_children(view_graph_, o, me)) {
+    Peer* q = find(view_ids_[c]);
+    if (!q || q->conn != Conn::Open || now_ - std::max(q->last_heard, woke_) >= 3 * cfg_.ping_every) return false;
+    v.push_back(q);
+  }
+  for (auto& [id, q] : peers_)
+    if (q.conn == Conn::Open && (!q.member || q.banned) && &q != from) v.push_back(&q);
+  *to = std::move(v);
+  return true;
+}
+
+// A neighbour's link went down: what it was passing on along trees (frames in flight, or sent
+// into a dead link) may have missed us or those below it. Beyond the full mesh, exchange state
+// vectors with our other neighbours once the gossip in flight has settled (what that brings
+// spreads further, see on_message), rather than at the next anti-entropy round.
+void RoomCore::schedule_repair() {
+  uint32_t members = 0;
+  for (const auto& [id, q] : peers_) members += q.member && !q.banned;
+  if (members > cfg_.max_direct_peers) repair_at_ = std::max(repair_at_, now_ + cfg_.repair_delay);
+}
+
+std::vector<RoomCore::Peer*> RoomCore::first_hop(MsgHeader& h) {
+  std::vector<Peer*> to;
+  if (h.hops > 0 && (h.view = view_fp()) && tree_targets(cfg_.self, nullptr, &to)) return to;
+  h.view = 0;
+  to = open_list();
+  cover(h, to);
+  return to;
 }
 
 RoomCore::RemoteState* RoomCore::remote(const PeerId& origin) {
@@ -1046,16 +1131,20 @@ void RoomCore::handle_timeout(Millis now) {
     }
     if (p.conn != Conn::Open) continue;
     if (now_ - p.last_heard >= cfg_.peer_timeout) {
+      schedule_repair();
       close(p, "timeout", true);
       continue;
     }
-    if (now_ >= p.next_ping) {
+    // A link that carried our frames within half a period keeps the other side's peer_timeout
+    // fed already (and its pings keep ours): then a ping is only due as an RTT probe, now and then.
+    const bool busy = now_ - p.last_sent < cfg_.ping_every / 2 && now_ - p.ping_sent < 5 * cfg_.ping_every;
+    if (now_ >= p.next_ping && (!busy || p.ping_nonce == 0)) {
       p.ping_nonce = new_id();
       p.ping_sent = now_;
       p.ping_outstanding = true;
       enqueue_control(p, encode_ping(false, p.ping_nonce, static_cast<uint64_t>(std::max<Millis>(now_, 0))));
-      p.next_ping = now_ + jitter(cfg_.ping_every);
     }
+    if (now_ >= p.next_ping) p.next_ping = now_ + jitter(cfg_.ping_every);
     for (auto it = p.partials.begin(); it != p.partials.end();) {
       auto cur = it++;
       if (now_ - cur->second.started >= cfg_.reassembly_timeout) drop_partial(p, cur);
@@ -1093,6 +1182,13 @@ void RoomCore::handle_timeout(Millis now) {
       broadcast_small(std::move(h), presence_);
     }
     next_heartbeat_ = now_ + jitter(cfg_.heartbeat);
+  }
+  if (repair_at_ && now_ >= repair_at_) {
+    repair_at_ = 0;
+    for (auto& [id, p] : peers_) {
+      const bool waiting = p.sync_pending && now_ - p.sync_progress < cfg_.sync_timeout;
+      if (p.conn == Conn::Open && p.hello && !waiting) request_sync(p, true);
+    }
   }
   if (now_ >= next_anti_entropy_) {
     // Round robin over open peers: ask one for what we lack, and offer what it lacks.
@@ -1151,6 +1247,7 @@ std::optional<Millis> RoomCore::poll_timeout() const {
   }
   if (typing_until_ > typing_sent_until_ && typing_until_ > now_)
     consider(typing_sent_at_ + cfg_.typing_refresh, "typing-refresh");
+  if (repair_at_) consider(repair_at_, "repair");
   timeout_reason_ = why;
   return std::max(t, now_);
 }

@@ -19,8 +19,9 @@
 //   Sync1 rounds repair anything lost; a sync reply that brought something new makes us offer
 //   an exchange to our other neighbours at once, so the repair spreads.
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
-//   id, relayed (hops > 0) only when the sender could not reach every member directly, and
-//   then not to the peers the message lists as having it already.
+//   id, relayed (hops > 0) only when the sender could not reach every member directly: along
+//   the origin's BFS tree over the mesh while member lists agree and the tree's links are up,
+//   else by flooding, not to the peers the message lists as having it already.
 // - Membership: signaling's join makes a member; its leave ends a membership only when there is
 //   no open channel (else the peer stays until bye, the channel closing, or peer_timeout), so a
 //   signaling restart or reconnect does not tear working links down.
@@ -49,6 +50,7 @@
 #include "room/doc_port.h"
 #include "room/frame.h"
 #include "room/limits.h"
+#include "room/mesh.h"
 #include "room/rng.h"
 
 namespace roomsync::room {
@@ -72,6 +74,7 @@ struct Config {
   Millis sync_timeout = 15000;    // no progress on a sync reply: ask another peer
   Millis reassembly_timeout = 60000;
   Millis anti_entropy_every = 10000;
+  Millis repair_delay = 1000;     // after losing a link beyond the full mesh: resync with the others
   Millis typing_timeout = 3000;   // typing clears this long after the last keystroke
   Millis typing_refresh = 1000;
   Millis garbage_report_every = 1000;  // at most one "garbage" ProtocolError per peer per period
@@ -205,6 +208,7 @@ class RoomCore {
     bool hello = false;
     uint64_t client_id = 0, session = 0;
     Millis last_heard = 0, next_ping = 0, ping_sent = 0;
+    Millis last_sent = 0;  // our last frame to it (pings are skipped while the link is busy)
     uint64_t ping_nonce = 0;
     bool ping_outstanding = false;
     bool synced = false, sync_pending = false, sync_deferred = false, needs_resync = false;
@@ -262,6 +266,14 @@ class RoomCore {
   void pump(Peer& p, bool control_only);
   void pump_all();
 
+  // --- spanning-tree gossip: beyond the full mesh, a message follows the breadth-first tree of
+  // the mesh rooted at its origin while the member lists agree (same view) and every tree link
+  // is up; otherwise it floods.
+  uint32_t view_fp();  // fingerprint of our member list (self included); rebuilds the graph
+  bool tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to);
+  std::vector<Peer*> first_hop(MsgHeader& h);  // where a message of ours goes (sets view, covered)
+  void schedule_repair();
+
   void on_frame(Peer& p, const Frame& f);
   void on_chunk(Peer& p, const Frame& f);
   void on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data);
@@ -288,7 +300,7 @@ class RoomCore {
   std::map<PeerId, Peer> peers_;
   std::map<PeerId, RemoteState> remote_;
   std::deque<PeerId> departed_;  // recently gone peers (their actions and presence are ignored)
-  std::set<uint64_t> dedup_set_;
+  std::map<uint64_t, bool> dedup_set_;  // message id -> we passed it on along its tree only
   std::deque<uint64_t> dedup_order_;
   std::deque<Output> out_;
   uint64_t partial_order_ = 0;
@@ -300,6 +312,11 @@ class RoomCore {
   PeerId anti_entropy_cursor_;
   Millis typing_until_ = 0, typing_sent_at_ = 0, typing_sent_until_ = 0;
   Stats stats_;
+  uint64_t view_sum_ = 0;          // sum of the members' fnv1a64, self included
+  std::vector<PeerId> view_ids_;   // the members, self included, sorted
+  MeshGraph view_graph_;           // their mesh (indices into view_ids_)
+  Millis repair_at_ = 0;           // 0: no repair due (schedule_repair)
+  Millis woke_ = 0;                // the first input after a gap of over a ping period
   mutable const char* timeout_reason_ = "";
 };
 

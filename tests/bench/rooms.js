@@ -313,7 +313,9 @@ const scenarios = {
     const conns = after.map((s) => s.connections).filter((x) => x != null);
     const frames = after.reduce((n, s, i) => (s.framesSent == null ? n : (n ?? 0) + s.framesSent - (before[i].framesSent ?? 0)), null);
     return { ...r, joinedMs, readyMs, connectionsMedian: median(conns), connectionsMax: conns.length ? Math.max(...conns) : null,
-      framesPerUpdate: frames == null ? null : frames / (peers.length * TYPED) };
+      framesPerUpdate: frames == null ? null : frames / (peers.length * TYPED),
+      // Copies of a message a peer had already: 0 while gossip follows the spanning trees.
+      duplicatesPerUpdate: after.reduce((n, s, i) => n + (s.duplicates ?? 0) - (before[i].duplicates ?? 0), 0) / (peers.length * TYPED) };
   },
 };
 

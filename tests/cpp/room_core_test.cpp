@@ -345,6 +345,24 @@ TEST_CASE("room: RTT is measured; a peer alone in the room is synced", "[room]")
   CHECK(alone.node(0).core->synced());
 }
 
+TEST_CASE("room: pings only probe RTT now and then on a busy link; nobody times out", "[room]") {
+  Sim sim = settled_room(2);
+  auto rtts = [&](size_t i) { return of_kind(sim.node(i), OutKind::Rtt).size(); };
+  size_t a = rtts(0), b = rtts(1);
+  sim.run_until(23000);  // idle but for heartbeats: one side or the other pings every ~2 s
+  CHECK(rtts(0) - a + rtts(1) - b >= 8);
+  a = rtts(0), b = rtts(1);
+  // Node 0 sends an update every 100 ms: its frames keep node 1's timer fed, so node 0 pings only
+  // as an RTT probe (every 10 s); node 1, with little to send, keeps pinging.
+  for (int k = 0; k < 200; ++k) sim.at(23000 + k * 100, [&sim] { sim.edit(0); });
+  sim.run_until(43000);
+  CHECK(rtts(0) - a <= 3);
+  CHECK(rtts(1) - b >= 2);
+  sim.run_until(60000);
+  for (size_t i = 0; i < 2; ++i) CHECK(sim.node(i).core->open_peers().size() == 1);
+  sim.require_converged();
+}
+
 TEST_CASE("room: a large local update travels in chunks within the frame limit", "[room]") {
   Sim sim = settled_room(3);
   sim.edit(0, 300000);  // one ~300 KB update

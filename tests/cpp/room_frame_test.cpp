@@ -30,6 +30,7 @@ std::vector<std::vector<uint8_t>> sample_frames() {
   act.metadata = R"({"x":1})";
   act.targets = {"peer-b", "peer-c"};
   act.covered = {1, 0xdeadbeef, short_id("peer-a")};
+  act.view = 0x89abcdef;
   v.push_back(encode_chunk(43, 0, 2, act, data, 5));
   v.push_back(encode_chunk(43, 1, 2, act, data, 5));
   MsgHeader pres;
@@ -86,6 +87,7 @@ TEST_CASE("room frames: every frame type round-trips", "[room][frame]") {
   CHECK(f.header.metadata == R"({"x":1})");
   CHECK(f.header.targets == std::vector<std::string>{"peer-b", "peer-c"});
   CHECK(f.header.covered == std::vector<uint32_t>{1, 0xdeadbeef, short_id("peer-a")});
+  CHECK(f.header.view == 0x89abcdef);
   CHECK(f.bytes.size() == 5);
   for (const auto& fr : frames) {
     DecodeResult r = decode_frame(fr.data(), fr.size(), lim, &f);

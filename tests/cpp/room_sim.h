@@ -40,6 +40,7 @@ struct SimOptions {
   uint32_t max_direct = 6;
   Limits limits;
   std::function<void(Config&)> tune;  // per-node config changes
+  bool count_updates = false;  // fill Sim::update_frames / update_got / update_origin
 };
 
 struct Node {
@@ -54,6 +55,7 @@ struct Node {
   uint64_t transmits = 0;
   uint32_t max_open = 0;
   Millis joined_at = 0;
+  Millis paused_until = 0;  // Sim::pause: frames and timers wait until then
 };
 
 class Sim {
@@ -67,6 +69,12 @@ class Sim {
   uint64_t steps() const { return steps_; }
   uint64_t inserted() const { return inserted_; }
   uint64_t max_inflight_seen() const { return max_inflight_seen_; }
+
+  // With SimOptions::count_updates: frames starting an Update message that cores sent, how many
+  // each node was handed per message ((node, message id) -> count), and each message's origin.
+  uint64_t update_frames = 0;
+  std::map<std::pair<size_t, uint64_t>, uint32_t> update_got;
+  std::map<uint64_t, size_t> update_origin;
 
   // Schedules fn at time t.
   void at(Millis t, std::function<void()> fn) {
@@ -209,7 +217,7 @@ class Sim {
       Millis next_ev = queue_.empty() ? INT64_MAX : queue_.top().t;
       Millis next_dl = INT64_MAX;
       for (const Node& n : nodes_)
-        if (n.alive && n.deadline) next_dl = std::min(next_dl, *n.deadline);
+        if (n.alive && n.deadline) next_dl = std::min(next_dl, std::max(*n.deadline, n.paused_until));
       Millis t = std::min(next_ev, next_dl);
       if (t > until || t == INT64_MAX) break;
       ++steps_;
@@ -226,7 +234,7 @@ class Sim {
       } else {
         for (size_t i = 0; i < nodes_.size(); ++i) {
           Node& n = nodes_[i];
-          if (!n.alive || !n.deadline || *n.deadline > now_) continue;
+          if (!n.alive || !n.deadline || *n.deadline > now_ || n.paused_until > now_) continue;
           n.core->handle_timeout(now_);
           drain(i);
         }
@@ -234,6 +242,16 @@ class Sim {
     }
     REQUIRE(steps_ < budget);
     now_ = std::max(now_, until);
+  }
+
+  // Node i gets no CPU until `until` (a starved or busy process): frames for it and its timers
+  // wait, and are handled then, in order, after what is scheduled for that time already.
+  void pause(size_t i, Millis until) { nodes_[i].paused_until = until; }
+
+  // The channel between a and b resets: both sides see it close, what is in flight is lost.
+  void reset(size_t a, size_t b) {
+    Link& l = link(a, b);
+    if (l.state != LinkState::Closed) reset_link(a, b, l);
   }
 
   // The next `count` frames from `from` to `to` vanish, as when a transport gives up waiting
@@ -404,11 +422,18 @@ class Sim {
         return;
       }
       case EvKind::Deliver: {
+        if (nodes_[e.b].paused_until > now_) {
+          Ev later = e;
+          later.t = nodes_[e.b].paused_until;
+          push(std::move(later));
+          return;
+        }
         Link& l = link(e.a, e.b);
         if (l.gen != e.gen || l.state != LinkState::Open || !nodes_[e.b].alive) return;
         if (blocked(e.a, e.b)) return;  // lost in the partition
         uint64_t& inflight = l.inflight[dir(e.a, e.b)];
         const uint64_t before = inflight;
+        if (const Frame* f = update_start(e.bytes)) ++update_got[{e.b, f->a}];
         inflight -= std::min<uint64_t>(inflight, e.bytes.size());
         nodes_[e.b].core->handle_frame(nodes_[e.a].id, e.bytes.data(), e.bytes.size(), now_);
         drain(e.b);
@@ -436,10 +461,23 @@ class Sim {
     }
   }
 
+  // The decoded frame if it starts an Update message (and counting is on).
+  const Frame* update_start(const Bytes& b) {
+    if (!opt_.count_updates) return nullptr;
+    scratch_ = Frame{};
+    if (decode_frame(b.data(), b.size(), opt_.limits, &scratch_).error != DecodeError::None) return nullptr;
+    const bool is = scratch_.type == FrameType::Chunk && scratch_.has_header && scratch_.header.kind == MsgKind::Update;
+    return is ? &scratch_ : nullptr;
+  }
+
   void transmit(size_t from, const Output& o) {
     size_t to = index_of(o.peer);
     REQUIRE(to != SIZE_MAX);
     REQUIRE(o.bytes.size() <= opt_.limits.max_frame_bytes);
+    if (const Frame* f = update_start(o.bytes)) {
+      ++update_frames;
+      if (f->header.origin.empty()) update_origin[f->a] = from;
+    }
     Link& l = link(from, to);
     if (l.state != LinkState::Open || !nodes_[to].alive) return;  // into a closed channel
     if (chance(opt_.reset_prob)) {
@@ -557,6 +595,7 @@ class Sim {
   std::set<size_t> side_;
   std::set<size_t> unlisted_;  // alive but out of signaling (signaling_drop)
   bool partitioned_ = false;
+  Frame scratch_;
 };
 
 }  // namespace room_sim

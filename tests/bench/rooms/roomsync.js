@@ -137,7 +137,7 @@ export async function createPeer(env, { notify }) {
       if (!room) return {};
       const peers = room.getPeers();
       const core = room._core?.stats?.();
-      return { peers: peers.length, connections: peers.filter((id) => room.peerInfo(id)?.direct).length, framesSent: core ? core.framesOut : null, errors: { ...errors } };
+      return { peers: peers.length, connections: peers.filter((id) => room.peerInfo(id)?.direct).length, framesSent: core ? core.framesOut : null, duplicates: core ? core.duplicates : null, errors: { ...errors } };
     },
     // How this peer reaches the others: counts by route, and how many of those are synced.
     describe() {
