@@ -33,8 +33,8 @@
 //    bytes of that part], sealed as iv || ciphertext || tag with a password;
 //  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
 //    a greeting also carries h: 1 in clear, a refusal is { rs1: 1, nack: 'wrong_password' }.
-//    Messages: hello {ack}, sdp {g, d: description, o: offer number | a: number of the offer
-//    answered}, ice {g, d: candidate}, bye, relay-only;
+//    Messages: hello {ack, d: 1 when the sender dials the peer, else 0}, sdp {g, d: description,
+//    o: offer number | a: number of the offer answered}, ice {g, d: candidate}, bye, relay-only;
 //    `g` is the connection generation (a re-dial increments it, both sides follow the higher).
 //    Every message also carries s: the sender's session id (random per peer entry, the sender's
 //    incarnation for this pair) and r: the receiver's session id it is addressed to (required on
@@ -113,6 +113,7 @@ function newNegotiation(pc, gen) {
     offers: 0, // our offers so far (numbered from 1: an answer names the offer it answers)
     localOffer: 0, // the number of our offer waiting for its answer (0: none)
     holdIce: null, // outgoing candidates held while our description is being set
+    deferred: false, // our first offer waits for the peer's greeting (see _offer)
   };
   neg.abandoned = new Promise((resolve) => (neg.abandon = resolve));
   return neg;
@@ -130,6 +131,7 @@ class Peer {
     this.retiredSids = []; // the peer's earlier ones this entry replaced (see _restart)
     this.heldSignals = []; // sdp and ice waiting for remoteSid
     // --- end session ids ---
+    this.remoteDials = false; // the peer's greeting said it dials us: its offer is coming (see _offer)
     this.seq = 0;
     this.gen = 0; // RTCPeerConnection generation, shared with the peer
     this.pc = null;
@@ -573,6 +575,12 @@ export class PeerTransport {
       if (!neg.wantOffer || pc.signalingState !== 'stable') return;
       const restart = neg.iceRestart;
       neg.wantOffer = neg.iceRestart = false;
+      // Glare avoidance: on a fresh link (generation 0, nothing negotiated yet) the polite side
+      // waits for the peer's greeting; a peer that dials too makes the only offer (no rollback,
+      // no second ICE gathering). A peer that does not dial, or an older one, gets our offer then
+      // (sdp waits for its greeting anyway); a lost offer ends as usual in the connect timeout.
+      neg.deferred = peer.polite && !restart && !neg.gen && !neg.offers && !pc.remoteDescription && (peer.remoteSid === null || peer.remoteDials);
+      if (neg.deferred) return;
       try {
         const offer = await pc.createOffer(restart ? { iceRestart: true } : undefined);
         if (peer.neg !== neg || pc.signalingState !== 'stable') return;
@@ -1058,7 +1066,8 @@ export class PeerTransport {
 
   _hello(peer, ack) {
     peer.helloSent = true;
-    this._signal(peer, { k: 'hello', ack });
+    // d: we dial the peer (a connection exists, or connect() makes one right after its greeting).
+    this._signal(peer, { k: 'hello', ack, d: peer.pc || (!ack && this._wantsDirect(peer)) ? 1 : 0 });
     if (!ack) this._greetUntilHeard(peer, this.opts.connectTimeoutMs);
   }
 
@@ -1069,7 +1078,7 @@ export class PeerTransport {
     peer.helloTimer = this._timer(() => {
       peer.helloTimer = null;
       if (peer.heard || peer.gone || peer.refused) return;
-      this._signal(peer, { k: 'hello', ack: false });
+      this._signal(peer, { k: 'hello', ack: false, d: peer.pc ? 1 : 0 });
       this._greetUntilHeard(peer, Math.min(this.opts.maxRetryDelayMs, delay * 2));
     }, delay);
   }
@@ -1189,7 +1198,10 @@ export class PeerTransport {
     const gen = Number.isInteger(msg.g) && msg.g >= 0 ? msg.g : 0;
     switch (msg.k) {
       case 'hello':
+        peer.remoteDials = msg.d === 1;
         if (!msg.ack) this._hello(peer, true);
+        // Our first offer waited for this greeting: make it unless the peer's offer is coming.
+        if (peer.neg?.deferred && !peer.remoteDials) this._offer(peer, peer.neg.pc, peer.neg.gen);
         // Our descriptions and candidates made before we knew its session go out now (after the ack).
         for (const held of peer.heldSignals.splice(0)) this._signal(peer, held);
         // A peer that greets us wants a connection; follow it unless it is ours to dial already.

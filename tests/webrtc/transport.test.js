@@ -48,6 +48,9 @@ test('two peers dial each other at once (glare): one data channel, frames in ord
   });
   const a = await makePeer(srv, room, { rtc: counting('a') });
   const b = await makePeer(srv, room, { rtc: counting('b') });
+  // Greetings without the dial flag (as from a peer that is not dialling yet, or an older one):
+  // the polite side then offers too (see the next test for the flag).
+  for (const p of [a, b]) withoutDialFlag(p);
   // Same tick: both create an offer; perfect negotiation must settle it.
   a.transport.connect(b.id);
   b.transport.connect(a.id);
@@ -63,6 +66,44 @@ test('two peers dial each other at once (glare): one data channel, frames in ord
   assert.ok(offers.a >= 1 && offers.b >= 1, `both sides offered: ${JSON.stringify(offers)}`);
   assert.deepEqual(a.opens.at(-1), [b.id, 'datachannel']);
   assert.deepEqual(b.opens.at(-1), [a.id, 'datachannel']);
+  assert.deepEqual(errorCodes(a), []);
+  assert.deepEqual(errorCodes(b), []);
+  await a.close();
+  await b.close();
+});
+
+/** Strips the dial flag (d) from the peer's outgoing greetings. */
+function withoutDialFlag(p) {
+  const signal = p.signaling.signal.bind(p.signaling);
+  p.signaling.signal = (to, data) => {
+    if (data && data.m && data.m.k === 'hello') data = { ...data, m: { ...data.m, d: undefined } };
+    return signal(to, data);
+  };
+}
+
+test('both dial at once, greetings say so: only the impolite side offers (no glare), one data channel', async () => {
+  const room = newRoom();
+  const offers = new Map();
+  const counting = (side) => ({
+    ...wrtc,
+    RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+      setLocalDescription(desc) {
+        if (desc && desc.type === 'offer') offers.set(side, (offers.get(side) || 0) + 1);
+        return super.setLocalDescription(desc);
+      }
+    },
+  });
+  const a = await makePeer(srv, room, { rtc: counting('a') });
+  const b = await makePeer(srv, room, { rtc: counting('b') });
+  a.transport.connect(b.id);
+  b.transport.connect(a.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  sendNumbered(a, b, 20);
+  sendNumbered(b, a, 20);
+  await waitUntil(() => b.received(a.id).length === 20 && a.received(b.id).length === 20, { message: 'frames' });
+  const [polite, impolite] = a.transport.defaultPolite(b.id) ? ['a', 'b'] : ['b', 'a'];
+  assert.equal(offers.get(polite), undefined, `the polite side made no offer: ${JSON.stringify([...offers])}`);
+  assert.equal(offers.get(impolite), 1);
   assert.deepEqual(errorCodes(a), []);
   assert.deepEqual(errorCodes(b), []);
   await a.close();
