@@ -35,6 +35,20 @@ double delivered(Sim& sim, uint32_t once) {
   return pairs ? double(ok) / double(pairs) : 0;
 }
 
+// Options that count update frames and deliveries, for `seed`.
+SimOptions counting(uint64_t seed) {
+  SimOptions o;
+  o.seed = seed;
+  o.count_updates = true;
+  return o;
+}
+
+// Thirty members, run until every mesh link is open.
+void settle_thirty(Sim& sim) {
+  for (int i = 0; i < 30; ++i) sim.add_node();
+  sim.run_until(15000);
+}
+
 }  // namespace
 
 TEST_CASE("room gossip: the mesh's BFS trees span every member, each member once", "[room][gossip]") {
@@ -68,12 +82,8 @@ TEST_CASE("room gossip: the mesh's BFS trees span every member, each member once
 TEST_CASE("room gossip: in a settled 30-peer room an update costs 29 frames, one per member", "[room][sim][gossip]") {
   const uint64_t seed = GENERATE(range(1, 4));
   INFO("seed " << seed);
-  SimOptions o;
-  o.seed = seed;
-  o.count_updates = true;
-  Sim sim(o);
-  for (int i = 0; i < 30; ++i) sim.add_node();
-  sim.run_until(15000);  // every mesh link open
+  Sim sim(counting(seed));
+  settle_thirty(sim);
   for (int k = 0; k < 90; ++k) sim.at(15000 + k * 40, [&sim, k] { sim.edit(static_cast<size_t>(k % 30)); });
   sim.run_until(25000);
   sim.require_converged();
@@ -87,10 +97,7 @@ TEST_CASE("room gossip: members joining, leaving and dying mid-stream; every upd
           "[room][sim][gossip][churn]") {
   const uint64_t seed = GENERATE(range(1, 4));
   INFO("seed " << seed);
-  SimOptions o;
-  o.seed = seed;
-  o.count_updates = true;
-  Sim sim(o);
+  Sim sim(counting(seed));
   for (int i = 0; i < 30; ++i) sim.at(i * 100, [&sim] { sim.add_node(); });
   edits(sim, 0, 30, 8, 6000, 30000, seed);
   for (int k = 0; k < 3; ++k) sim.at(12000 + k * 1500, [&sim] { sim.add_node(); });  // nodes 30..32
@@ -120,13 +127,10 @@ TEST_CASE("room gossip: a broken tree still delivers (departed and not yet conne
   // cascade can hide a message the forwarding dropped.
   const uint64_t seed = GENERATE(range(1, 6));
   INFO("seed " << seed);
-  SimOptions o;
-  o.seed = seed;
-  o.count_updates = true;
+  SimOptions o = counting(seed);
   o.tune = [](Config& c) { c.anti_entropy_every = 100'000'000; };
   Sim sim(o);
-  for (int i = 0; i < 30; ++i) sim.add_node();
-  sim.run_until(15000);
+  settle_thirty(sim);
   // Members join (their links are not up yet while the others already count them) and leave
   // with a bye, and a tree link fails, all while everyone types.
   edits(sim, 0, 30, 6, 15000, 25000, seed);
@@ -148,12 +152,8 @@ TEST_CASE("room gossip: a tree link that is down makes its parent flood, and the
           "[room][sim][gossip]") {
   const uint64_t seed = GENERATE(range(1, 4));
   INFO("seed " << seed);
-  SimOptions o;
-  o.seed = seed;
-  o.count_updates = true;
-  Sim sim(o);
-  for (int i = 0; i < 30; ++i) sim.add_node();
-  sim.run_until(15000);
+  Sim sim(counting(seed));
+  settle_thirty(sim);
   std::vector<std::string> ids;
   sim.each_alive([&](size_t, Node& n) { ids.push_back(n.id); });
   std::sort(ids.begin(), ids.end());
@@ -195,12 +195,8 @@ TEST_CASE("room gossip: a tree link that is down makes its parent flood, and the
 TEST_CASE("room gossip: a peer that was starved of CPU does not take its links for dead", "[room][sim][gossip]") {
   const uint64_t seed = GENERATE(range(1, 4));
   INFO("seed " << seed);
-  SimOptions o;
-  o.seed = seed;
-  o.count_updates = true;
-  Sim sim(o);
-  for (int i = 0; i < 30; ++i) sim.add_node();
-  sim.run_until(15000);
+  Sim sim(counting(seed));
+  settle_thirty(sim);
   // Node 4 gets no CPU for 8 s (more than the 3 ping periods after which a silent tree link
   // counts as dead), then its user's keystroke is handled before the frames that waited.
   sim.at(24000, [&sim] { sim.edit(4); });
@@ -218,8 +214,7 @@ TEST_CASE("room gossip: channel resets and vanished frames on tree links are rep
   o.seed = seed;
   o.reset_prob = 0.002;
   Sim sim(o);
-  for (int i = 0; i < 30; ++i) sim.add_node();
-  sim.run_until(15000);
+  settle_thirty(sim);
   edits(sim, 0, 30, 6, 15000, 25000, seed);
   // Frames between two neighbours vanish without the channel closing (a stalled transport that
   // then reports the loss): what the receiver and its subtrees missed comes back by sync.
