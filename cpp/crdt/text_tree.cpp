@@ -100,6 +100,32 @@ void BlockIndex::erase_between(uint64_t lo, uint64_t hi) {
   }
 }
 
+bool BlockIndex::assign_in_block(uint64_t lo, uint64_t hi, uint32_t v) {
+  const uint32_t bi = block_of(lo);
+  Block& b = *blocks_[bi];
+  const uint32_t n = b.n;
+  const uint32_t i = static_cast<uint32_t>(std::upper_bound(b.key, b.key + n, lo) - b.key);      // first key > lo
+  const uint32_t j = static_cast<uint32_t>(std::lower_bound(b.key + i, b.key + n, hi) - b.key);  // first key >= hi
+  if (j == n && bi + 1 < blocks_.size() && first_[bi + 1] < hi) return false;  // keys to erase further on
+  const uint32_t at = i > 0 && b.key[i - 1] == lo ? i - 1 : i;  // where lo goes
+  // Below hi, the greatest key is in this block (block_of(lo) starts at or below lo) unless
+  // there is none at all.
+  const bool carry = (j == n || b.key[j] != hi) && j > 0 && (b.key[j - 1] >> 32) == (hi >> 32);
+  const uint32_t carried = carry ? b.val[j - 1] : 0;
+  const uint32_t rest = at + 1 + carry;  // where the keys from hi on go
+  if (rest + (n - j) > kBlock) return false;
+  std::memmove(b.key + rest, b.key + j, (n - j) * sizeof(uint64_t));
+  std::memmove(b.val + rest, b.val + j, (n - j) * sizeof(uint32_t));
+  b.key[at] = lo;
+  b.val[at] = v;
+  if (carry) {
+    b.key[at + 1] = hi;
+    b.val[at + 1] = carried;
+  }
+  b.n = rest + (n - j);
+  return true;
+}
+
 size_t BlockIndex::memory_bytes() const {
   return first_.capacity() * sizeof(uint64_t) + blocks_.capacity() * sizeof(void*) +
          blocks_.size() * sizeof(Block);
@@ -295,6 +321,7 @@ void TextTree::index_place(uint32_t client, uint32_t clock, uint32_t len, uint32
   uint64_t start = key(client, clock), end = key(client, clock + len);
   if (moved) {
     // Existing clocks: keep what follows the range, and drop entries inside it.
+    if (index_.assign_in_block(start, end, leaf)) return;  // load speed (issue 8)
     uint32_t after = index_lookup(client, clock + len);
     index_.erase_between(start, end);
     if (after != kNone && index_.ceil_key(end) != end) index_.set(end, after);
