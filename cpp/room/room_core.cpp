@@ -1016,8 +1016,9 @@ uint32_t RoomCore::view_fp() {
 }
 
 // Our children in origin's tree over the mesh of our member list, plus open channels to peers
-// not in that list yet (as leaves). False when a child's link is not open or has gone silent
-// while we were running (a peer that left, not connected yet, or dead): the caller floods.
+// not in that list yet (as leaves). False when a child's link is not open, or has gone silent
+// while we were running and signaling lost the peer too (a peer that left, not connected yet,
+// or dead): the caller floods.
 bool RoomCore::tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to) {
   auto index = [&](const PeerId& id) {
     auto it = std::lower_bound(view_ids_.begin(), view_ids_.end(), id);
@@ -1028,7 +1029,10 @@ bool RoomCore::tree_targets(const PeerId& origin, const Peer* from, std::vector<
   std::vector<Peer*> v;
   for (uint32_t c : tree_children(view_graph_, o, me)) {
     Peer* q = find(view_ids_[c]);
-    if (!q || q->conn != Conn::Open || now_ - std::max(q->last_heard, woke_) >= 3 * cfg_.ping_every) return false;
+    if (!q || q->conn != Conn::Open) return false;
+    // Silence alone is no death: a starved or busy process (seconds on a loaded machine) gets
+    // what we sent once it runs again. A dead one is also gone from signaling (listed false).
+    if (!q->listed && now_ - std::max(q->last_heard, woke_) >= 3 * cfg_.ping_every) return false;
     v.push_back(q);
   }
   for (auto& [id, q] : peers_)

@@ -228,3 +228,56 @@ TEST_CASE("room gossip: channel resets and vanished frames on tree links are rep
   sim.require_converged();
   CHECK(sim.protocol_errors() == 0);
 }
+
+TEST_CASE("room gossip: a tree child starved of CPU, still in signaling, is not taken for dead", "[room][sim][gossip]") {
+  // What made about one update in five flood in the 30-process rooms bench: a process on an
+  // overloaded machine stops running for several seconds (event-loop lags of 3-10 s were
+  // measured), its neighbours hear nothing from it for more than 3 ping periods and took it for
+  // dead, so every message whose tree went through it flooded the whole mesh. It is alive (its
+  // signaling connection stays) and gets what was sent to it once it runs again.
+  const uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  Sim sim(counting(seed));
+  settle_thirty(sim);
+  const size_t starved = static_cast<size_t>(seed * 7 % 30);
+  sim.pause(starved, 25000);  // from 15 s: 10 s, less than peer_timeout (12 s)
+  // Everyone else types while its neighbours have not heard from it for 6.5-9.5 s.
+  for (size_t i = 0, k = 0; i < 30; ++i)
+    if (i != starved) sim.at(21500 + static_cast<Millis>(k++) * 100, [&sim, i] { sim.edit(i); });
+  sim.run_until(32000);
+  sim.require_converged();
+  CHECK(sim.update_origin.size() == 29);
+  CHECK(sim.update_frames == 29 * 29);  // along the trees, none flooded
+  CHECK(delivered(sim, 1) == 1.0);
+  CHECK(sim.protocol_errors() == 0);
+}
+
+TEST_CASE("room gossip: a tree child that died floods once signaling has lost it too", "[room][sim][gossip]") {
+  // The other side of the test above: a killed process (no bye, its channels silent until
+  // peer_timeout) is gone from signaling after Sim's dead_leave_after (5 s); its parents then
+  // flood around it, so those below it get every update by gossip alone, before the link times
+  // out and the repair exchanges would bring them.
+  const uint64_t seed = GENERATE(range(1, 4));
+  INFO("seed " << seed);
+  SimOptions o = counting(seed);
+  o.tune = [](Config& c) { c.anti_entropy_every = 100'000'000; };
+  Sim sim(o);
+  settle_thirty(sim);
+  const size_t dead = static_cast<size_t>(seed * 11 % 30);
+  sim.at(16000, [&sim, dead] { sim.kill(dead); });
+  // 6.5-9.5 s after the kill: its links silent for over 3 ping periods, not yet timed out (12 s).
+  for (size_t i = 0, k = 0; i < 30; ++i)
+    if (i != dead) sim.at(22500 + static_cast<Millis>(k++) * 100, [&sim, i] { sim.edit(i); });
+  sim.run_until(27000);
+  CHECK(sim.update_origin.size() == 29);
+  uint64_t pairs = 0, got = 0;
+  for (const auto& [id, origin] : sim.update_origin)
+    sim.each_alive([&](size_t i, Node&) {
+      if (i == origin) return;
+      ++pairs;
+      got += sim.update_got[{i, id}] >= 1;
+    });
+  CHECK(got == pairs);
+  sim.run_until(40000);
+  sim.require_converged();
+}
