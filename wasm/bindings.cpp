@@ -89,8 +89,8 @@ class DocHandle {
   int check(Status s) { return s.ok ? 0 : fail(s); }
   // --- B4 (issue 8): a text edit that JS asks to `take` (someone listens, no transact() open)
   // returns its transaction's result flags too, shifted past the failure bit: one call per
-  // keystroke instead of an edit and rs_take_last_result.
-  int edited(Status s, bool take) { return !s.ok ? fail(s) : take ? keep(doc.last_result()) << 1 : 0; }
+  // keystroke instead of an edit and rs_take_last_result. (One copy: size.)
+  [[gnu::noinline]] int edited(Status s, bool take) { return !s.ok ? fail(s) : take ? keep(doc.last_result()) << 1 : 0; }
   // --- end B4
   // --- memory (issue 8): a call refused by the memory guard (wasm/memory_guard.h) ---
   // The message is the bytes needed: JS words it (js/index.js, oomError).
@@ -108,6 +108,18 @@ class DocHandle {
   int keep(TransactionResult& r) {
     events.clear();
     event_text.clear();
+    // B4 (issue 8): a keystroke no observer sees has no events; their tables are skipped.
+    if (!r.text_events.empty() || !r.map_events.empty() || !r.counter_events.empty() || !r.list_events.empty())
+      take_events(r);
+    update.swap(r.update);
+    update_at[0] = reinterpret_cast<uintptr_t>(update.data());
+    update_at[1] = static_cast<uint32_t>(update.size());
+    r.update.clear();
+    return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
+           (events.empty() ? 0 : kHasEvents);
+  }
+  // The events of `r` into `events` and `event_text` (layout above); clears them in `r`.
+  void take_events(TransactionResult& r) {
     for (const auto& e : r.text_events) {
       events.push_back(kEvText);
       events.push_back(e.root);
@@ -148,16 +160,10 @@ class DocHandle {
         event_text += j16;
       }
     }
-    update.swap(r.update);
-    update_at[0] = reinterpret_cast<uintptr_t>(update.data());  // B4 (issue 8)
-    update_at[1] = static_cast<uint32_t>(update.size());
-    r.update.clear();
     r.text_events.clear();
     r.map_events.clear();
     r.counter_events.clear();
     r.list_events.clear();
-    return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
-           (events.empty() ? 0 : kHasEvents);
   }
 
   // Puts a JSON text (UTF-8 in the core) into text_out as UTF-16; returns its length, or -1.
