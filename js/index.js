@@ -59,7 +59,7 @@ const EXPORTS = [
   'rs_scratch', 'rs_text_insert', 'rs_text_delete', 'rs_text_length', 'rs_text_content', 'rs_text_out',
   'rs_encode_state', 'rs_state_vector', 'rs_encode_state_since', 'rs_bytes_out', 'rs_bytes_out_len',
   'rs_apply_update', 'rs_begin', 'rs_commit', 'rs_take_last_result', 'rs_set_observed',
-  'rs_set_capture_updates', 'rs_events', 'rs_events_len', 'rs_event_text', 'rs_update', 'rs_update_len',
+  'rs_set_capture_updates', 'rs_events', 'rs_events_len', 'rs_event_text',
   'rs_map_set', 'rs_map_delete', 'rs_map_get', 'rs_map_has', 'rs_register_set', 'rs_register_get',
   'rs_counter_add', 'rs_counter_value',
   'rs_list_insert', 'rs_list_delete', 'rs_list_length', 'rs_list_get', 'rs_list_content',
@@ -609,9 +609,10 @@ export class Doc {
     // Undo managers record a local transaction now, before anything else can commit.
     const stack = local && this._undoManagers.length !== 0 ? this._captureUndo(origin) : null;
     let update = null;
-    const updateLen = (flags & HAS_UPDATE) !== 0 ? X.rs_update_len(h) : 0;
+    // The update's address and length lie at the handle's own address (DocHandle::update_at).
+    const updateLen = (flags & HAS_UPDATE) !== 0 ? u32()[(h >>> 2) + 1] : 0;
     if (updateLen !== 0 && this._updateListeners.length > 0) {
-      const ptr = X.rs_update(h) >>> 0;
+      const ptr = u32()[h >>> 2];
       update = u8().slice(ptr, ptr + updateLen);
     }
     // Small results stay in wasm memory for the next transaction (no call to free them).
@@ -874,8 +875,12 @@ export class Text extends Root {
     const h = doc._live();
     checkIndex(pos, 'position');
     checkString(str, 'inserted text');
-    if (X.rs_text_insert(h, this._handle, pos, writeString(str), str.length) !== 0) doc._fail();
-    if (doc._listening && str.length !== 0) doc._afterEdit(h, null, true); // empty: no transaction
+    // take: the call also returns the transaction's result flags (shifted by one) when someone
+    // listens and no transact() is open; empty: no transaction.
+    const take = doc._listening && doc._txDepth === 0 && str.length !== 0 ? 1 : 0;
+    const r = X.rs_text_insert(h, this._handle, pos, writeString(str), str.length, take);
+    if ((r & 1) !== 0) doc._fail();
+    if (take !== 0) doc._dispatch(r >> 1, null, true);
   }
 
   delete(pos, len) {
@@ -884,8 +889,10 @@ export class Text extends Root {
     const h = doc._live();
     checkIndex(pos, 'position');
     checkIndex(len, 'length');
-    if (X.rs_text_delete(h, this._handle, pos, len) !== 0) doc._fail();
-    if (doc._listening && len !== 0) doc._afterEdit(h, null, true); // empty: no transaction
+    const take = doc._listening && doc._txDepth === 0 && len !== 0 ? 1 : 0; // as in insert()
+    const r = X.rs_text_delete(h, this._handle, pos, len, take);
+    if ((r & 1) !== 0) doc._fail();
+    if (take !== 0) doc._dispatch(r >> 1, null, true);
   }
 
   get length() {

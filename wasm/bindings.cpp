@@ -19,6 +19,7 @@
 #include <emscripten/val.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -57,6 +58,11 @@ std::string utf8(const char16_t* s, uint32_t len) {
 
 class DocHandle {
  public:
+  // --- B4 (issue 8): the last transaction's update bytes as (address, length), first in the
+  // handle so that JS reads them from wasm memory at the handle's own address (js/index.js,
+  // Doc._dispatch) instead of making two calls per keystroke. Set by keep().
+  uint32_t update_at[2] = {0, 0};
+  // --- end B4
   explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {
     roomsync::set_memory_check(&rs_memory::available);  // idempotent: one check for every doc
   }
@@ -81,6 +87,11 @@ class DocHandle {
     return 1;
   }
   int check(Status s) { return s.ok ? 0 : fail(s); }
+  // --- B4 (issue 8): a text edit that JS asks to `take` (someone listens, no transact() open)
+  // returns its transaction's result flags too, shifted past the failure bit: one call per
+  // keystroke instead of an edit and rs_take_last_result. (One copy: size.)
+  [[gnu::noinline]] int edited(Status s, bool take) { return !s.ok ? fail(s) : take ? keep(doc.last_result()) << 1 : 0; }
+  // --- end B4
   // --- memory (issue 8): a call refused by the memory guard (wasm/memory_guard.h) ---
   // The message is the bytes needed: JS words it (js/index.js, oomError).
   int out_of_memory(size_t need) {
@@ -97,6 +108,18 @@ class DocHandle {
   int keep(TransactionResult& r) {
     events.clear();
     event_text.clear();
+    // B4 (issue 8): a keystroke no observer sees has no events; their tables are skipped.
+    if (!r.text_events.empty() || !r.map_events.empty() || !r.counter_events.empty() || !r.list_events.empty())
+      take_events(r);
+    update.swap(r.update);
+    update_at[0] = reinterpret_cast<uintptr_t>(update.data());
+    update_at[1] = static_cast<uint32_t>(update.size());
+    r.update.clear();
+    return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
+           (events.empty() ? 0 : kHasEvents);
+  }
+  // The events of `r` into `events` and `event_text` (layout above); clears them in `r`.
+  void take_events(TransactionResult& r) {
     for (const auto& e : r.text_events) {
       events.push_back(kEvText);
       events.push_back(e.root);
@@ -137,14 +160,10 @@ class DocHandle {
         event_text += j16;
       }
     }
-    update.swap(r.update);
-    r.update.clear();
     r.text_events.clear();
     r.map_events.clear();
     r.counter_events.clear();
     r.list_events.clear();
-    return (r.changed ? kChanged : 0) | (update.empty() ? 0 : kHasUpdate) |
-           (events.empty() ? 0 : kHasEvents);
   }
 
   // Puts a JSON text (UTF-8 in the core) into text_out as UTF-16; returns its length, or -1.
@@ -228,6 +247,9 @@ class DocHandle {
   }
 };
 
+// B4 (issue 8): JS reads DocHandle::update_at at the handle's address.
+static_assert(offsetof(DocHandle, update_at) == 0);
+
 // One scratch buffer for inputs (text, update bytes), shared by all handles: JS is single
 // threaded and every call consumes its input before returning.
 uint8_t* g_scratch = nullptr;
@@ -253,14 +275,15 @@ EMSCRIPTEN_KEEPALIVE uint8_t* rs_scratch(size_t bytes) {
 }
 
 // --- text --------------------------------------------------------------------------------
+// `take` (B4, issue 8): see DocHandle::edited; only for an edit that makes a transaction.
 EMSCRIPTEN_KEEPALIVE int rs_text_insert(DocHandle* h, RootHandle root, uint32_t pos,
-                                        const char16_t* s, uint32_t len) {
+                                        const char16_t* s, uint32_t len, int take) {
   if (size_t need = h->refused(size_t{len} * 2, 8)) return h->out_of_memory(need);
-  return h->check(h->doc.text_insert(root, pos, std::u16string_view(s, len)));
+  return h->edited(h->doc.text_insert(root, pos, std::u16string_view(s, len)), take);
 }
-EMSCRIPTEN_KEEPALIVE int rs_text_delete(DocHandle* h, RootHandle root, uint32_t pos, uint32_t len) {
+EMSCRIPTEN_KEEPALIVE int rs_text_delete(DocHandle* h, RootHandle root, uint32_t pos, uint32_t len, int take) {
   if (size_t need = h->refused(0, 0)) return h->out_of_memory(need);
-  return h->check(h->doc.text_delete(root, pos, len));
+  return h->edited(h->doc.text_delete(root, pos, len), take);
 }
 // --- the command queue (js/index.js, queueEdit): text edits of a document nobody listens to
 // are written by JS into one buffer in wasm memory and run here in one call, when anything else
@@ -454,6 +477,7 @@ EMSCRIPTEN_KEEPALIVE void rs_release_out(DocHandle* h) {
   std::u16string().swap(h->text_out);
   std::vector<uint8_t>().swap(h->bytes_out);
   std::vector<uint8_t>().swap(h->update);
+  h->update_at[0] = h->update_at[1] = 0;  // B4 (issue 8)
   std::vector<uint32_t>().swap(h->events);
   std::u16string().swap(h->event_text);
 }
@@ -488,10 +512,6 @@ EMSCRIPTEN_KEEPALIVE uint32_t rs_events_len(DocHandle* h) {
   return static_cast<uint32_t>(h->events.size());
 }
 EMSCRIPTEN_KEEPALIVE const char16_t* rs_event_text(DocHandle* h) { return h->event_text.data(); }
-EMSCRIPTEN_KEEPALIVE const uint8_t* rs_update(DocHandle* h) { return h->update.data(); }
-EMSCRIPTEN_KEEPALIVE uint32_t rs_update_len(DocHandle* h) {
-  return static_cast<uint32_t>(h->update.size());
-}
 
 // --- undo managers (js/undo.js) ----------------------------------------------------------
 // One entry point for the rare undo calls (one export is smaller than six embind methods).

@@ -3,7 +3,6 @@
 
 #include <emscripten/heap.h>
 #include <malloc.h>
-#include <unistd.h>
 
 #include <cstdint>
 
@@ -32,7 +31,8 @@ size_t default_limit() {
   return def;
 }
 
-size_t top() { return reinterpret_cast<uintptr_t>(sbrk(0)); }
+// What sbrk(0) returns, without its bookkeeping (B4, issue 8: every edit asks).
+size_t top() { return *emscripten_get_sbrk_ptr(); }
 
 // a + b, saturated (sizes are 32-bit here).
 size_t add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }

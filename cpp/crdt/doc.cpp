@@ -122,7 +122,9 @@ void DocImpl::log_op(uint32_t client, const Op& op) {
 [[gnu::noinline]] void DocImpl::begin() {
   if (txn.depth++ > 0) return;
   // B4 (issue 8): our own clock only; note_remote() adds the others' if remote ops come in.
-  txn.clocks_before.assign(1, clients[0].next_clock);
+  // (assign() is a call per keystroke in wasm; after a local transaction the size is 1 already.)
+  if (txn.clocks_before.size() == 1) txn.clocks_before[0] = clients[0].next_clock;
+  else txn.clocks_before.assign(1, clients[0].next_clock);
   txn.remote = false;
   txn.changed = false;
   map_priors.clear();  // undo: the previous transaction's writes were captured or dropped

@@ -99,4 +99,26 @@ describe("'update' listeners without observers", () => {
     for (const u of got) copy.applyUpdate(u);
     assert.equal(copy.getText('t').toString(), doc.getText('t').toString());
   });
+
+  // B4 (issue 8): a text edit returns its result with its status (one wasm call); one that is
+  // refused or empty emits nothing, and the next edit's bytes are its own.
+  test('refused and empty text edits emit nothing; the next edit emits its own bytes', async () => {
+    const [plain, observed] = await pair();
+    for (const { doc } of [plain, observed]) {
+      const t = doc.getText('t');
+      t.insert(0, 'ab');
+      assert.throws(() => t.insert(9, 'x'), RangeError);
+      assert.throws(() => t.delete(1, 5), RangeError);
+      t.insert(1, '');
+      t.delete(1, 0);
+      t.delete(0, 1);
+      t.insert(1, 'c');
+      assert.equal(t.toString(), 'bc');
+    }
+    assert.equal(plain.seen.length, 3);
+    assert.deepEqual(plain.seen.map(([u]) => Array.from(u)), observed.seen.map(([u]) => Array.from(u)));
+    const copy = await createDoc();
+    for (const [u] of plain.seen) copy.applyUpdate(u);
+    assert.equal(copy.getText('t').toString(), 'bc');
+  });
 });
