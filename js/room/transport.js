@@ -7,9 +7,8 @@
 //  - on ICE failure (or no channel within connectTimeoutMs): an ICE restart, then full re-dials
 //    (a new RTCPeerConnection, numbered by a generation both sides follow) with backoff;
 //  - relay fallback: until the channel is open, or when it cannot be made, frames go through the
-//    signaling server's binary `relay` (split to its 64 KiB limit, or several small ones in one
-//    message up to it; a few messages in flight per peer, paced below the server's rate limit,
-//    retried on `rate_limit`; nothing is dropped silently);
+//    signaling server's binary `relay` (split to its 64 KiB limit, up to 8 messages in flight per
+//    peer, paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
 //  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
 //    and exactly once even while they switch from the relay to the channel;
 //  - media (calls, see call.js): tracks added to peerConnection(id) are negotiated by the same
@@ -31,9 +30,7 @@
 //  - data channel message: 0x01, epoch u32, seq u32, frame bytes; or a batch of frames with
 //    consecutive seqs: 0x02, epoch u32, seq u32 of the first, then per frame length u32, bytes;
 //  - relay message: 0x01 (plain) or 0x02 (sealed), then [epoch u32, seq u32, part u16, parts u16,
-//    bytes of that part] or a batch of whole frames with consecutive seqs [epoch u32, seq u32 of
-//    the first, 0 u16, 0 u16, then per frame length u32, bytes], sealed as iv || ciphertext || tag
-//    with a password;
+//    bytes of that part], sealed as iv || ciphertext || tag with a password;
 //  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
 //    a greeting also carries h: 1 in clear, a refusal is { rs1: 1, nack: 'wrong_password' }.
 //    Messages: hello {ack, d: 1 when the sender dials the peer, else 0}, sdp {g, d: description,
@@ -70,7 +67,7 @@ const nextTurn = typeof setImmediate === 'function' ? setImmediate : queueMicrot
 const RELAY_PLAIN = 1; // relay message: kind u8, then (sealed or not) epoch u32, seq u32, part u16, parts u16, bytes
 const RELAY_SEALED = 2;
 const RELAY_INNER_HEADER = 12;
-const RELAY_WINDOW = 4; // relay messages in flight per peer (each up to relayMaxBytes)
+const RELAY_WINDOW = 8; // relay messages in flight per peer: a sync reply goes without a round trip per chunk
 const SIGNAL_TAG = 'rs1'; // marks our signal payloads among other users of the `signal` event
 
 const DEFAULTS = {
@@ -164,7 +161,7 @@ class Peer {
     this.relayQueue = []; // {seq, bytes, part, parts}
     this.relayBytes = 0;
     this.relayBusy = false;
-    this.relayInflight = 0; // queued frames (from the head) that the relay messages in flight carry
+    this.relayInflight = 0; // queued frames (from the head) that relay messages in flight carry
     this.drainTimer = null;
     this.recv = { epoch: null, next: 0, pending: new Map(), retired: [], gapTimer: null, parts: null };
     this.gone = false;
@@ -959,53 +956,7 @@ export class PeerTransport {
     }
   }
 
-  /** The queued frames (from index `from` on) the next relay message carries: that frame's next
-   * part, or as many whole frames as fit one message together. */
-  _relayBatch(peer, from) {
-    const q = peer.relayQueue.slice(from);
-    const room = this._relayPartBytes();
-    let n = 1;
-    if (q[0].parts === 1) {
-      let bytes = 4 + q[0].bytes.length;
-      // (seqs must follow on: frames moved back from a closing channel may come after later ones)
-      while (n < q.length && q[n].parts === 1 && q[n].seq === ((q[n - 1].seq + 1) >>> 0) && bytes + 4 + q[n].bytes.length <= room) {
-        bytes += 4 + q[n++].bytes.length;
-      }
-    }
-    return q.slice(0, n);
-  }
-
-  /** Relay inner message of one part of a frame: epoch, seq, part, parts, bytes of that part. */
-  _relayPartInner(peer, item) {
-    const size = this._relayPartBytes();
-    const chunk = item.bytes.subarray(item.part * size, (item.part + 1) * size);
-    const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
-    const v = new DataView(inner.buffer);
-    v.setUint32(0, peer.epoch);
-    v.setUint32(4, item.seq);
-    v.setUint16(8, item.part);
-    v.setUint16(10, item.parts);
-    inner.set(chunk, RELAY_INNER_HEADER);
-    return inner;
-  }
-
-  /** Relay inner message of several whole frames (consecutive seqs): epoch, seq of the first,
-   * part 0, parts 0 (the batch mark), then per frame length u32, bytes. */
-  _relayBatchInner(peer, items) {
-    const inner = new Uint8Array(RELAY_INNER_HEADER + items.reduce((n, it) => n + 4 + it.bytes.length, 0));
-    const v = new DataView(inner.buffer);
-    v.setUint32(0, peer.epoch);
-    v.setUint32(4, items[0].seq);
-    let o = RELAY_INNER_HEADER;
-    for (const it of items) {
-      v.setUint32(o, it.bytes.length);
-      inner.set(it.bytes, o + 4);
-      o += 4 + it.bytes.length;
-    }
-    return inner;
-  }
-
-  /** One pump per peer: order is kept, and a failed message (`rate_limit`...) is sent again. */
+  /** One pump per peer: order is kept, and a failed message (`rate_limit`...) goes again. */
   _pumpRelay(peer) {
     if (peer.relayBusy || !peer.heard || peer.gone) return;
     this._pumpRelayLoop(peer).catch((err) => {
@@ -1018,54 +969,49 @@ export class PeerTransport {
     peer.relayBusy = true;
     let failures = 0;
     let failingSince = 0;
-    // Messages sent and not acknowledged yet: [{ items, part, reply }]. The server answers a
-    // peer's pushes in order, so acks come in order too and the acknowledged frames are a prefix
-    // of the queue. Up to RELAY_WINDOW messages of whole frames are in flight at once (no round
-    // trip per message); the part of a larger frame goes alone (its parts must arrive in order).
+    // Messages sent and not acknowledged yet: [{ item, part, reply }]. The server answers a
+    // peer's pushes in order, so the acknowledged frames are a prefix of the queue.
     const window = [];
     try {
-      await null; // the frames the room sends in this same task go together (see _relayBatch)
       while (!peer.gone && !this._closed) {
-        const q = peer.relayQueue;
-        const last = window[window.length - 1];
-        const sending = window.length < RELAY_WINDOW && peer.relayInflight < q.length && !(last && last.items[0].parts > 1) &&
-          (window.length === 0 || q[peer.relayInflight].parts === 1);
-        if (sending) {
-          // Whole frames queued together travel as one message (a batch): a late joiner's hello,
-          // presence and state vector in one round trip, a sync reply in a few.
-          const items = this._relayBatch(peer, peer.relayInflight);
-          peer.relayInflight += items.length;
-          const part = items[0].part;
-          const inner = items.length > 1 ? this._relayBatchInner(peer, items) : this._relayPartInner(peer, items[0]);
+        const item = peer.relayQueue[peer.relayInflight];
+        // (the parts of a frame go one at a time: they must arrive in order)
+        if (item && window.length < RELAY_WINDOW && !(window.length && (item.parts > 1 || window[0].item.parts > 1))) {
+          peer.relayInflight++;
+          const part = item.part;
+          const size = this._relayPartBytes();
+          const chunk = item.bytes.subarray(part * size, (part + 1) * size);
+          const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
+          const v = new DataView(inner.buffer);
+          v.setUint32(0, peer.epoch);
+          v.setUint32(4, item.seq);
+          v.setUint16(8, part);
+          v.setUint16(10, item.parts);
+          inner.set(chunk, RELAY_INNER_HEADER);
           const body = this._key ? await seal(await this._key, 'relay', this.localId, peer.id, inner) : inner;
           const msg = new Uint8Array(1 + body.length);
           msg[0] = this._key ? RELAY_SEALED : RELAY_PLAIN;
           msg.set(body, 1);
           await this._relayToken();
           if (peer.gone || this._closed) return;
-          const reply = this.signaling.relay(peer.id, msg).then(() => null, (err) => err || new Error('relay failed'));
-          window.push({ items, part, reply });
+          window.push({ item, part, reply: this.signaling.relay(peer.id, msg).then(() => null, (err) => err || new Error('relay failed')) });
           continue;
         }
         if (window.length === 0) break;
-        const { items, part, reply } = window.shift();
-        const err = await reply;
+        const sent = window.shift();
+        const err = await sent.reply;
         if (!err) {
           failures = 0;
           failingSince = 0;
-          const item = items[0];
-          item.part = items.length === 1 ? part + 1 : item.parts;
-          let done = item.part === item.parts ? items.length : 0;
-          peer.relayInflight = Math.max(0, peer.relayInflight - items.length);
-          for (const it of items) {
-            if (done-- <= 0 || peer.relayQueue[0] !== it) break;
+          peer.relayInflight = Math.max(0, peer.relayInflight - 1);
+          if ((sent.item.part = sent.part + 1) === sent.item.parts && peer.relayQueue[0] === sent.item) {
             peer.relayQueue.shift();
-            peer.relayBytes -= it.bytes.length;
+            peer.relayBytes -= sent.item.bytes.length;
           }
           continue;
         }
         // A failed message: those sent after it may have gone through, but they go again from
-        // here (the receiver drops frames it has by their sequence numbers).
+        // here (the receiver drops the frames it has by their sequence numbers).
         await Promise.all(window.splice(0).map((w) => w.reply));
         peer.relayInflight = 0;
         const code = err.code;
@@ -1112,10 +1058,9 @@ export class PeerTransport {
     const part = v.getUint16(8);
     const parts = v.getUint16(10);
     const chunk = inner.subarray(RELAY_INNER_HEADER);
-    if (parts === 0 && part === 0) return this._deliverRelayBatch(peer, epoch, seq, v, inner.length);
     if (parts === 0 || part >= parts) return this._error('bad_frame', `peer ${peer.id} relayed part ${part} of ${parts}`, peer.id);
     if (parts === 1) return this._deliver(peer, epoch, seq, chunk);
-    // Parts of one frame arrive in order (a part is the only message in flight, see _pumpRelayLoop).
+    // Parts of one frame arrive in order (sent one at a time, see _pumpRelayLoop).
     let p = peer.recv.parts;
     if (part === 0) p = peer.recv.parts = { epoch, seq, parts, chunks: [] };
     if (!p || p.epoch !== epoch || p.seq !== seq || p.parts !== parts || p.chunks.length !== part) {
@@ -1134,18 +1079,6 @@ export class PeerTransport {
       o += c.length;
     }
     this._deliver(peer, epoch, seq, whole);
-  }
-
-  /** A relayed batch of whole frames (see _relayBatchInner), delivered as they were sent. */
-  _deliverRelayBatch(peer, epoch, seq, v, end) {
-    const frames = [];
-    for (let o = RELAY_INNER_HEADER; o < end;) {
-      const len = o + 4 <= end ? v.getUint32(o) : -1;
-      if (len < 0 || len > MAX_FRAME_BYTES || o + 4 + len > end) return this._error('bad_frame', `peer ${peer.id} relayed a malformed batch of frames`, peer.id);
-      frames.push(new Uint8Array(v.buffer, v.byteOffset + o + 4, len));
-      o += 4 + len;
-    }
-    for (let i = 0; i < frames.length; i++) this._deliver(peer, epoch, (seq + i) >>> 0, frames[i]);
   }
 
   // ---------------------------------------------------------------- signals

@@ -506,9 +506,7 @@ test('a pair that cannot connect directly still exchanges frames through the rel
   await waitUntil(() => errorCodes(a).includes('connect_failed'), { message: 'connect_failed' });
   assert.ok(a.errors.every((e) => e.code === 'connect_failed' && e.peerId === b.id), a.errors.map(String).join('\n'));
   assert.equal(a.transport.route(b.id), 'relay');
-  // 5 frames of two parts each, and 300 small frames sent at once: a few messages carry those.
-  const relays = srv.metrics.relays - relaysBefore;
-  assert.ok(relays >= 11 && relays < 100, `frames went through the server relay, small ones together (${relays} messages)`);
+  assert.ok(srv.metrics.relays - relaysBefore >= 310, 'frames went through the server relay');
   await a.close();
   await b.close();
 });
@@ -585,9 +583,9 @@ test("the relay is paced and retried under the server's rate limit: nothing is d
     const a = await makePeer(tight, room, { relay: 'always', rtc: undefined });
     const b = await makePeer(tight, room, { relay: 'always', rtc: undefined });
     a.transport.connect(b.id);
-    sendNumbered(a, b, 60, 40_000); // one frame per message (two do not fit): 60 messages
-    await waitUntil(() => b.received(a.id).length === 60, { message: 'relayed frames' });
-    assert.deepEqual(indices(b.received(a.id)), range(60));
+    sendNumbered(a, b, 80, 500);
+    await waitUntil(() => b.received(a.id).length === 80, { message: 'relayed frames' });
+    assert.deepEqual(indices(b.received(a.id)), range(80));
     assert.ok(tight.metrics.rateLimited > 0, 'the server refused some relays (the retry path ran)');
     assert.deepEqual(errorCodes(a), []);
     await a.close();
@@ -674,7 +672,7 @@ test('a relay message lost on the way: the receiver waits, then reports frames_l
   hub.tamper = (from, to, bytes) => (from === 'pa' && ++relayed === 4 ? [] : [bytes]); // frame 3 never arrives
   const { a, b, got, errors } = hubPair(hub, { gapTimeoutMs: 200 });
   a.connect('pb');
-  for (const i of range(10)) a.send('pb', numbered(i, 40_000)); // one frame per message
+  for (const i of range(10)) a.send('pb', numbered(i));
   await waitUntil(() => got.length === 9, { message: 'frames after the gap' });
   assert.deepEqual(indices(got), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
   assert.equal(errors.length, 1);
@@ -685,9 +683,9 @@ test('a relay message lost on the way: the receiver waits, then reports frames_l
   await b.close();
 });
 
-// --- relay batching and pipelining (a late joiner's sync: fewer server round trips) ---
+// --- relay pipelining (a late joiner's sync: no server round trip per chunk) ---
 /** pa's relay() on the hub, wrapped: `calls` counts messages; `hold` keeps acks back until
- * release(); `fail(n)` makes the n-th message fail with rate_limit (not delivered). */
+ * release(); `fail: n` makes the n-th message fail with rate_limit (not delivered). */
 function wrapRelay(sig, { hold = false, fail = 0 } = {}) {
   const w = { calls: 0, pending: [], release() { for (const r of this.pending.splice(0)) r(); } };
   const relay = sig.relay.bind(sig);
@@ -699,24 +697,7 @@ function wrapRelay(sig, { hold = false, fail = 0 } = {}) {
   return w;
 }
 
-test('small frames queued together travel in one relay message, in order, once', async () => {
-  const hub = fakeHub();
-  const sig = hub.member('pa');
-  const w = wrapRelay(sig);
-  const got = [];
-  const a = onHub(new PeerTransport({ signaling: sig, relay: 'always' }));
-  const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
-  a.connect('pb');
-  await waitUntil(() => a.route('pb') === 'relay' && b.route('pa') === 'relay', { message: 'route' });
-  for (const i of range(50)) a.send('pb', numbered(i, 100));
-  await waitUntil(() => got.length === 50, { message: 'frames' });
-  assert.deepEqual(indices(got), range(50));
-  assert.equal(w.calls, 1, 'one message for 50 frames of 100 bytes');
-  await a.close();
-  await b.close();
-});
-
-test('relay messages are pipelined: a few in flight before the first is acknowledged', async () => {
+test('relay messages are pipelined: up to 8 in flight before the first is acknowledged', async () => {
   const hub = fakeHub();
   const sig = hub.member('pa');
   const w = wrapRelay(sig, { hold: true });
@@ -725,15 +706,15 @@ test('relay messages are pipelined: a few in flight before the first is acknowle
   const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
   a.connect('pb');
   await waitUntil(() => a.route('pb') === 'relay' && b.route('pa') === 'relay', { message: 'route' });
-  for (const i of range(7)) a.send('pb', numbered(i, 40_000)); // one frame per message
-  await waitUntil(() => got.length === 4, { message: 'four messages before any ack' });
+  for (const i of range(11)) a.send('pb', numbered(i, 40_000));
+  await waitUntil(() => got.length === 8, { message: 'eight messages before any ack' });
   await new Promise((r) => setTimeout(r, 30));
-  assert.equal(got.length, 4, 'at most four messages in flight');
-  while (got.length < 7) {
+  assert.equal(got.length, 8, 'at most eight messages in flight');
+  while (got.length < 11) {
     w.release();
     await new Promise((r) => setTimeout(r, 5));
   }
-  assert.deepEqual(indices(got), range(7));
+  assert.deepEqual(indices(got), range(11));
   w.release();
   await a.close();
   await b.close();
@@ -761,7 +742,7 @@ test('a relay message that fails is sent again, and those sent after it: deliver
     await b.close();
   }
 });
-// --- end relay batching and pipelining ---
+// --- end relay pipelining ---
 
 test("relay 'never': no route, send() returns false and the failure is reported for the peer", async () => {
   const room = newRoom();
