@@ -7,8 +7,8 @@
 //  - on ICE failure (or no channel within connectTimeoutMs): an ICE restart, then full re-dials
 //    (a new RTCPeerConnection, numbered by a generation both sides follow) with backoff;
 //  - relay fallback: until the channel is open, or when it cannot be made, frames go through the
-//    signaling server's binary `relay` (split to its 64 KiB limit, one message in flight per peer,
-//    paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
+//    signaling server's binary `relay` (split to its 64 KiB limit, up to 8 messages in flight per
+//    peer, paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
 //  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
 //    and exactly once even while they switch from the relay to the channel;
 //  - media (calls, see call.js): tracks added to peerConnection(id) are negotiated by the same
@@ -67,6 +67,7 @@ const nextTurn = typeof setImmediate === 'function' ? setImmediate : queueMicrot
 const RELAY_PLAIN = 1; // relay message: kind u8, then (sealed or not) epoch u32, seq u32, part u16, parts u16, bytes
 const RELAY_SEALED = 2;
 const RELAY_INNER_HEADER = 12;
+const RELAY_WINDOW = 8; // relay messages in flight per peer: a sync reply goes without a round trip per chunk
 const SIGNAL_TAG = 'rs1'; // marks our signal payloads among other users of the `signal` event
 
 const DEFAULTS = {
@@ -160,6 +161,7 @@ class Peer {
     this.relayQueue = []; // {seq, bytes, part, parts}
     this.relayBytes = 0;
     this.relayBusy = false;
+    this.relayInflight = 0; // queued frames (from the head) that relay messages in flight carry
     this.drainTimer = null;
     this.recv = { epoch: null, next: 0, pending: new Map(), retired: [], gapTimer: null, parts: null };
     this.gone = false;
@@ -853,7 +855,7 @@ export class PeerTransport {
   /** Channel open: frames not yet handed to the relay take the channel instead. */
   _moveRelayQueueToChannel(peer) {
     if (this.opts.relay === 'always') return;
-    const keep = peer.relayBusy && peer.relayQueue.length ? 1 : 0; // the one in flight finishes on the relay
+    const keep = peer.relayBusy ? Math.min(peer.relayInflight, peer.relayQueue.length) : 0; // those in flight finish on the relay
     for (const item of peer.relayQueue.splice(keep)) {
       peer.relayBytes -= item.bytes.length;
       this._dcSend(peer, item.seq, item.bytes);
@@ -954,7 +956,7 @@ export class PeerTransport {
     }
   }
 
-  /** One relay message in flight per peer: order is kept and a `rate_limit` reply is simply retried. */
+  /** One pump per peer: order is kept, and a failed message (`rate_limit`...) goes again. */
   _pumpRelay(peer) {
     if (peer.relayBusy || !peer.heard || peer.gone) return;
     this._pumpRelayLoop(peer).catch((err) => {
@@ -967,52 +969,69 @@ export class PeerTransport {
     peer.relayBusy = true;
     let failures = 0;
     let failingSince = 0;
+    // Messages sent and not acknowledged yet: [{ item, part, reply }]. The server answers a
+    // peer's pushes in order, so the acknowledged frames are a prefix of the queue.
+    const window = [];
     try {
-      while (peer.relayQueue.length && !peer.gone && !this._closed) {
-        const item = peer.relayQueue[0];
-        const size = this._relayPartBytes();
-        const chunk = item.bytes.subarray(item.part * size, (item.part + 1) * size);
-        const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
-        const v = new DataView(inner.buffer);
-        v.setUint32(0, peer.epoch);
-        v.setUint32(4, item.seq);
-        v.setUint16(8, item.part);
-        v.setUint16(10, item.parts);
-        inner.set(chunk, RELAY_INNER_HEADER);
-        const body = this._key ? await seal(await this._key, 'relay', this.localId, peer.id, inner) : inner;
-        const msg = new Uint8Array(1 + body.length);
-        msg[0] = this._key ? RELAY_SEALED : RELAY_PLAIN;
-        msg.set(body, 1);
-        await this._relayToken();
-        if (peer.gone || this._closed) return;
-        try {
-          await this.signaling.relay(peer.id, msg);
+      while (!peer.gone && !this._closed) {
+        const item = peer.relayQueue[peer.relayInflight];
+        // (the parts of a frame go one at a time: they must arrive in order)
+        if (item && window.length < RELAY_WINDOW && !(window.length && (item.parts > 1 || window[0].item.parts > 1))) {
+          peer.relayInflight++;
+          const part = item.part;
+          const size = this._relayPartBytes();
+          const chunk = item.bytes.subarray(part * size, (part + 1) * size);
+          const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
+          const v = new DataView(inner.buffer);
+          v.setUint32(0, peer.epoch);
+          v.setUint32(4, item.seq);
+          v.setUint16(8, part);
+          v.setUint16(10, item.parts);
+          inner.set(chunk, RELAY_INNER_HEADER);
+          const body = this._key ? await seal(await this._key, 'relay', this.localId, peer.id, inner) : inner;
+          const msg = new Uint8Array(1 + body.length);
+          msg[0] = this._key ? RELAY_SEALED : RELAY_PLAIN;
+          msg.set(body, 1);
+          await this._relayToken();
+          if (peer.gone || this._closed) return;
+          window.push({ item, part, reply: this.signaling.relay(peer.id, msg).then(() => null, (err) => err || new Error('relay failed')) });
+          continue;
+        }
+        if (window.length === 0) break;
+        const sent = window.shift();
+        const err = await sent.reply;
+        if (!err) {
           failures = 0;
           failingSince = 0;
-          item.part++;
-          if (item.part === item.parts && peer.relayQueue[0] === item) {
+          peer.relayInflight = Math.max(0, peer.relayInflight - 1);
+          if ((sent.item.part = sent.part + 1) === sent.item.parts && peer.relayQueue[0] === sent.item) {
             peer.relayQueue.shift();
-            peer.relayBytes -= item.bytes.length;
+            peer.relayBytes -= sent.item.bytes.length;
           }
-        } catch (err) {
-          const code = err && err.code;
-          if (code === 'closed') return;
-          failures++;
-          failingSince ||= Date.now();
-          // unknown_peer: the peer may be rejoining signaling; give it a little while.
-          const fatal = code === 'payload_too_large' || code === 'invalid_payload' || (code === 'unknown_peer' && Date.now() - failingSince > 10_000);
-          if (fatal) {
-            const lost = peer.relayQueue.length;
-            peer.relayQueue = [];
-            peer.relayBytes = 0;
-            this._error('relay_failed', `${lost} frame(s) to peer ${peer.id} could not be relayed: ${code || err.message}`, peer.id);
-            return;
-          }
-          await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)), this._timers);
+          continue;
         }
+        // A failed message: those sent after it may have gone through, but they go again from
+        // here (the receiver drops the frames it has by their sequence numbers).
+        await Promise.all(window.splice(0).map((w) => w.reply));
+        peer.relayInflight = 0;
+        const code = err.code;
+        if (code === 'closed') return;
+        failures++;
+        failingSince ||= Date.now();
+        // unknown_peer: the peer may be rejoining signaling; give it a little while.
+        const fatal = code === 'payload_too_large' || code === 'invalid_payload' || (code === 'unknown_peer' && Date.now() - failingSince > 10_000);
+        if (fatal) {
+          const lost = peer.relayQueue.length;
+          peer.relayQueue = [];
+          peer.relayBytes = 0;
+          this._error('relay_failed', `${lost} frame(s) to peer ${peer.id} could not be relayed: ${code || err.message}`, peer.id);
+          return;
+        }
+        await sleep(Math.min(5000, 50 * 2 ** Math.min(failures, 7)), this._timers);
       }
     } finally {
       peer.relayBusy = false;
+      peer.relayInflight = 0;
     }
     if (peer.relayQueue.length && peer.heard && !peer.gone && !this._closed) this._pumpRelay(peer);
   }
@@ -1041,7 +1060,7 @@ export class PeerTransport {
     const chunk = inner.subarray(RELAY_INNER_HEADER);
     if (parts === 0 || part >= parts) return this._error('bad_frame', `peer ${peer.id} relayed part ${part} of ${parts}`, peer.id);
     if (parts === 1) return this._deliver(peer, epoch, seq, chunk);
-    // Parts of one frame arrive in order (one message in flight per sender).
+    // Parts of one frame arrive in order (sent one at a time, see _pumpRelayLoop).
     let p = peer.recv.parts;
     if (part === 0) p = peer.recv.parts = { epoch, seq, parts, chunks: [] };
     if (!p || p.epoch !== epoch || p.seq !== seq || p.parts !== parts || p.chunks.length !== part) {

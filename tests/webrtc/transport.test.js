@@ -683,6 +683,67 @@ test('a relay message lost on the way: the receiver waits, then reports frames_l
   await b.close();
 });
 
+// --- relay pipelining (a late joiner's sync: no server round trip per chunk) ---
+/** pa's relay() on the hub, wrapped: `calls` counts messages; `hold` keeps acks back until
+ * release(); `fail: n` makes the n-th message fail with rate_limit (not delivered). */
+function wrapRelay(sig, { hold = false, fail = 0 } = {}) {
+  const w = { calls: 0, pending: [], release() { for (const r of this.pending.splice(0)) r(); } };
+  const relay = sig.relay.bind(sig);
+  sig.relay = async (to, data) => {
+    if (++w.calls === fail) throw Object.assign(new Error('rate_limit'), { code: 'rate_limit' });
+    await relay(to, data);
+    if (hold) await new Promise((r) => w.pending.push(r));
+  };
+  return w;
+}
+
+test('relay messages are pipelined: up to 8 in flight before the first is acknowledged', async () => {
+  const hub = fakeHub();
+  const sig = hub.member('pa');
+  const w = wrapRelay(sig, { hold: true });
+  const got = [];
+  const a = onHub(new PeerTransport({ signaling: sig, relay: 'always' }));
+  const b = onHub(new PeerTransport({ signaling: hub.member('pb'), relay: 'always', onFrame: (from, bytes) => got.push(bytes.slice()) }));
+  a.connect('pb');
+  await waitUntil(() => a.route('pb') === 'relay' && b.route('pa') === 'relay', { message: 'route' });
+  for (const i of range(11)) a.send('pb', numbered(i, 40_000));
+  await waitUntil(() => got.length === 8, { message: 'eight messages before any ack' });
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(got.length, 8, 'at most eight messages in flight');
+  while (got.length < 11) {
+    w.release();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.deepEqual(indices(got), range(11));
+  w.release();
+  await a.close();
+  await b.close();
+});
+
+test('a relay message that fails is sent again, and those sent after it: delivered in order, once', async () => {
+  for (const password of [undefined, 'pw']) {
+    const hub = fakeHub();
+    const sig = hub.member('pa');
+    const w = wrapRelay(sig, { fail: 2 });
+    const got = [];
+    const errors = [];
+    const opts = { relay: 'always', password, roomName: 'hub', pbkdf2Iterations: 1000, onError: (e) => errors.push(e) };
+    const a = onHub(new PeerTransport({ signaling: sig, ...opts }));
+    const b = onHub(new PeerTransport({ signaling: hub.member('pb'), ...opts, onFrame: (from, bytes) => got.push(bytes.slice()) }));
+    a.connect('pb');
+    await waitUntil(() => a.route('pb') === 'relay' && b.route('pa') === 'relay', { message: 'route' });
+    for (const i of range(6)) a.send('pb', numbered(i, 40_000));
+    await waitUntil(() => got.length === 6, { message: 'frames' });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(indices(got), range(6));
+    assert.ok(w.calls > 6, 'the failed message and those after it went again');
+    assert.deepEqual(errors, []);
+    await a.close();
+    await b.close();
+  }
+});
+// --- end relay pipelining ---
+
 test("relay 'never': no route, send() returns false and the failure is reported for the peer", async () => {
   const room = newRoom();
   const a = await makePeer(srv, room, { rtc: unreachableRtc, relay: 'never', connectTimeoutMs: 500 });
