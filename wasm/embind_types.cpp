@@ -7,7 +7,7 @@
 // passes the types below. The link takes embind's JS libraries instead of -lembind (which
 // would link bind.cpp whole), so this file defines bind.cpp's two symbols. A binding that
 // passes a type missing here fails when it is called, with embind's "due to unbound types"
-// error: add the type to the list.
+// error: add the type to the list (emscripten::val would also need emval.js in the link).
 #include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
 
@@ -48,7 +48,6 @@ __attribute__((constructor)) void __embind_register_native_and_builtin_types() {
   register_integer<unsigned long>("unsigned long");  // uintptr_t, size_t
   _embind_register_float(TypeID<double>::get(), "double", sizeof(double));
   _embind_register_std_string(TypeID<std::string>::get(), "std::string");
-  _embind_register_emval(TypeID<emscripten::val>::get(), "emscripten::val");
 }
 
 }  // extern "C"
