@@ -954,7 +954,7 @@ export class RMap extends Root {
   /** Keys in sorted order. */
   keys() {
     memoryGuard(this.doc._live(), 0, 0);
-    return this.doc._handle.mapKeys(this._handle);
+    return JSON.parse(this.doc._handle.mapKeys(this._handle));
   }
 
   get size() { return this.keys().length; }
