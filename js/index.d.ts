@@ -56,7 +56,6 @@ export class ListenerError extends Error {  // an AggregateError at run time
   readonly errors: unknown[];
 }
 
-// --- memory (issue 8) ---
 /**
  * Thrown when a call would need more WebAssembly memory than may be used (the module's 4 GiB
  * ceiling, or a lower limit set with setMemoryLimit). Nothing was changed: the document is as
@@ -85,7 +84,6 @@ export interface MemoryUsage {
   maxBytes: number;
 }
 export function memoryUsage(): Promise<MemoryUsage>;
-// --- end memory ---
 
 /** Creates a document; loads the WebAssembly module on first use (then cached). */
 export function createDoc(options?: CreateDocOptions): Promise<Doc>;

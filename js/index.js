@@ -280,7 +280,6 @@ export async function memoryUsage() {
     limitBytes: X.rs_memory_info(0), maxBytes: X.rs_memory_info(1),
   };
 }
-// ---- end memory ---------------------------------------------------------------------------
 
 // Writes a JS string's UTF-16 code units into scratch space; returns the pointer.
 function writeString(str) {
@@ -816,7 +815,6 @@ export class Doc {
     }
     return out;
   }
-  // ---- end undo managers ----
 
   /** Frees the document's wasm memory. Any later call throws. */
   destroy() {

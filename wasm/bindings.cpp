@@ -57,11 +57,10 @@ std::string utf8(const char16_t* s, uint32_t len) {
 
 class DocHandle {
  public:
-  // --- B4 (issue 8): the last transaction's update bytes as (address, length), first in the
+  // B4: the last transaction's update bytes as (address, length), first in the
   // handle so that JS reads them from wasm memory at the handle's own address (js/index.js,
   // Doc._dispatch) instead of making two calls per keystroke. Set by keep().
   uint32_t update_at[2] = {0, 0};
-  // --- end B4
   explicit DocHandle(double client_id) : doc(static_cast<roomsync::ClientId>(client_id)) {
     roomsync::set_memory_check(&rs_memory::available);  // idempotent: one check for every doc
   }
@@ -86,12 +85,11 @@ class DocHandle {
     return 1;
   }
   int check(Status s) { return s.ok ? 0 : fail(s); }
-  // --- B4 (issue 8): a text edit that JS asks to `take` (someone listens, no transact() open)
+  // B4: a text edit that JS asks to `take` (someone listens, no transact() open)
   // returns its transaction's result flags too, shifted past the failure bit: one call per
   // keystroke instead of an edit and rs_take_last_result. (One copy: size.)
   [[gnu::noinline]] int edited(Status s, bool take) { return !s.ok ? fail(s) : take ? keep(doc.last_result()) << 1 : 0; }
-  // --- end B4
-  // --- memory (issue 8): a call refused by the memory guard (wasm/memory_guard.h) ---
+  // Memory: a call refused by the memory guard (wasm/memory_guard.h)
   // The message is the bytes needed: JS words it (js/index.js, oomError).
   int out_of_memory(size_t need) {
     error_message = std::to_string(need);
@@ -465,7 +463,7 @@ EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint
 EMSCRIPTEN_KEEPALIVE int rs_error_code(DocHandle* h) { return h->error_code; }
 EMSCRIPTEN_KEEPALIVE const char* rs_error_message(DocHandle* h) { return h->error_message.c_str(); }
 
-// --- memory (issue 8) ---------------------------------------------------------------------
+// --- memory -------------------------------------------------------------------------------
 // For calls that return a result instead of a status (encodeState, toString, new documents):
 // JS asks first. 0 when a call on `h` (may be null) with `input_bytes` of input expanding at
 // most `factor` times may run; else the bytes it may need (memoryRefusal() names the cause).
@@ -497,7 +495,6 @@ EMSCRIPTEN_KEEPALIVE double rs_memory_set_limit(double bytes) {
 EMSCRIPTEN_KEEPALIVE double rs_memory_info(int what) {
   return static_cast<double>(what == 0 ? rs_memory::limit() : what == 1 ? rs_memory::heap_max() : rs_memory::in_use());
 }
-// --- end memory ---
 
 // --- transactions and events -------------------------------------------------------------
 EMSCRIPTEN_KEEPALIVE void rs_begin(DocHandle* h) { h->doc.begin(); }

@@ -62,9 +62,8 @@ class Encoder {
 
   std::vector<uint8_t> encode(const std::vector<uint32_t>& from, bool with_pending) {
     collect_deletes(from);
-    // --- causal order (issue 8): every op after the ops it refers to (below)
+    // Causal order: every op after the ops it refers to (below)
     uint32_t sections = write_causal(from);
-    // --- end causal order
     // Ops still waiting for their parents travel too, so a saved state loses nothing.
     for (uint32_t c = 0; with_pending && c < d_.clients.size(); ++c) {
       // Sections of one client must not overlap: skip what the log or an earlier op covers.
@@ -112,7 +111,7 @@ class Encoder {
   }
 
  private:
-  // --- causal order (issue 8): the logs of several writers are written so that every op comes
+  // Causal order: the logs of several writers are written so that every op comes
   // after the ops it refers to (origins, delete targets). A document loading the update then
   // integrates op by op; in one section per client, most ops of a concurrent session referred to
   // later sections and waited as pending. A client's log is cut into sections only where it
@@ -182,7 +181,6 @@ class Encoder {
     if (open != kNoClient) end_section(open, first), ++sections;
     return sections;
   }
-  // --- end causal order
 
   // First op of `log` that has clocks at or after `start`.
   static std::vector<Op>::const_iterator first_op(const std::vector<Op>& log, uint32_t start) {
@@ -335,7 +333,7 @@ class Encoder {
       id(right, op_client, op_clock, 1);
   }
 
-  // --- coalescing (issue 8): a text insert continuing the previous one of the section (its own
+  // Coalescing: a text insert continuing the previous one of the section (its own
   // run typed on, logged apart because other text came in between) is written as part of it:
   // the same elements with the same origins, one op fewer to decode and integrate. So the
   // previous insert's text (or gone length) is held until something else is written.
@@ -347,7 +345,6 @@ class Encoder {
     else if (held_ == kInsertGone) ops_->varint(held_len_);
     held_ = 0;
   }
-  // --- end coalescing
 
   void write_insert_piece(uint32_t c, const Op& op, uint32_t k, uint32_t e, bool gone) {
     Id left = k == op.clock ? op.left : Id{c, k - 1};
@@ -355,7 +352,7 @@ class Encoder {
     const bool list = d_.roots[op.root].type == RootType::List;
     const char16_t* units = gone || list ? nullptr : d_.arena.data() + op.content + (k - op.clock);
     if (last_was_insert_ && last_root_ == op.root && last_right_ == op.right && left == Id{c, k - 1}) {
-      // --- coalescing (issue 8); not across a surrogate pair (its halves in WTF-8 one after the
+      // Coalescing, but not across a surrogate pair (its halves in WTF-8 one after the
       // other would not be WTF-8)
       if (held_ == kind && (gone || !(is_high_surrogate(held_last_) && is_low_surrogate(units[0])))) {
         if (gone) held_len_ += e - k;
@@ -363,7 +360,6 @@ class Encoder {
         return;
       }
       flush_held();
-      // --- end coalescing
       ops_->byte(kind | kContinues);
       ++count_;
     } else {
@@ -492,7 +488,7 @@ bool valid_text(std::string_view s) {
   return wtf8_to_utf16(s, &scratch);
 }
 
-// --- merge speed (issue 8): checks of an update's tables without an allocation per update ---
+// Merge speed: checks of an update's tables without an allocation per update
 // Was `key` listed before? `before` holds the entries read so far; short tables are scanned,
 // a long one gets the hash set `set` (filled on first use), so a hostile table stays linear.
 constexpr size_t kScanEntries = 16;
@@ -514,9 +510,8 @@ bool root_listed(const std::vector<DecodedUpdate::RootDecl>& before, uint8_t typ
     for (const auto& r : before) set.insert(key(static_cast<uint8_t>(r.type), r.name));
   return !set.insert(key(type, name)).second;
 }
-// --- end merge speed ---
 
-// --- load (issue 8): causality, checked op by op while decoding (nothing kept per op).
+// Load: causality, checked op by op while decoding (nothing kept per op).
 // An op can only refer to clocks before its own (otherwise ops could wait for themselves
 // forever).
 bool refers_ahead(const RemoteOp& op) {
@@ -527,7 +522,6 @@ bool refers_ahead(const RemoteOp& op) {
        : op.kind == OpKind::Delete ? ahead(op.left, op.len)
        : false;
 }
-// --- end load ---
 
 // --- compact single-op updates (issue 8; layout in update_codec.h) --------------------------
 constexpr int kFlagShift = 53;  // the op's form and "length follows" ride in the client id's spare bits
@@ -588,7 +582,7 @@ Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t
     r.fail("malformed compact update (id code, trailing bytes, root type or text length)");
   if (!r.ok()) return Status::error("bad update: " + r.error());
 
-  // --- merge speed (issue 8): written straight into the caller's buffer, no growth checks.
+  // Merge speed: written straight into the caller's buffer, no growth checks.
   // Version 1 is at most about 20 bytes longer than the compact form (its tables, 8-byte client
   // ids, lengths); every other number is copied from a number of the compact form.
   v1->resize(len + 64);
@@ -622,11 +616,10 @@ Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t
     var(n);
   }
   v1->resize(p - v1->data());
-  // --- end merge speed
   return {};
 }
 
-// --- merge speed (issue 8): a compact update decoded straight into its one op, with every check
+// Merge speed: a compact update decoded straight into its one op, with every check
 // the version-1 decoder makes of the rewritten form (the same tables and op; the messages may
 // differ). Rewriting and decoding twice was about half of what merging a keystroke cost.
 [[gnu::noinline]] Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out, RemoteOp* op) {
@@ -704,22 +697,19 @@ Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t
   out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   return {};
 }
-// --- end merge speed
 
 namespace {
-// --- end compact single-op updates ---
 
 }  // namespace
 
 std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const {
   std::vector<uint8_t> out = Encoder(*this).encode(clocks, with_pending);
-  // --- memory (issue 8): the scratch buffers serve small encodes (an update per keystroke);
+  // Memory: the scratch buffers serve small encodes (an update per keystroke);
   // after a big one (a whole state) they would keep about three copies of it in every document.
   constexpr size_t kKeep = 64 * 1024;
   if (scratch.body.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.body);
   if (scratch.section.capacity() > kKeep) std::vector<uint8_t>().swap(scratch.section);
   if (scratch.text.capacity() > kKeep) std::string().swap(scratch.text);
-  // --- end memory ---
   return out;
 }
 
@@ -730,7 +720,7 @@ std::vector<uint8_t> DocImpl::encode_since(const std::vector<uint32_t>& clocks, 
 // "text", 7-byte client id with the op's form in its spare bits, clock, right origin (1-3), the
 // character: under 18 B. No tables are set up: this reads only the last entry of our own log.
 namespace {
-// --- B4 (issue 8): the compact encoder writes through a pointer into space sized beforehand
+// B4: the compact encoder writes through a pointer into space sized beforehand
 // (a push_back per byte was most of what encoding a keystroke cost), with put_varint above.
 uint8_t* put_client7(uint8_t* p, uint64_t id) {
   p[0] = static_cast<uint8_t>(id), p[1] = static_cast<uint8_t>(id >> 8), p[2] = static_cast<uint8_t>(id >> 16);
@@ -738,7 +728,6 @@ uint8_t* put_client7(uint8_t* p, uint64_t id) {
   p[5] = static_cast<uint8_t>(id >> 40), p[6] = static_cast<uint8_t>(id >> 48);
   return p + 7;
 }
-// --- end B4
 }  // namespace
 
 [[gnu::noinline]] bool DocImpl::encode_compact(uint32_t from, std::vector<uint8_t>* out) const {
@@ -812,7 +801,6 @@ uint8_t* put_client7(uint8_t* p, uint64_t id) {
   else out->resize(static_cast<size_t>(p - start));
   return true;
 }
-// --- end compact single-op updates ---
 
 std::vector<uint8_t> DocImpl::encode_state_vector() const {
   ByteWriter w;
@@ -849,13 +837,12 @@ Status DocImpl::decode_state_vector(const uint8_t* data, size_t len,
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit) {
   out->clients.clear();  // merge speed (issue 8): a reused DecodedUpdate keeps its capacity
   out->roots.clear();
-  // --- compact single-op updates (issue 8): bit 7 of the first byte ('R' = 0x52 has it clear)
+  // Compact single-op updates: bit 7 of the first byte ('R' = 0x52 has it clear)
   if (len > 0 && (data[0] & 0x80)) {
     RemoteOp op;
     if (Status s = decode_compact_update(data, len, out, &op); !s) return s;
     return visit(op);
   }
-  // --- end compact single-op updates ---
   ByteReader r(data, len);
   if (len == 0) return Status::error("bad update: empty");
   if (r.byte("magic") != kUpdateMagic) return Status::error("bad update: not a roomsync update (wrong magic byte)");
@@ -884,11 +871,10 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const 
     out->roots.push_back({static_cast<RootType>(type), std::string(name)});
   }
   uint64_t n_sections = r.bounded("section count", r.remaining());
-  // --- load (issue 8): ops are handed to `visit` one at a time in one reused RemoteOp, never
+  // Load: ops are handed to `visit` one at a time in one reused RemoteOp, never
   // all materialized.
   RemoteOp op;
   Status stopped;
-  // --- end load ---
   for (uint64_t s = 0; s < n_sections && r.ok() && stopped; ++s) {
     if (out->clients.empty()) {
       r.fail("section without a client table");
@@ -1012,7 +998,6 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const 
         r.fail("clock out of range");
         break;
       }
-      // --- load (issue 8)
       if (refers_ahead(op))
         return Status::error("bad update: op " + std::to_string(out->clients[op.client]) + "@" +
                              std::to_string(op.clock) + " refers to its own or later clocks");
@@ -1020,7 +1005,6 @@ Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const 
       prev_root = op.root;
       prev_right = op.right;
       stopped = visit(op);
-      // --- end load ---
     }
   }
   if (!stopped) return stopped;

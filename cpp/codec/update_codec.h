@@ -24,7 +24,7 @@
 //               | even 2+2k (client index k) followed by its clock
 //   right-id := 0 (none) | 1 (left origin's clock + 1, same client) | id code + 1
 //
-// --- The compact form (issue 8): what one local transaction of one text insert or one delete
+// The compact form: what one local transaction of one text insert or one delete
 // sends (a keystroke). Self-contained like version 1 and decoded into the same DecodedUpdate;
 // a first byte with bit 7 set tells it apart ('R' has it clear; version 1 stays as it is).
 //   compact  := head name client clock code [left c-id] [inline id] [length] [content]
@@ -68,7 +68,7 @@ struct DecodedUpdate {
   // without allocating.)
 };
 
-// --- load (issue 8): ops are decoded one at a time, never all held at once.
+// Load: ops are decoded one at a time, never all held at once.
 // Receives each op in update terms (`client`, id clients and `root` index the tables above) in
 // one RemoteOp that is reused: keep what you need by moving it out. A failed Status stops the
 // decoding and is returned.
@@ -89,15 +89,13 @@ class OpVisitor {
 // before the first op is visited (emptied first: it may be reused). On failure `out` is
 // unspecified, and some ops were visited.
 Status decode_update(const uint8_t* data, size_t len, DecodedUpdate* out, const OpVisitor& visit);
-// --- merge speed (issue 8): a compact update (len > 0, the first byte has bit 7 set) decoded
+// Merge speed: a compact update (len > 0, the first byte has bit 7 set) decoded
 // into its tables and its one op, checked as decode_update checks it (which calls this); `op`
 // may be reused from update to update (its strings keep their capacity).
 Status decode_compact_update(const uint8_t* data, size_t len, DecodedUpdate* out, RemoteOp* op);
-// --- end merge speed
 // The version-1 form of a compact update (the first byte has bit 7 set): what decode_update
 // must read from the compact bytes, op for op. For the tests and the update fuzzer, which hold
 // the compact decoder to it; decode_update reads the compact form directly.
 Status compact_update_as_v1(const uint8_t* data, size_t len, std::vector<uint8_t>* v1);
-// --- end load ---
 
 }  // namespace roomsync

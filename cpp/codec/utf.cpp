@@ -11,7 +11,7 @@ namespace roomsync {
 bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(in.data());
   const unsigned char* end = p + in.size();
-  // --- ASCII (issue 8): nearly all text is, and loading a state converts every insert's text
+  // ASCII: nearly all text is, and loading a state converts every insert's text
   // twice. ASCII converts unit for unit, 8 bytes at a time, through a buffer appended at once
   // (cheaper than resizing, which fills); at the first other byte the general loop below takes
   // over, from the start of that chunk.
@@ -30,7 +30,6 @@ bool wtf8_to_utf16(std::string_view in, std::u16string* out) {
     p += m;
   }
   if (p == end) return true;
-  // --- end ASCII
   // Written in place, not by push_back (loading decodes every insert's text: issue 8). A
   // UTF-16 string never has more units than its WTF-8 form has bytes.
   const size_t start = out->size();

@@ -39,14 +39,13 @@ class ByteWriter {
     varint(s.size());
     bytes(s.data(), s.size());
   }
-  // --- compact updates (issue 8): a 53-bit client id in 7 bytes, little-endian (a varint
+  // Compact updates: a 53-bit client id in 7 bytes, little-endian (a varint
   // takes 8 for a random one).
   [[gnu::noinline]] void client7(uint64_t id) {
     uint8_t b[7];
     for (int i = 0; i < 7; ++i) b[i] = static_cast<uint8_t>(id >> (8 * i));
     bytes(b, 7);
   }
-  // --- end compact updates ---
   std::vector<uint8_t>& buffer() { return out_; }
   std::vector<uint8_t> take() { return std::move(out_); }
 
@@ -105,7 +104,6 @@ class ByteReader {
     uint64_t v = varint(what);
     return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
-  // --- compact updates (issue 8) ---
   // The next `n` bytes.
   std::string_view raw(uint64_t n, const char* what) {
     if (n > remaining()) {
@@ -124,7 +122,6 @@ class ByteReader {
       for (int i = 0; b && i < 7; ++i) v |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
     return v;
   }
-  // --- end compact updates ---
   // A length-prefixed byte string; the length can never exceed what is left.
   std::string_view string(const char* what) {
     uint64_t n = varint(what);

@@ -145,14 +145,13 @@ void DocImpl::commit_into(TransactionResult& res) {
   res.list_events.clear();
   res.update.clear();
   res.changed = txn.changed;
-  // --- B4 (issue 8): no observed root changed (a keystroke nobody observes): no events to
+  // B4: no observed root changed (a keystroke nobody observes): no events to
   // build and no event tables to clear, only the update if someone wants it.
   if (txn.text_deltas.empty() && txn.map_keys.empty() && txn.counters.empty()) {
     if (capture_updates && txn.changed) encode_update(res.update);
     txn.changed = false;
     return;
   }
-  // --- end B4
   for (auto& [h, delta] : txn.text_deltas) {
     if (is_list(h)) {
       list_event(res, h, delta, whole_event(h, delta));
@@ -180,7 +179,7 @@ void DocImpl::commit_into(TransactionResult& res) {
   txn.changed = false;
 }
 
-// --- B4 (issue 8): a local keystroke goes out in the compact form, without the tables.
+// B4: a local keystroke goes out in the compact form, without the tables.
 void DocImpl::encode_update(std::vector<uint8_t>& out) {
   if (txn.remote || !encode_compact(txn.clocks_before[0], &out)) {
     note_remote();  // the other clients' clocks, unless remote ops noted them already
@@ -188,16 +187,13 @@ void DocImpl::encode_update(std::vector<uint8_t>& out) {
     out = encode_since(txn.clocks_before, false);
   }
 }
-// --- end B4
 
-// --- B4 (issue 8)
 [[gnu::noinline]] void DocImpl::note_remote() {
   if (txn.remote) return;
   txn.remote = true;
   txn.clocks_before.resize(clients.size());
   for (size_t i = 1; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
 }
-// --- end B4
 
 // A root empty before the transaction gets "insert everything" at commit (whole_event), not a
 // delta built change by change: a late joiner's state arrives as thousands of runs, and
@@ -304,7 +300,7 @@ void delete_own_range(DocImpl& d, TextTree& t, RootHandle h, uint32_t pos, TreeP
   d.note_text_delete(h, pos, len);
 }
 
-// --- typing (issue 8) ------------------------------------------------------------------------
+// --- typing ----------------------------------------------------------------------------------
 
 namespace {
 
@@ -629,7 +625,7 @@ std::vector<Doc::RootInfo> Doc::roots() const {
   return out;
 }
 
-// --- memory (issue 8) ---------------------------------------------------------------------
+// --- memory -------------------------------------------------------------------------------
 
 size_t Doc::memory_bytes() const {
   const DocImpl& d = *impl_;
@@ -656,6 +652,5 @@ size_t Doc::text_runs(RootHandle h) const {
   return r ? r->text->run_total() : 0;
 }
 
-// --- end memory ---
 
 }  // namespace roomsync

@@ -29,10 +29,8 @@ struct Status {
     kRange = 2,              // a text position or length out of range or inside a pair
     kClientIdCollision = 3,  // an update carries ops of this document's own client id that
                              // it never made: two replicas share one client id
-    // --- memory (issue 8) ---
     kOutOfMemory = 4,  // the call would need more memory than may be used: nothing changed
                        // (set by the WebAssembly glue's memory guard, never by the core itself)
-    // --- end memory ---
   };
   bool ok = true;
   std::string message;  // names what is wrong, e.g. "update truncated in insert content"
@@ -111,11 +109,10 @@ class Doc {
   void set_capture_updates(bool capture);             // fill TransactionResult::update
   // The result of the last implicit (auto-committed) transaction.
   TransactionResult take_last_result();
-  // --- B4 (issue 8): that result in place, for a caller that takes it after every edit and
+  // B4: that result in place, for a caller that takes it after every edit and
   // swaps its update buffer for one of its own (wasm/bindings.cpp: no allocation per keystroke).
   // The next implicit transaction clears it.
   TransactionResult& last_result();
-  // --- end B4
 
   // --- Text (positions and lengths in UTF-16 code units) --------------------------------
   // An edit happens exactly as asked or not at all (Status::kRange, nothing changed): an
@@ -194,13 +191,12 @@ class Doc {
   // (integrated or pending ops, origins). A replica joining under such an id would collide.
   bool knows_client(ClientId id) const;
 
-  // --- memory (issue 8) ------------------------------------------------------------------
+  // --- memory ----------------------------------------------------------------------------
   // Bytes this document holds on the heap (capacities of its containers; approximate, cheap:
   // O(clients + roots)). The WebAssembly glue bounds what one call may allocate by it.
   size_t memory_bytes() const;
   // Runs in a Text root's tree (0 for other roots): memory per run is measured with it.
   size_t text_runs(RootHandle text) const;
-  // --- end memory ---
 
   // Roots in creation order (for inspection/tests).
   struct RootInfo { RootType type; std::string name; RootHandle handle; };
@@ -211,13 +207,11 @@ class Doc {
   std::unique_ptr<DocImpl> impl_;
 };
 
-// --- memory (issue 8) ---
 // A check the embedding may install (the WebAssembly glue does): apply_update asks it, once the
 // update is decoded and before anything changes, with the bytes integrating it may take; false
 // makes the call fail with Status::kOutOfMemory, the document unchanged. None by default.
 using MemoryCheck = bool (*)(size_t bytes);
 void set_memory_check(MemoryCheck check);
-// --- end memory ---
 
 // UTF conversions used at the edges (tests, JSON, traces). WTF-8 keeps lone surrogates.
 std::u16string utf8_to_utf16(std::string_view s);

@@ -154,15 +154,13 @@ struct MapPrior {
 // A local map/register write (doc.cpp): `del` deletes the key. Used by undo to restore values.
 class DocImpl;
 Status set_entry(DocImpl& d, RootHandle h, std::string_view key, std::string_view json, bool del);
-// --- end undo ---------------------------------------------------------------------------------
-// --- merge speed (issue 8): apply_update's working tables (sync/integrate.cpp), kept from
+// Merge speed: apply_update's working tables (sync/integrate.cpp), kept from
 // update to update so that a peer's keystroke allocates nothing.
 struct ApplyScratch;
 struct ApplyScratchDeleter {
   void operator()(ApplyScratch* s) const;
 };
-// --- end merge speed
-// --- memory (issue 8): the installed MemoryCheck (doc.cpp); true when none is installed.
+// Memory: the installed MemoryCheck (doc.cpp); true when none is installed.
 bool memory_available(size_t bytes);
 
 class DocImpl {
@@ -180,13 +178,12 @@ class DocImpl {
   uint32_t add_string(std::string_view s);
   // The op of `client` covering `clock`, or nullptr.
   const Op* op_at(uint32_t client, uint32_t clock) const;
-  // --- memory (issue 8): a run's origins, from the op that inserted it (runs do not keep them).
+  // Memory: a run's origins, from the op that inserted it (runs do not keep them).
   Id origin_left(const Run& r) const {
     const Op* op = op_at(r.client, r.clock);
     return r.clock == op->clock ? op->left : Id{r.client, r.clock - 1};
   }
   Id origin_right(const Run& r) const { return op_at(r.client, r.clock)->right; }
-  // --- end memory ---
 
   // --- transactions
   void begin();
@@ -224,15 +221,14 @@ class DocImpl {
                       const std::vector<RootHandle>& doc_root) const;
   void integrate(RemoteOp& op);
   void drain(std::vector<uint32_t> work);
-  // --- merge speed (issue 8): a peer's keystroke that arrives in order, applied without the
+  // Merge speed: a peer's keystroke that arrives in order, applied without the
   // general path's tables; false (nothing changed) when the update needs the general path.
   bool apply_keystroke(const uint8_t* data, size_t len);
-  // --- end merge speed
 
   // --- encoding (codec/update_codec.cpp)
   // Ops after `clocks` (per client index); with_pending adds ops waiting for parents.
   std::vector<uint8_t> encode_since(const std::vector<uint32_t>& clocks, bool with_pending) const;
-  // --- B4 (issue 8): the update of a local transaction that made one text insert or one
+  // B4: the update of a local transaction that made one text insert or one
   // delete since our clock `from`, in the compact form, into `out`; false when it does not fit.
   bool encode_compact(uint32_t from, std::vector<uint8_t>* out) const;
   // Anything that integrates remote ops inside a transaction calls this first: begin() notes
@@ -240,7 +236,6 @@ class DocImpl {
   void note_remote();
   // The update of the transaction being committed (compact when it can be), into `out`.
   void encode_update(std::vector<uint8_t>& out);
-  // --- end B4
   std::vector<uint8_t> encode_state_vector() const;
   Status decode_state_vector(const uint8_t* data, size_t len, std::vector<uint32_t>* clocks) const;
 
@@ -266,9 +261,8 @@ class DocImpl {
   // apply_update: a small update's ops, decoded once and kept for the integrating pass (a peer's
   // keystrokes arrive one update each; decoding them twice was a third of their cost).
   std::vector<RemoteOp> small_update_ops;
-  // --- merge speed (issue 8): made by the first apply_update
+  // Merge speed: made by the first apply_update
   std::unique_ptr<ApplyScratch, ApplyScratchDeleter> apply_scratch;
-  // --- end merge speed
 
   // --- undo (crdt/undo.cpp): while an UndoManager lives, local map writes note what they
   // overwrote (the op log has the rest: inserted and deleted ids, counter steps). Cleared when

@@ -212,7 +212,7 @@ uint32_t TextTree::index_lookup(uint32_t client, uint32_t clock) const {
 }
 
 TreePos TextTree::locate(Id id) const {
-  // --- merge speed (issue 8): the runs found last (each, or the one after it). A peer's typing
+  // Merge speed: the runs found last (each, or the one after it). A peer's typing
   // arrives op after op with its left origin at the end of the run the previous op grew, and
   // the same right origin. Leaves are never freed and an id is in one run only, so a run of a
   // leaf that holds the id is the answer.
@@ -225,7 +225,6 @@ TreePos TextTree::locate(Id id) const {
         return {f.leaf, i, id.clock - l.runs[i].clock};
       }
   }
-  // --- end merge speed
   sync_index();
   uint32_t leaf = index_lookup(id.client, id.clock);
   if (leaf != kNone) {

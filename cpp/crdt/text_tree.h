@@ -73,7 +73,7 @@ class BlockIndex {
   std::vector<std::unique_ptr<Block>> blocks_;
 };
 
-// --- memory (issue 8): nodes in fixed chunks: growing never copies the nodes (no peak with
+// Memory: nodes in fixed chunks: growing never copies the nodes (no peak with
 // two arrays alive) and leaves at most one chunk unused. For trivially destructible T.
 class ChunkList {
  protected:
@@ -96,7 +96,6 @@ class Chunked : ChunkList {
  private:
   uint32_t n_ = 0;
 };
-// --- end memory ---
 
 class TextTree {
  public:
@@ -135,7 +134,7 @@ class TextTree {
   // Marks run (leaf, idx) deleted; it must not be deleted already.
   void mark_deleted(uint32_t leaf, uint32_t idx);
 
-  // --- typing (issue 8): a keystroke right after the previous one grows the same run without
+  // Typing: a keystroke right after the previous one grows the same run without
   // looking anything up. note_typing records the run the local edit just grew or inserted and
   // the visible position after it; typing_run gives that run's last element again while `pos`
   // is that position and the tree is unchanged since.
@@ -150,7 +149,6 @@ class TextTree {
     *at = {typing_leaf_, typing_idx_, run(typing_leaf_, typing_idx_).len - 1};
     return true;
   }
-  // --- end typing
 
   // Visible position of the first element of run (leaf, idx).
   uint32_t position_of(uint32_t leaf, uint32_t idx) const;
@@ -236,13 +234,12 @@ class TextTree {
   // Changes to the tree so far (typing_run is valid while none came after note_typing).
   uint64_t edits_ = 0, typing_edits_ = ~uint64_t{0};  // 64 bits: never wraps onto a stale note
   uint32_t typing_leaf_ = kNone, typing_idx_ = 0, typing_end_ = 0;
-  // --- merge speed (issue 8): where locate found an id last (checked before it is trusted)
+  // Merge speed: where locate found an id last (checked before it is trusted)
   struct Found {
     uint32_t leaf = kNone, idx = 0;
   };
   static constexpr uint32_t kFound = 4;  // by client index, two ways each
   mutable Found found_[kFound][2];
-  // --- end merge speed
   // Typing appends to the same leaf: skip the map while that stays true.
   mutable uint32_t hint_client_ = kNoClient, hint_clock_ = 0, hint_leaf_ = kNone;
 };

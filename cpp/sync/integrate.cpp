@@ -22,7 +22,7 @@ uint32_t missing_dependency(const DocImpl& d, const RemoteOp& op) {
   return kNoClient;
 }
 
-// --- load (issue 8): what references are checked against, without keeping the update's ops.
+// Load: what references are checked against, without keeping the update's ops.
 // The update's own ops as clock segments per client (update terms). Consecutive ops of one
 // class merge, so a burst of typing costs one segment, not one per op.
 struct Segments {
@@ -103,9 +103,7 @@ struct RefChecker {
     return kGood;
   }
 };
-// --- end load ---
 
-// --- merge speed (issue 8)
 // References that pass 1 could not check yet (into ops later in the update).
 struct Deferred {
   Id target;  // update terms
@@ -113,7 +111,6 @@ struct Deferred {
   RootHandle root;
   uint32_t client, clock;  // the op, for the message
 };
-// --- end merge speed
 
 // The document-side id an element of `op` (update terms) at `clock` targets (Delete only).
 uint32_t delete_target_clock(const RemoteOp& op, uint32_t clock) {
@@ -125,7 +122,6 @@ uint32_t delete_target_clock(const Op& op, uint32_t clock) {
   return op.left.clock + (op.backward ? op.len - 1 - i : i);
 }
 
-// --- merge speed (issue 8)
 // A document has few clients and roots, mostly: scanning them beats building a key and
 // hashing it, for every update.
 constexpr size_t kScanTable = 16;
@@ -146,11 +142,10 @@ std::optional<RootHandle> known_root(const DocImpl& d, RootType type, const std:
   }
   return d.find_root(type, name);
 }
-// --- end merge speed ---
 
 }  // namespace
 
-// --- merge speed (issue 8): apply_update's tables, kept in the document from one small update
+// Merge speed: apply_update's tables, kept in the document from one small update
 // to the next (emptied, capacity kept: a peer's keystroke allocates none). Those of a big update
 // (a state) are freed when it returns, applied or refused: the document never keeps big tables.
 struct ApplyScratch {
@@ -163,7 +158,6 @@ struct ApplyScratch {
   RemoteOp keystroke;  // apply_keystroke's op
 };
 void ApplyScratchDeleter::operator()(ApplyScratch* s) const { delete s; }
-// --- end merge speed
 
 // An op of this document's own client id (index 0) in an update: it must be one this document
 // made, i.e. at clocks it has, with the same content. Anything else means another replica
@@ -209,7 +203,7 @@ Status DocImpl::check_own_op(const RemoteOp& op, const std::vector<uint32_t>& do
   return {};
 }
 
-// --- merge speed (issue 8): what most remote updates are, a peer's keystroke arriving in order
+// Merge speed: what most remote updates are, a peer's keystroke arriving in order
 // (compact, of a known client other than ours, into a known root, at the client's next clock,
 // with every element it refers to here and nothing of that client held back). It is applied
 // as the general path below would apply it, without that path's tables and second pass:
@@ -250,9 +244,8 @@ bool DocImpl::apply_keystroke(const uint8_t* data, size_t len) {
   }
   return true;
 }
-// --- end merge speed
 
-// --- load (issue 8): two passes over the bytes, neither of which holds the decoded ops. The
+// Load: two passes over the bytes, neither of which holds the decoded ops. The
 // first checks everything and changes nothing; the second integrates op by op, so loading a
 // state peaks at about the loaded document (plus the bytes), and a bad update changes nothing.
 Status DocImpl::apply_update(const uint8_t* data, size_t len) {
@@ -262,7 +255,7 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   // peak stays bounded: at most kKeepOpsBytes of update are held decoded).
   constexpr size_t kKeepOpsBytes = 4096;
   const bool keep = len <= kKeepOpsBytes;
-  // --- merge speed (issue 8): the tables (decode_update and resolve() empty theirs; the rest
+  // Merge speed: the tables (decode_update and resolve() empty theirs; the rest
   // a refused update may have left)
   if (!apply_scratch) apply_scratch.reset(new ApplyScratch);
   ApplyScratch& x = *apply_scratch;
@@ -283,7 +276,6 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   deferred.clear();
   touched.clear();
   bool resolved = false;  // the tables below are this update's
-  // --- end merge speed
   size_t n_ops = 0, units = 0, values = 0;
   size_t n_new = 0;  // merge speed (issue 8): ops with clocks this document lacks
   auto bad_ref = [&](uint32_t client, uint32_t clock) {
@@ -357,19 +349,17 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   for (const Deferred& d : deferred)
     if (refs.check(d.target, d.len, d.root, true) == RefChecker::kBad) return bad_ref(d.client, d.clock);
   if (!resolved) resolve();  // no ops
-  // --- merge speed (issue 8): an update this document has entirely (a state merged again, a
+  // Merge speed: an update this document has entirely (a state merged again, a
   // re-delivered update) changes nothing, unless it names a new client or root: no second pass.
   if (n_new == 0 && std::find(doc_client.begin(), doc_client.end(), kNoClient) == doc_client.end() &&
       std::all_of(doc_root.begin(), doc_root.end(), [&](RootHandle h) { return h < roots.size(); }))
     return {};
-  // --- end merge speed
 
-  // --- memory (issue 8): what integrating the decoded ops may take (op log entry, run, leaf
+  // Memory: what integrating the decoded ops may take (op log entry, run, leaf
   // space and index entry, or a pending entry; text in the arena, which may double, and in
   // events), asked of the embedding's check before anything changes.
   if (!memory_available(n_ops * 192 + units * 6))
     return Status::error("out of memory", Status::kOutOfMemory);
-  // --- end memory ---
 
   // Valid: from here on the update is applied.
   for (size_t i = 0; i < u.roots.size(); ++i)
@@ -440,7 +430,6 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   drain(touched);
   return {};
 }
-// --- end load ---
 
 // merge speed (issue 8): the clients to look at are a stack, not a queue: causally ready ops
 // integrate to the same document in any order, and a std::deque cost about 1 KB of wasm.
@@ -509,7 +498,7 @@ void DocImpl::integrate(RemoteOp& op) {
       Root* root = seq_root(op.root);  // text or list
       if (!root) break;
       TextTree& t = *root->text;
-      // --- merge speed (issue 8): each origin is located once; the left one again only if
+      // Merge speed: each origin is located once; the left one again only if
       // the split at the right one happened (a split may move runs to a new leaf).
       TreePos pl{TextTree::kNone, 0, 0}, pr{TextTree::kNone, 0, 0};
       if (!is_none(op.left) && (pl = t.locate(op.left)).leaf == TextTree::kNone) break;
@@ -517,14 +506,13 @@ void DocImpl::integrate(RemoteOp& op) {
       effective = true;
       const bool split_right = pr.off > 0;
       if (split_right) t.split_at(pr);
-      // --- end merge speed ---
       uint32_t anchor_leaf = TextTree::kNone, anchor_idx = 0;  // insert after this run
       uint32_t ol = 0, oi = 0;
       bool more;
       if (is_none(op.left)) {
         more = t.first_run(&ol, &oi);
       } else {
-        // --- merge speed (issue 8): the left origin's run is cut after it (unless it ends
+        // Merge speed: the left origin's run is cut after it (unless it ends
         // there: then the next clock, if anywhere, starts a run of its own)
         if (split_right) pl = t.locate(op.left);
         if (pl.off + 1 < t.run(pl.leaf, pl.idx).len) {
@@ -532,7 +520,6 @@ void DocImpl::integrate(RemoteOp& op) {
           pl = TreePos{q.leaf, q.idx - 1, pl.off};
         }
         TreePos p = pl;
-        // --- end merge speed ---
         anchor_leaf = ol = p.leaf;
         anchor_idx = oi = p.idx;
         more = t.next_run(&ol, &oi);

@@ -131,7 +131,6 @@ class Peer {
     this.remoteSid = null; // the peer's, learnt from its hello (or its answer to ours)
     this.retiredSids = []; // the peer's earlier ones this entry replaced (see _restart)
     this.heldSignals = []; // sdp and ice waiting for remoteSid
-    // --- end session ids ---
     this.remoteDials = false; // the peer's greeting said it dials us: its offer is coming (see _offer)
     this.seq = 0;
     this.gen = 0; // RTCPeerConnection generation, shared with the peer
@@ -291,7 +290,6 @@ export class PeerTransport {
     const peer = this._peers.get(peerId);
     return (peer && !peer.gone && peer.pc) || null;
   }
-  // --- end media ---
 
   /** Ids of the peers this transport holds state for. */
   peers() {
@@ -1273,7 +1271,6 @@ export class PeerTransport {
     this._drop(old);
     return peer;
   }
-  // --- end session ids ---
 
   /**
    * Decrypts a sealed payload (null = the peer sent plaintext). On any password mismatch the peer

@@ -254,7 +254,7 @@ TEST_CASE("compact update: a transaction of several ops, or with remote ops in i
   CHECK(u8(a.text_content(ta)) == "zbxy");
 }
 
-// --- B4 (issue 8): the compact encoder writes a keystroke on the stack and copies it into a
+// B4: the compact encoder writes a keystroke on the stack and copies it into a
 // buffer the caller hands back (Doc::last_result(), as wasm/bindings.cpp takes it); larger
 // updates (a long root name, a paste) are written in place. Seeded: both ways, every field.
 TEST_CASE("compact update: seeded keystrokes of two writers, names and pastes of every size, taken by move or swap",
@@ -317,9 +317,8 @@ TEST_CASE("compact update: seeded keystrokes of two writers, names and pastes of
   CHECK(fed_compact.encode_state() == a.encode_state());
   for (size_t r = 0; r < 4; ++r) CHECK(u8(a.text_content(ra[r])) == u8(b.text_content(rb[r])));
 }
-// --- end B4
 
-// --- merge speed (issue 8): the compact form is decoded directly, not rewritten as version 1
+// Merge speed: the compact form is decoded directly, not rewritten as version 1
 // first. The rewrite (compact_update_as_v1) stays as the reference: both ways must accept the
 // same bytes and give the same tables and op, for real keystrokes and for seeded corruptions.
 namespace {
@@ -407,9 +406,8 @@ TEST_CASE("compact update: read directly, it gives what its version-1 form gives
   CHECK(accepted > 10);
   CHECK(compact_inputs > 5000);
 }
-// --- end merge speed
 
-// --- merge speed (issue 8): a peer's keystroke that arrives in order takes a path of its own
+// Merge speed: a peer's keystroke that arrives in order takes a path of its own
 // (DocImpl::apply_keystroke); what waited for it must still be released.
 TEST_CASE("compact update: keystrokes applied in order release the ops that waited for them", "[codec][compact]") {
   Doc a(0x1a), b(0x2b), c(0x3c);
@@ -440,4 +438,3 @@ TEST_CASE("compact update: keystrokes applied in order release the ops that wait
   for (const Bytes* u : {&a1, &a2, &b1, &b2}) REQUIRE(apply_upd(d, *u).ok);
   CHECK(u8(d.text_content(text_of(d))) == "i!");
 }
-// --- end merge speed

@@ -163,7 +163,7 @@ TEST_CASE("merge: remote inserts with origins inside runs, in order and in rever
   CHECK(rev.pending_ops() == 0);
 }
 
-// --- merge speed (issue 8): apply_update keeps its tables from one small update to the next.
+// Merge speed: apply_update keeps its tables from one small update to the next.
 TEST_CASE("merge: a refused update leaves no references behind for the next one", "[merge][garbage]") {
   // Clients 2 and 1; client 2 inserts "x" after client 1's clock 0, which the next section
   // defines: a reference checked at the end of the update. A trailing byte refuses it.
@@ -252,4 +252,3 @@ TEST_CASE("merge: big updates whose ops refer to each other, to ops held earlier
   CHECK(e.pending_ops() == 0);
   CHECK(e.text_content(text_of(e)) == want_b);  // a typed more than b saw: compare b's view
 }
-// --- end merge speed

@@ -979,4 +979,3 @@ TEST_CASE("a root empty before the transaction gets one insert of its whole cont
   CHECK(s == fresh.text_content(t));
   CHECK(r.text_events[0].delta.size() == 2);  // retain 1, insert "x"
 }
-// --- end late joiner

@@ -154,7 +154,7 @@ Seeds make_seeds() {
   ok_or_die(a.encode_state_since(sv_a.data(), sv_a.size(), &delta), "since");
   s.extra.push_back(delta);
   s.extra.push_back(a.encode_state());
-  // --- compact one-op updates (issue 8): every form, a length, ids of another client inline,
+  // Compact one-op updates: every form, a length, ids of another client inline,
   // a long root name, a list delete.
   ok_or_die(a.text_insert(t, 3, u"k"), "insert");  // left and right origins of our own
   s.extra.push_back(a.take_last_result().update);
@@ -178,7 +178,6 @@ Seeds make_seeds() {
   ok_or_die(b.root(RootType::Text, "a root name of more than fifteen bytes", &long_name), "root");
   ok_or_die(b.text_insert(long_name, 0, u"x"), "insert");
   s.extra.push_back(b.take_last_result().update);
-  // --- end compact
   return s;
 }
 
@@ -273,7 +272,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
-// --- merge speed (issue 8): a compact update is decoded directly; its version-1 rewrite is the
+// Merge speed: a compact update is decoded directly; its version-1 rewrite is the
 // reference. Both must accept the same bytes and give the same tables and op.
 namespace {
 std::string decoded(const uint8_t* data, size_t size) {
@@ -299,7 +298,6 @@ void check_compact_decoder(const uint8_t* data, size_t size) {
   if (direct != ref) fail("the compact decoder disagrees with the version-1 form:", direct + " vs " + ref);
 }
 }  // namespace
-// --- end merge speed
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   {
