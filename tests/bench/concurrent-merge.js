@@ -53,7 +53,7 @@ function yjsShapedEdit(doc, patches) {
   return update;
 }
 
-function makeLibs() {
+export function makeLibs() {
   let createDoc = null;
   return {
     roomsync: {
@@ -125,7 +125,7 @@ function makeLibs() {
 // One document per agent; before each transaction its agent's document is brought up to the
 // transaction's parents (a version is a per-agent count of included transactions, each agent's
 // own being totally ordered), then the patches run as one local transaction.
-async function capture(lib, trace) {
+export async function capture(lib, trace) {
   const n = trace.numAgents;
   const docs = [];
   for (let a = 0; a < n; a++) docs.push(await lib.create(a));
