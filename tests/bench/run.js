@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { RANDOM_TRACE, REPO, listTraces, loadTrace, replayEdits, tracesDir } from './traces.js';
 import { benchConcurrentMerge, markdownMerge, mergeTarget, printMerge } from './concurrent-merge.js'; // issue 8
+import { measureFloor } from './js-floor.js'; // issue 8
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ALL_LIBS = ['roomsync', 'yjs', 'loro', 'jsonjoy', 'automerge'];
@@ -412,11 +413,15 @@ function targets(results, wasm, native) {
     const aJ = rt(jj?.apply.median, ours?.apply.median), aY = rt(yj?.apply.median, ours?.apply.median);
     add('apply ≥10× faster than json-joy', oursOk && aJ != null ? aJ >= 10 : null, aJ != null ? `${aJ.toFixed(1)}×` : 'n/a');
     if (aJ != null && r.loopMs != null) {
-      t[t.length - 1].detail += ` (the target is ${fmtMs(jj.apply.median / 10)} ms; the replay loop alone, calling a text that does nothing, takes ${fmtMs(r.loopMs)} ms)`;
+      t[t.length - 1].detail += ` (the target is ${fmtMs(jj.apply.median / 10)} ms; the replay loop alone, calling a text that does nothing, takes ${fmtMs(r.loopMs)} ms`
+        + (r.floor ? `; our JS API with a core that does nothing, ${fmtMs(r.floor.apply)} ms)` : ')');
     }
     add('apply ≥50× faster than Yjs', oursOk && aY != null ? aY >= 50 : null, aY != null ? `${aY.toFixed(1)}×` : 'n/a');
     const bJ = rt(jj?.b4.median, ours?.b4.median);
     add('B4 ≥4× faster than json-joy', oursOk && bJ != null ? bJ >= 4 : null, bJ != null ? `${bJ.toFixed(1)}×` : 'n/a');
+    if (bJ != null && r.floor) {
+      t[t.length - 1].detail += ` (the target is ${fmtMs(jj.b4.median / 4)} ms; our JS API with a core that does nothing, ${fmtMs(r.floor.b4)} ms)`;
+    }
     // Issue 8: a keystroke's update no larger than json-joy's (B4 bytes per transaction).
     const perTxn = (x) => (x?.b4?.updateBytes != null && r.stats?.txns ? x.b4.updateBytes / r.stats.txns : null);
     const uO = perTxn(ours), uJ = perTxn(jj);
@@ -502,6 +507,8 @@ async function main() {
       process.stdout.write('   ');
       r.libs = await benchTrace(libs, order, trace, opt, tmpdir);
       if (name === TARGET_TRACE) r.loopMs = replayLoopMs(trace); // issue 8: what no library can go under
+      // Issue 8: what our JS API costs around a core that does nothing (tests/bench/js-floor.js).
+      if (name === TARGET_TRACE && libs.roomsync && !r.libs.roomsync?.error && !r.libs.roomsync?.skipped) r.floor = await measureFloor(trace, r.runs);
       console.log(`   seconds: ${order.map((l) => `${l} ${r.libs[l].seconds.toFixed(1)}`).join(', ')}`);
       console.log();
       printTable(r, order);
