@@ -46,6 +46,8 @@ export class RoomsyncBinding {
     this._publishFields = publish;
     this._selection = null; // the last selection published, as { anchor, head } indexes
     this._publishTimer = null;
+    // peerId -> { key, moves }: a cursor's label shows for a moment after each move (moves counts them).
+    this._cursorMoves = new Map();
     if (undoManager) undoManager.trackedOrigins.add(this);
 
     this._onText = ({ delta, origin }) => {
@@ -59,13 +61,13 @@ export class RoomsyncBinding {
           pos += op.delete;
         } else changes.push({ from: pos, insert: op.insert });
       }
-      this._dispatch({ changes, annotations: roomsyncRemote.of(true), effects: setCursors.of(this.remoteCursors()) });
+      this._dispatch({ changes, annotations: roomsyncRemote.of(true), effects: setCursors.of(this._cursors()) });
     };
     text.observe(this._onText);
 
     if (room) {
       this._offPresence = room.presence.onChange((peerId) => {
-        if (peerId !== room.peerId) this._dispatch({ effects: setCursors.of(this.remoteCursors()) });
+        if (peerId !== room.peerId) this._dispatch({ effects: setCursors.of(this._cursors()) });
       });
       if (user) this.publishCursor();
     }
@@ -96,9 +98,15 @@ export class RoomsyncBinding {
 
   /** Other peers' cursors resolved in the Text now: [{ peerId, name, color, anchor, head }]. */
   remoteCursors() {
+    return this._cursors().map(({ moves, ...cursor }) => cursor);
+  }
+
+  // remoteCursors() with `moves` (how often the peer moved it so far) for the carets' labels.
+  _cursors() {
     const room = this.room;
     if (!room) return [];
     const cursors = [];
+    const moves = new Map(); // rebuilt each time: peers that left are forgotten
     for (const [peerId, state] of Object.entries(room.presence.getAll())) {
       const cursor = state && state.cursor;
       if (!cursor || typeof cursor !== 'object') continue;
@@ -112,8 +120,15 @@ export class RoomsyncBinding {
       if (anchor === null || head === null) continue; // its characters have not arrived yet
       const name = typeof state.name === 'string' && state.name !== '' ? state.name : `peer ${peerId.slice(0, 4)}`;
       const color = typeof state.color === 'string' && /^#[0-9a-f]{6}$/i.test(state.color) ? state.color : colorOf(peerId);
-      cursors.push({ peerId, name, color, anchor, head });
+      // A move is a new published cursor (the peer moved or typed), not an index shifted by
+      // someone else's edit and not a presence heartbeat repeating the same anchors.
+      const key = JSON.stringify(cursor);
+      const seen = this._cursorMoves.get(peerId);
+      const moved = seen === undefined || seen.key !== key ? { key, moves: (seen?.moves ?? 0) + 1 } : seen;
+      moves.set(peerId, moved);
+      cursors.push({ peerId, name, color, anchor, head, moves: moved.moves });
     }
+    this._cursorMoves = moves;
     return cursors;
   }
 
@@ -159,24 +174,31 @@ export function colorOf(peerId) {
   return palette[h % palette.length];
 }
 
+// A remote caret: a coloured bar with a dot on top, and the peer's name above it for a moment
+// after each move (then it fades, so it does not hide the line above; hovering the dot shows it).
+// A new move is a new widget (eq), so its label shows and fades again.
 class CaretWidget extends WidgetType {
-  constructor(peerId, name, color) {
+  constructor(peerId, name, color, moves) {
     super();
     this.peerId = peerId;
     this.name = name;
     this.color = color;
+    this.moves = moves;
   }
-  eq(other) { return other.peerId === this.peerId && other.name === this.name && other.color === this.color; }
+  eq(other) { return other.peerId === this.peerId && other.name === this.name && other.color === this.color && other.moves === this.moves; }
   toDOM() {
     const caret = document.createElement('span');
     caret.className = 'cm-rs-caret';
     caret.dataset.peer = this.peerId;
     caret.style.borderColor = this.color;
+    const dot = document.createElement('span');
+    dot.className = 'cm-rs-dot';
+    dot.style.backgroundColor = this.color;
     const label = document.createElement('span');
     label.className = 'cm-rs-label';
     label.style.backgroundColor = this.color;
     label.textContent = this.name; // text, never HTML
-    caret.append('\u2060', label);
+    caret.append('\u2060', dot, label);
     return caret;
   }
   ignoreEvent() { return true; }
@@ -184,13 +206,13 @@ class CaretWidget extends WidgetType {
 
 function cursorDecorations(cursors, docLength) {
   const ranges = [];
-  for (const { peerId, name, color, anchor, head } of cursors) {
+  for (const { peerId, name, color, anchor, head, moves } of cursors) {
     if (anchor > docLength || head > docLength) continue;
     const from = Math.min(anchor, head), to = Math.max(anchor, head);
     if (from < to) {
       ranges.push(Decoration.mark({ class: 'cm-rs-selection', attributes: { style: `background-color: ${color}33`, 'data-peer': peerId } }).range(from, to));
     }
-    ranges.push(Decoration.widget({ widget: new CaretWidget(peerId, name, color), side: head === from && from < to ? -1 : 1 }).range(head));
+    ranges.push(Decoration.widget({ widget: new CaretWidget(peerId, name, color, moves), side: head === from && from < to ? -1 : 1 }).range(head));
   }
   return Decoration.set(ranges, true);
 }
@@ -208,11 +230,18 @@ const cursorField = StateField.define({
 
 const cursorTheme = EditorView.baseTheme({
   '.cm-rs-caret': { position: 'relative', borderLeft: '2px solid', marginLeft: '-1px', marginRight: '-1px', pointerEvents: 'none' },
+  '.cm-rs-dot': {
+    position: 'absolute', top: '-3px', left: '-4px', width: '6px', height: '6px', borderRadius: '50%',
+    pointerEvents: 'auto', zIndex: '10',
+  },
   '.cm-rs-label': {
     position: 'absolute', top: '-1.35em', left: '-2px', padding: '0 4px', borderRadius: '3px 3px 3px 0',
     color: 'white', fontSize: '11px', lineHeight: '1.35em', fontFamily: 'system-ui, sans-serif',
     fontWeight: '600', whiteSpace: 'nowrap', userSelect: 'none', zIndex: '10',
+    animation: 'cm-rs-fade 0.4s ease-in 2.5s forwards',
   },
+  '.cm-rs-dot:hover + .cm-rs-label': { animation: 'none', opacity: '1' },
+  '@keyframes cm-rs-fade': { to: { opacity: '0', visibility: 'hidden' } },
 });
 
 /**
@@ -237,7 +266,7 @@ export function roomsyncCollab(text, { room = null, undoManager = null, user = n
     }
     if (room) {
       binding.update([], view.state); // publishes the current selection (a rejoined room too)
-      queueMicrotask(() => view.dispatch({ effects: setCursors.of(binding.remoteCursors()) }));
+      queueMicrotask(() => view.dispatch({ effects: setCursors.of(binding._cursors()) }));
     }
     return {
       update: (u) => binding.update(u.transactions, u.state),

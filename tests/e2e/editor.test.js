@@ -56,6 +56,12 @@ test('two people write together: text both ways, a named remote cursor that keep
     }, { message: 'Ada\'s cursor to stay on "from" while Bo types' }).catch((err) => { err.message += `; seen ${JSON.stringify(seen)}`; throw err; });
     // And Ada sees Bo's caret right after what he typed.
     await waitUntil(async () => (await cursorsOf(ada)).some((c) => c.name === 'Bo' && c.pos === 4), { message: 'Ada to see Bo\'s caret' });
+    // His name over it fades once he stops (it would hide the line above); hovering the caret's
+    // dot shows it again.
+    const labelOpacity = () => ada.page.$eval('.cm-rs-label', (l) => Number(getComputedStyle(l).opacity));
+    await waitUntil(async () => (await labelOpacity()) === 0, { message: 'Bo\'s name to fade', timeoutMs: 10_000 });
+    await ada.page.hover('.cm-rs-dot');
+    await waitUntil(async () => (await labelOpacity()) === 1, { message: 'Bo\'s name on hover' });
 
     // Undo in Ada's page (Ctrl+Z until nothing is left to undo: a slow typist makes several
     // steps) removes her text only; Bo's stays. Redo (the button) brings it back.

@@ -186,6 +186,31 @@ describe('codemirror binding: remote cursors', () => {
     b.binding.destroy();
   });
 
+  test('a caret counts as moved (its label shows again) only when its peer publishes a new cursor', async () => {
+    const docA = await createDoc(), docB = await createDoc();
+    const net = queuedPair(docA, docB);
+    const [roomA, roomB] = fakeRooms('peer-a', 'peer-b');
+    const a = headlessEditor(docA.getText('t'), { room: roomA, user: { name: 'Ada' } });
+    const b = headlessEditor(docB.getText('t'), { room: roomB, user: { name: 'Bo' } });
+    a.dispatch({ changes: { from: 0, insert: 'hello world' }, selection: { anchor: 3 } });
+    a.binding.publishCursor();
+    net.flush();
+    const moves = () => b.binding._cursors()[0].moves;
+    const first = moves();
+    assert.equal(moves(), first); // asked again: the same cursor
+    a.binding.publishCursor(); // a heartbeat repeating the same anchors
+    assert.equal(moves(), first);
+    b.dispatch({ changes: { from: 0, insert: '>> ' } }); // Bo's edit shifts Ada's caret's index
+    assert.equal(b.binding._cursors()[0].head, 6);
+    assert.equal(moves(), first);
+    a.dispatch({ selection: { anchor: 5 } }); // Ada moves
+    a.binding.publishCursor();
+    assert.equal(moves(), first + 1);
+    assert.deepEqual(Object.keys(b.binding.remoteCursors()[0]), ['peerId', 'name', 'color', 'anchor', 'head']);
+    a.binding.destroy();
+    b.binding.destroy();
+  });
+
   test('cursors of characters not received yet, or of another text, are not shown', async () => {
     const docA = await createDoc(), docB = await createDoc();
     const [roomA, roomB] = fakeRooms('peer-a', 'peer-b');
