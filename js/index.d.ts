@@ -353,6 +353,5 @@ export function createUndoManager(
   target: Doc | Root<unknown> | Root<unknown>[],
   options?: UndoManagerOptions,
 ): UndoManager;
-// ---- end undo and redo ----
 
 export * from './room/room.js';

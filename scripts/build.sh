@@ -45,7 +45,6 @@ if [ "$what" = wasm ] || [ "$what" = all ]; then
   "$esbuild" js/browser.js --bundle --minify --format=esm --platform=browser --drop-labels=nodeOnly \
     --banner:js="$banner" --log-level=warning --outfile=dist/roomsync.browser.js
   echo "build.sh: dist/roomsync.browser.js $(stat -c %s dist/roomsync.browser.js) B"
-  # --- end browser bundle ---
   # --- the CodeMirror bundle of the editor page (www/editor.js) ---
   # dist/roomsync.codemirror.js: CodeMirror 6 and roomsync/codemirror (js/codemirror.browser.js),
   # for pages without a bundler. No roomsync inside: the page imports that from roomsync.browser.js.
@@ -53,5 +52,4 @@ if [ "$what" = wasm ] || [ "$what" = all ]; then
     --banner:js="/*! roomsync/codemirror (MIT) with CodeMirror 6 and Lezer (MIT, Copyright (C) 2018-2021 by Marijn Haverbeke <marijn@haverbeke.berlin> and others) */" \
     --log-level=warning --outfile=dist/roomsync.codemirror.js
   echo "build.sh: dist/roomsync.codemirror.js $(stat -c %s dist/roomsync.codemirror.js) B"
-  # --- end CodeMirror bundle ---
 fi

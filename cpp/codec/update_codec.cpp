@@ -523,7 +523,7 @@ bool refers_ahead(const RemoteOp& op) {
        : false;
 }
 
-// --- compact single-op updates (issue 8; layout in update_codec.h) --------------------------
+// Compact single-op updates (below; layout in update_codec.h):
 constexpr int kFlagShift = 53;  // the op's form and "length follows" ride in the client id's spare bits
 
 }  // namespace

@@ -493,8 +493,6 @@ class Room {
     for (const cb of [...this._pcListeners]) this._call(cb, peer, pc);
   }
 
-  // ---------------------------------------------------------------- end calls
-
   /**
    * Leaves the room: says bye to every peer, closes the connections and (if joinRoom opened it)
    * the signaling connection. The document stays usable. Idempotent.

@@ -121,7 +121,7 @@ bool load_trace(const fs::path& dir, const std::string& name, Trace* t, std::str
   return true;
 }
 
-// --- memory (issue 8): the synthetic worst case of tests/bench/traces.js (randomTypingTrace):
+// Memory (issue 8): the synthetic worst case of tests/bench/traces.js (randomTypingTrace):
 // `chars` letters typed one at a time at seeded random positions, so nearly every keystroke
 // starts a run of its own. Same xorshift32 and arithmetic, so the same text as in JS.
 Trace random_typing_trace(uint32_t chars = 30000, uint32_t seed = 8) {
@@ -142,7 +142,6 @@ Trace random_typing_trace(uint32_t chars = 30000, uint32_t seed = 8) {
   }
   return t;
 }
-// --- end memory ---
 
 bool single_call(const Txn& txn) {
   return txn.size() == 1 && ((txn[0].del > 0) != !txn[0].ins.empty());

@@ -518,7 +518,7 @@ async function main() {
     if (tmpdir) rmSync(tmpdir, { recursive: true, force: true });
   }
 
-  // --- concurrent merge (issue 8): a real concurrent session's updates merged in any order
+  // Concurrent merge (issue 8): a real concurrent session's updates merged in any order
   // (tests/bench/concurrent-merge.js); with --trace, only the concurrent sessions it names.
   let merge = { skipped: '--no-merge' };
   if (opt.merge) {
@@ -527,7 +527,6 @@ async function main() {
       only: opt.only });
     printMerge(merge);
   }
-  // --- end concurrent merge ---
 
   // native core
   let native = { skipped: '--no-native' };

@@ -107,7 +107,6 @@ async function useCall(room: import('roomsync').Room): Promise<number> {
   return peers.length + call.startedAt;
 }
 void useCall;
-// ---- end calls
 
 export { typed, port, joins, lastError, bundled, bundledError };
 export { undid, bundledUndo };

@@ -198,4 +198,3 @@ test('media tracks ride the data channel\'s connection: offers with tracks cross
     await ctx.close();
   }
 });
-// ---- end media
