@@ -191,6 +191,10 @@ void DocImpl::encode_update(std::vector<uint8_t>& out) {
 [[gnu::noinline]] void DocImpl::note_remote() {
   if (txn.remote) return;
   txn.remote = true;
+  // Merge speed: only an update someone takes needs the clocks. Capture switched on before this
+  // transaction commits finds 0 for the others (encode_update): its update then carries all of
+  // their ops, more than needed and still right (applying an update twice changes nothing).
+  if (!capture_updates) return;
   txn.clocks_before.resize(clients.size());
   for (size_t i = 1; i < clients.size(); ++i) txn.clocks_before[i] = clients[i].next_clock;
 }

@@ -119,6 +119,28 @@ TEST_CASE("compact update: every kind of keystroke round-trips, in order and in 
   CHECK(u8(c.text_content(text_of(c))) == u8(s.a.text_content(s.ta)));
 }
 
+TEST_CASE("an update captured from a transaction that took remote ops before capture was on carries them",
+          "[codec][compact]") {
+  // Remote ops note the other clients' clocks only while updates are captured (merge speed); a
+  // listener added inside the transaction must still get every op the transaction integrated.
+  Doc a(0x61), b(0x62);
+  RootHandle ta = text_of(a), tb = text_of(b);
+  REQUIRE(a.text_insert(ta, 0, U("hello")).ok);
+  REQUIRE(b.text_insert(tb, 0, U("x")).ok);
+  Doc c(0x63);  // a peer that has b's state from before the transaction
+  REQUIRE(apply_upd(c, b.encode_state()).ok);
+  b.begin();
+  REQUIRE(apply_upd(b, a.encode_state()).ok);
+  b.set_capture_updates(true);
+  REQUIRE(b.text_insert(tb, 0, U(">")).ok);
+  const TransactionResult r = b.commit();
+  REQUIRE(!r.update.empty());
+  REQUIRE(apply_upd(c, r.update).ok);
+  CHECK(c.pending_ops() == 0);
+  CHECK(u8(c.text_content(text_of(c))) == u8(b.text_content(tb)));
+  CHECK(u8(b.text_content(tb)).find("hello") != std::string::npos);
+}
+
 TEST_CASE("compact update: the bytes of the first two keystrokes (the format is pinned)", "[codec][compact]") {
   Doc a(5);
   a.set_capture_updates(true);
