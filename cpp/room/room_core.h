@@ -75,6 +75,10 @@ struct Config {
   Millis reassembly_timeout = 60000;
   Millis anti_entropy_every = 10000;
   Millis repair_delay = 1000;     // after losing a link beyond the full mesh: resync with the others
+  // Ops of a remote update held for missing parents are asked for this long after the hold
+  // began, if it has not resolved: reordering across paths (relays, a slower direct link)
+  // resolves itself within a few hundred ms, while frames lost in flight never arrive.
+  Millis hold_grace = 500;
   Millis typing_timeout = 3000;   // typing clears this long after the last keystroke
   Millis typing_refresh = 1000;
   Millis garbage_report_every = 1000;  // at most one "garbage" ProtocolError per peer per period
@@ -273,6 +277,8 @@ class RoomCore {
   bool tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to);
   std::vector<Peer*> first_hop(MsgHeader& h);  // where a message of ours goes (sets view, covered)
   void schedule_repair();
+  void note_hold(const Peer& from);  // after applying a remote update
+  void repair_hold();
 
   void on_frame(Peer& p, const Frame& f);
   void on_chunk(Peer& p, const Frame& f);
@@ -317,6 +323,9 @@ class RoomCore {
   MeshGraph view_graph_;           // their mesh (indices into view_ids_)
   Millis repair_at_ = 0;           // 0: no repair due (schedule_repair)
   Millis woke_ = 0;                // the first input after a gap of over a ping period
+  Millis hold_at_ = 0;             // 0: no held ops to ask for (note_hold)
+  size_t held_ = 0;                // ops the document held after the last remote update
+  PeerId hold_from_;               // the peer that sent the update that left ops held
   mutable const char* timeout_reason_ = "";
 };
 
