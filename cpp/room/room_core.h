@@ -17,7 +17,9 @@
 //   is synced, only one Sync1 is in flight (a late joiner gets the snapshot from ONE peer; the
 //   others are asked afterwards and send only what is still missing). Periodic anti-entropy
 //   Sync1 rounds repair anything lost; a sync reply that brought something new makes us offer
-//   an exchange to our other neighbours at once, so the repair spreads.
+//   an exchange to our other neighbours at once, so the repair spreads. An update that left ops
+//   held for missing parents (lost in flight) makes us ask its sender if they still are held
+//   hold_grace later.
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
 //   id, relayed (hops > 0) only when the sender could not reach every member directly: along
 //   the origin's BFS tree over the mesh while member lists agree and the tree's links are up,
