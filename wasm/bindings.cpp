@@ -459,6 +459,8 @@ EMSCRIPTEN_KEEPALIVE int rs_apply_update(DocHandle* h, const uint8_t* data, uint
   if (size_t need = h->refused(len, kUpdateExpansion)) return h->out_of_memory(need);
   return h->check(h->doc.apply_update(data, len));
 }
+// Ops held back for missing parents: for the room core's document port only (not exported).
+uint32_t rs_pending_ops(DocHandle* h) { return static_cast<uint32_t>(h->doc.pending_ops()); }
 // The last failure's Status::Code and message, for C callers (the room core's document port).
 EMSCRIPTEN_KEEPALIVE int rs_error_code(DocHandle* h) { return h->error_code; }
 EMSCRIPTEN_KEEPALIVE const char* rs_error_message(DocHandle* h) { return h->error_message.c_str(); }

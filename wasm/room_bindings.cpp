@@ -33,6 +33,7 @@ const uint8_t* rs_bytes_out(void* h);
 uint32_t rs_bytes_out_len(void* h);
 int rs_apply_update(void* h, const uint8_t* data, uint32_t len);
 int rs_take_last_result(void* h);
+uint32_t rs_pending_ops(void* h);
 int rs_error_code(void* h);
 const char* rs_error_message(void* h);
 }
@@ -64,6 +65,7 @@ class HandleDoc final : public DocPort {
     last_flags = rs_take_last_result(h_);
     return Status::success();
   }
+  size_t held_ops() const override { return rs_pending_ops(h_); }
   int last_flags = 0;
 
  private:

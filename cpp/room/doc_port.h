@@ -1,4 +1,4 @@
-// The room core's view of a document: the three sync operations it needs, nothing else.
+// The room core's view of a document: the sync operations it needs, nothing else.
 // DocAdapter implements it over the engine's Doc (cpp/crdt); tests and bindings may bring
 // their own (e.g. to observe what was applied).
 #pragma once
@@ -18,6 +18,8 @@ class DocPort {
   virtual Status encode_state_since(const uint8_t* sv, size_t len, std::vector<uint8_t>* out) const = 0;
   // Must leave the document unchanged when it fails.
   virtual Status apply_update(const uint8_t* data, size_t len) = 0;
+  // Ops held back waiting for missing parents (Doc::pending_ops).
+  virtual size_t held_ops() const = 0;
 };
 
 class DocAdapter final : public DocPort {
@@ -29,6 +31,7 @@ class DocAdapter final : public DocPort {
     return doc_.encode_state_since(sv, len, out);
   }
   Status apply_update(const uint8_t* data, size_t len) override { return doc_.apply_update(data, len); }
+  size_t held_ops() const override { return doc_.pending_ops(); }
 
  private:
   Doc& doc_;

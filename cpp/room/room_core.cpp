@@ -881,6 +881,7 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
     }
     ++stats_.updates_applied;
     push(OutKind::DocChanged, p.id);
+    note_hold(p);
     const bool learned = doc_.state_vector() != sv_before;
     // Any reply completes a pending request: one to an older request (when the peer had a
     // reply queued already, it answers only once) carries what we lacked a little earlier,
@@ -935,6 +936,7 @@ void RoomCore::on_message(Peer& p, uint64_t id, const MsgHeader& h, Bytes data) 
       }
       ++stats_.updates_applied;
       push(OutKind::DocChanged, origin);
+      note_hold(p);
       break;
     }
     case MsgKind::Action:
@@ -1049,6 +1051,43 @@ void RoomCore::schedule_repair() {
   uint32_t members = 0;
   for (const auto& [id, q] : peers_) members += q.member && !q.banned;
   if (members > cfg_.max_direct_peers) repair_at_ = std::max(repair_at_, now_ + cfg_.repair_delay);
+}
+
+// The document holds ops whose parents are missing: reordering across paths, or frames lost in
+// flight (a link that went down, a route that was switched) while later updates got through.
+// Nothing else would ask for the missing part before the next anti-entropy round (~10 s), so a
+// hold that grew is asked for once hold_grace has passed without it resolving (repair_hold).
+void RoomCore::note_hold(const Peer& from) {
+  const size_t held = doc_.held_ops();
+  if (held == 0) {
+    hold_at_ = 0;
+  } else if (held > held_ && hold_at_ == 0) {
+    hold_at_ = now_ + cfg_.hold_grace;
+    hold_from_ = from.id;
+  }
+  held_ = held;
+}
+
+// Asks the peer that sent the held ops (it had their parents, or gets them from its own
+// neighbours), else any neighbour, for a sync exchange: at most one request per peer pending.
+void RoomCore::repair_hold() {
+  hold_at_ = 0;
+  if (doc_.held_ops() == 0) return;
+  Peer* p = find(hold_from_);
+  if (!p || p->conn != Conn::Open || !p->hello) {
+    p = nullptr;
+    for (auto& [id, q] : peers_) {
+      if (q.conn == Conn::Open && q.hello) {
+        p = &q;
+        break;
+      }
+    }
+  }
+  const bool waiting = p && p->sync_pending && now_ - p->sync_progress < cfg_.sync_timeout;
+  // Catching up (one snapshot at a time), offline, or a reply pending: what that brings may
+  // resolve the hold; if it leaves ops held, the hold starts afresh.
+  if (!room_synced_ || !p || waiting) held_ = 0;
+  else request_sync(*p, true);
 }
 
 std::vector<RoomCore::Peer*> RoomCore::first_hop(MsgHeader& h) {
@@ -1187,6 +1226,7 @@ void RoomCore::handle_timeout(Millis now) {
     }
     next_heartbeat_ = now_ + jitter(cfg_.heartbeat);
   }
+  if (hold_at_ && now_ >= hold_at_) repair_hold();
   if (repair_at_ && now_ >= repair_at_) {
     repair_at_ = 0;
     for (auto& [id, p] : peers_) {
@@ -1252,6 +1292,7 @@ std::optional<Millis> RoomCore::poll_timeout() const {
   if (typing_until_ > typing_sent_until_ && typing_until_ > now_)
     consider(typing_sent_at_ + cfg_.typing_refresh, "typing-refresh");
   if (repair_at_) consider(repair_at_, "repair");
+  if (hold_at_) consider(hold_at_, "held-ops");
   timeout_reason_ = why;
   return std::max(t, now_);
 }

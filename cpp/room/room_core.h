@@ -17,7 +17,9 @@
 //   is synced, only one Sync1 is in flight (a late joiner gets the snapshot from ONE peer; the
 //   others are asked afterwards and send only what is still missing). Periodic anti-entropy
 //   Sync1 rounds repair anything lost; a sync reply that brought something new makes us offer
-//   an exchange to our other neighbours at once, so the repair spreads.
+//   an exchange to our other neighbours at once, so the repair spreads. An update that left ops
+//   held for missing parents (lost in flight) makes us ask its sender if they still are held
+//   hold_grace later.
 // - Updates, actions, presence, typing and bye are messages: chunked, de-duplicated by a random
 //   id, relayed (hops > 0) only when the sender could not reach every member directly: along
 //   the origin's BFS tree over the mesh while member lists agree and the tree's links are up,
@@ -75,6 +77,10 @@ struct Config {
   Millis reassembly_timeout = 60000;
   Millis anti_entropy_every = 10000;
   Millis repair_delay = 1000;     // after losing a link beyond the full mesh: resync with the others
+  // Ops of a remote update held for missing parents are asked for this long after the hold
+  // began, if it has not resolved: reordering across paths (relays, a slower direct link)
+  // resolves itself within a few hundred ms, while frames lost in flight never arrive.
+  Millis hold_grace = 500;
   Millis typing_timeout = 3000;   // typing clears this long after the last keystroke
   Millis typing_refresh = 1000;
   Millis garbage_report_every = 1000;  // at most one "garbage" ProtocolError per peer per period
@@ -273,6 +279,8 @@ class RoomCore {
   bool tree_targets(const PeerId& origin, const Peer* from, std::vector<Peer*>* to);
   std::vector<Peer*> first_hop(MsgHeader& h);  // where a message of ours goes (sets view, covered)
   void schedule_repair();
+  void note_hold(const Peer& from);  // after applying a remote update
+  void repair_hold();
 
   void on_frame(Peer& p, const Frame& f);
   void on_chunk(Peer& p, const Frame& f);
@@ -317,6 +325,9 @@ class RoomCore {
   MeshGraph view_graph_;           // their mesh (indices into view_ids_)
   Millis repair_at_ = 0;           // 0: no repair due (schedule_repair)
   Millis woke_ = 0;                // the first input after a gap of over a ping period
+  Millis hold_at_ = 0;             // 0: no held ops to ask for (note_hold)
+  size_t held_ = 0;                // ops the document held after the last remote update
+  PeerId hold_from_;               // the peer that sent the update that left ops held
   mutable const char* timeout_reason_ = "";
 };
 

@@ -475,3 +475,30 @@ TEST_CASE("room: frames the transport gave up on are asked for again at once", "
   sim.run_until(sim.now() + 500);  // far less than an anti-entropy round (10 s)
   sim.require_converged();
 }
+
+TEST_CASE("room: updates held for frames lost in flight are asked for within a second", "[room][sim][loss]") {
+  const uint64_t seed = GENERATE(range(1, 6));
+  INFO("seed " << seed);
+  SimOptions o;
+  o.count_updates = true;
+  Sim sim = settled_room(3, seed, o);  // a full mesh: nothing relays, no repair after link loss
+  Node& a = sim.node(0);
+  Node& b = sim.node(1);
+  // B's next frame to A vanishes (in flight on a link that went down, or a route that was
+  // switched), unreported; B's later updates arrive, and A holds them: their parent is missing.
+  sim.blackhole(1, 0, 1);
+  sim.edit(1, 3);
+  sim.run_until(sim.now() + 200);
+  sim.edit(1, 2);
+  sim.run_until(sim.now() + 200);
+  REQUIRE(a.doc->pending_ops() > 0);
+  const uint64_t syncs = sim.sync1_sent;
+  // Far less than the anti-entropy round (~10 s) that repaired it before.
+  sim.run_until(sim.now() + 1000);
+  CHECK(a.doc->pending_ops() == 0);
+  CHECK(a.doc->text_content(a.text) == b.doc->text_content(b.text));
+  // No flood: A's exchange with B (a Sync1 each way), then A offers C what it learned.
+  CHECK(sim.sync1_sent - syncs <= 4);
+  sim.require_converged();
+  CHECK(sim.protocol_errors() == 0);
+}

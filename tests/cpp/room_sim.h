@@ -40,7 +40,7 @@ struct SimOptions {
   uint32_t max_direct = 6;
   Limits limits;
   std::function<void(Config&)> tune;  // per-node config changes
-  bool count_updates = false;  // fill Sim::update_frames / update_got / update_origin
+  bool count_updates = false;  // fill Sim::update_frames / update_got / update_origin / sync1_sent / held_after
 };
 
 struct Node {
@@ -75,6 +75,8 @@ class Sim {
   uint64_t update_frames = 0;
   std::map<std::pair<size_t, uint64_t>, uint32_t> update_got;
   std::map<uint64_t, size_t> update_origin;
+  uint64_t sync1_sent = 0;  // Sync1 frames cores sent
+  uint64_t held_after = 0;  // deliveries after which the receiving document held ops (parents missing)
 
   // Schedules fn at time t.
   void at(Millis t, std::function<void()> fn) {
@@ -437,6 +439,7 @@ class Sim {
         inflight -= std::min<uint64_t>(inflight, e.bytes.size());
         nodes_[e.b].core->handle_frame(nodes_[e.a].id, e.bytes.data(), e.bytes.size(), now_);
         drain(e.b);
+        if (opt_.count_updates && nodes_[e.b].doc->pending_ops() > 0) ++held_after;
         // bufferedamountlow for the sender
         const uint64_t low = opt_.limits.max_inflight_bytes / 4;
         if (nodes_[e.a].alive && l.gen == e.gen && before > low && inflight <= low) {
@@ -478,6 +481,7 @@ class Sim {
       ++update_frames;
       if (f->header.origin.empty()) update_origin[f->a] = from;
     }
+    if (opt_.count_updates && scratch_.type == FrameType::Sync1) ++sync1_sent;  // decoded by update_start
     Link& l = link(from, to);
     if (l.state != LinkState::Open || !nodes_[to].alive) return;  // into a closed channel
     if (chance(opt_.reset_prob)) {

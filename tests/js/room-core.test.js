@@ -181,3 +181,50 @@ test('room core (wasm): inspection, tuning and results cross the C exports intac
   docA.destroy();
   docB.destroy();
 });
+
+// The document port of the wasm build counts held ops (wasm/room_bindings.cpp, rs_pending_ops):
+// an update lost in flight, then a later one that gets through, is asked for hold_grace later.
+test('room core (wasm): updates held for a frame lost in flight are asked for 500 ms later', async () => {
+  const docA = await createDoc({ clientId: 301 });
+  const docB = await createDoc({ clientId: 302 });
+  const a = await createRoomCore({ self: 'a', doc: docA, seed: 1 });
+  const b = await createRoomCore({ self: 'b', doc: docB, seed: 2 });
+  let now = 0;
+  docB.on('update', (u, origin) => { if (origin !== b) b.localUpdate(u, now); });
+  // Carries frames both ways until both are quiet; the first `lose` frames from b to a vanish.
+  const carry = (lose = 0) => {
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const [from, to, fromId] of [[a, b, 'a'], [b, a, 'b']]) {
+        for (const o of from.drain()) {
+          if (o.kind === 'docChanged') from.emitDocChange(o, from);
+          if (o.kind !== 'transmit') continue;
+          moved = true;
+          if (from === b && lose > 0) lose--;
+          else to.handleFrame(fromId, o.bytes, now);
+        }
+      }
+    }
+  };
+  a.peerJoined('b', now);
+  b.peerJoined('a', now);
+  a.channelOpen('b', now);
+  b.channelOpen('a', now);
+  carry();
+  const textA = docA.getText('t');
+  const textB = docB.getText('t');
+  textB.insert(0, 'hello');
+  carry(1);
+  now = 20;
+  textB.insert(5, ' world');
+  carry();
+  assert.ok(docA.pendingOps > 0, 'a holds the second update: its parent was lost');
+  assert.equal(textA.toString(), '');
+  assert.equal(a.pollTimeout(), now + 500, 'the hold is due for repair after hold_grace');
+  now += 500;
+  a.handleTimeout(now);
+  carry();
+  assert.equal(docA.pendingOps, 0);
+  assert.equal(textA.toString(), 'hello world');
+  for (const x of [a, b, docA, docB]) x.destroy();
+});
