@@ -144,6 +144,8 @@ class Peer {
     this.connectTimer = null;
     this.retryTimer = null;
     this.helloTimer = null;
+    this.dialTimer = null; // the connection is made soon (see _dial)
+    this.dialWanted = false; // connect() asked for a connection not made yet
     this.restartPc = null; // the connection an ICE restart is running on
     this.disconnectedTimer = null;
     this.noDirect = false; // the peer is relay-only
@@ -221,7 +223,24 @@ export class PeerTransport {
     if (!peer) peer = this._addPeer(peerId, Boolean(polite));
     else peer.polite = Boolean(polite);
     if (!peer.helloSent) this._hello(peer, false);
-    if (this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
+    this._dial(peer);
+  }
+
+  /**
+   * Makes the connection to a peer once it answered our greeting, in a later task: creating an
+   * RTCPeerConnection blocks this thread for milliseconds (@roamhq/wrtc: 3 to 30 ms), and the
+   * greeting and the first frames on the relay (a late joiner's sync request) must not wait for
+   * it. Nothing waits for it either: our descriptions and candidates name the peer's session, so
+   * they could not go out before its greeting anyway.
+   */
+  _dial(peer) {
+    if (!this._wantsDirect(peer) || peer.pc || peer.retryTimer) return;
+    peer.dialWanted = true;
+    if (!peer.heard || peer.dialTimer) return;
+    peer.dialTimer = this._timer(() => {
+      peer.dialTimer = null;
+      if (peer.dialWanted && this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
+    }, 0);
   }
 
   /**
@@ -374,7 +393,7 @@ export class PeerTransport {
     peer.gone = true;
     if (this._peers.get(peer.id) === peer) this._peers.delete(peer.id);
     if (closeNow) this._closePc(peer);
-    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer']) this._clear(peer, t);
+    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer', 'dialTimer']) this._clear(peer, t);
     this._clear(peer.recv, 'gapTimer');
     // Frames still queued are discarded without an error: either side chose to end the
     // connection (disconnect(), close() or the peer's bye), so they have no reader any more.
@@ -421,6 +440,7 @@ export class PeerTransport {
     this._closePc(peer);
     const { RTCPeerConnection } = this.opts.rtc;
     const pc = new RTCPeerConnection({ ...(this.opts.rtcConfig || {}), iceServers: this.opts.iceServers });
+    peer.dialWanted = false;
     const dc = pc.createDataChannel('roomsync', { negotiated: true, id: 0, ordered: true });
     dc.binaryType = 'arraybuffer';
     peer.pc = pc;
@@ -1084,7 +1104,7 @@ export class PeerTransport {
   _hello(peer, ack) {
     peer.helloSent = true;
     // d: we dial the peer (a connection exists, or connect() makes one right after its greeting).
-    this._signal(peer, { k: 'hello', ack, d: peer.pc || (!ack && this._wantsDirect(peer)) ? 1 : 0 });
+    this._signal(peer, { k: 'hello', ack, d: peer.pc || peer.dialWanted || (!ack && this._wantsDirect(peer)) ? 1 : 0 });
     if (!ack) this._greetUntilHeard(peer, this.opts.connectTimeoutMs);
   }
 
@@ -1095,7 +1115,7 @@ export class PeerTransport {
     peer.helloTimer = this._timer(() => {
       peer.helloTimer = null;
       if (peer.heard || peer.gone || peer.refused) return;
-      this._signal(peer, { k: 'hello', ack: false, d: peer.pc ? 1 : 0 });
+      this._signal(peer, { k: 'hello', ack: false, d: peer.pc || peer.dialWanted ? 1 : 0 });
       this._greetUntilHeard(peer, Math.min(this.opts.maxRetryDelayMs, delay * 2));
     }, delay);
   }
@@ -1107,6 +1127,7 @@ export class PeerTransport {
     this._clear(peer, 'helloTimer');
     this._updateRoute(peer);
     this._pumpRelay(peer);
+    if (peer.dialWanted) this._dial(peer);
   }
 
   /** Queues a signal to the peer (sealed with the room key if any); resolves once it was routed. */

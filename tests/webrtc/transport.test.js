@@ -110,6 +110,39 @@ test('both dial at once, greetings say so: only the impolite side offers (no gla
   await b.close();
 });
 
+// Creating an RTCPeerConnection blocks the thread for milliseconds (wrtc): a late joiner's greeting
+// and its first relayed frames (the sync request) go out before it, after the peer answered.
+test('the connection is made once the greeting is answered: the greeting and the first relayed frames go first', async () => {
+  const room = newRoom();
+  const log = [];
+  const rtc = { ...wrtc, RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+    constructor(config) {
+      super(config);
+      log.push('pc');
+    }
+  } };
+  const a = await makePeer(srv, room, { rtc });
+  const b = await makePeer(srv, room);
+  const signal = a.signaling.signal.bind(a.signaling);
+  a.signaling.signal = (to, data) => (log.push(data?.m?.k), signal(to, data));
+  const relay = a.signaling.relay.bind(a.signaling);
+  a.signaling.relay = (to, data) => (log.push('relay'), relay(to, data));
+  a.transport.connect(b.id);
+  assert.deepEqual(log, [], 'no connection yet');
+  assert.equal(a.transport.send(b.id, numbered(0)), true); // waits for the route
+  b.transport.connect(a.id);
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  assert.equal(log[0], 'hello');
+  assert.equal(log.filter((k) => k === 'pc').length, 1, log.join(' '));
+  assert.ok(log.indexOf('relay') < log.indexOf('pc'), `the frame went before the connection was made: ${log.join(' ')}`);
+  assert.ok(log.slice(0, log.indexOf('pc')).every((k) => k !== 'sdp' && k !== 'ice'));
+  await waitUntil(() => b.received(a.id).length === 1, { message: 'frame' });
+  assert.deepEqual(errorCodes(a), []);
+  assert.deepEqual(errorCodes(b), []);
+  await a.close();
+  await b.close();
+});
+
 // ---- negotiation one step at a time (stale answers) and signals to peers that left
 // (Media m-lines are tested in Chromium, browser-transport.test.js: @roamhq/wrtc crashes at exit
 // once an audio or video transceiver has been connected.)
@@ -817,7 +850,8 @@ test('without a password the same traffic is readable on the wire (the sniffer w
     a.transport.connect(b.id);
     a.transport.send(b.id, secretFrame(1));
     await waitUntil(() => b.received(a.id).length === 1, { message: 'frame' });
-    assert.ok(wireHas(wire, text), `"${text}" should be on the wire without a password (relay ${relay})`);
+    // (the offer follows the greeting's answer: the connection is made after it, see _dial)
+    await waitUntil(() => wireHas(wire, text), { timeoutMs: 5000, message: `"${text}" on the wire without a password (relay ${relay})` });
     await a.close();
     await b.close();
   }
