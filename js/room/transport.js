@@ -690,9 +690,12 @@ export class PeerTransport {
       peer.gen = gen;
       this._newPc(peer);
     }
-    const pc = peer.pc;
-    if (!pc.remoteDescription) peer.remoteCandidates.push(cand);
-    else await this._addCandidate(peer, pc, cand);
+    const { pc, neg } = peer;
+    // After the descriptions signalled before it (see _onSignalMessage).
+    return this._negotiate(peer, neg, async () => {
+      if (!pc.remoteDescription) peer.remoteCandidates.push(cand);
+      else await this._addCandidate(peer, pc, cand);
+    });
   }
 
   async _addCandidate(peer, pc, cand) {
@@ -1244,10 +1247,14 @@ export class PeerTransport {
         for (const held of peer.heldSignals.splice(0)) this._signal(peer, held);
         // A peer that greets us wants a connection; follow it unless it is ours to dial already.
         return;
+      // Not awaited: descriptions and candidates keep their order in the connection's own queue
+      // (_negotiate), and the peer's next messages (relayed frames: a sync reply) need not wait
+      // for WebRTC to apply them.
       case 'sdp':
-        return this._onDescription(peer, gen, msg.d, msg);
       case 'ice':
-        return this._onCandidate(peer, gen, msg.d);
+        (msg.k === 'sdp' ? this._onDescription(peer, gen, msg.d, msg) : this._onCandidate(peer, gen, msg.d))
+          .catch((err) => this._error('rtc_error', `handling a message from peer ${peer.id}: ${err && err.message}`, peer.id));
+        return;
       case 'relay-only':
         peer.noDirect = true;
         this._closePc(peer);

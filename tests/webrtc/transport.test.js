@@ -143,6 +143,39 @@ test('the connection is made once the greeting is answered: the greeting and the
   await b.close();
 });
 
+test('relayed frames that follow an offer are delivered while the offer is still being applied', async () => {
+  const room = newRoom();
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const rtc = { ...wrtc, RTCPeerConnection: class extends wrtc.RTCPeerConnection {
+    setRemoteDescription(desc) {
+      return desc && desc.type === 'offer' ? gate.then(() => super.setRemoteDescription(desc)) : super.setRemoteDescription(desc);
+    }
+  } };
+  const a = await makePeer(srv, room);
+  const b = await makePeer(srv, room, { rtc }); // applies offers only once released
+  const signal = a.signaling.signal.bind(a.signaling);
+  let offered = false;
+  a.signaling.signal = (to, data) => {
+    const sent = signal(to, data);
+    // right behind the offer on the wire: a frame on the relay
+    if (data?.m?.k === 'sdp' && !offered) offered = a.transport.send(b.id, numbered(1));
+    return sent;
+  };
+  a.transport.connect(b.id, false); // a offers
+  b.transport.connect(a.id, true);
+  assert.equal(a.transport.send(b.id, numbered(0)), true);
+  await waitUntil(() => b.received(a.id).length === 2, { timeoutMs: 5000, message: 'the frame behind the offer' });
+  assert.deepEqual(indices(b.received(a.id)), [0, 1]);
+  assert.equal(b.transport.route(a.id), 'relay', 'the offer is not applied yet');
+  release();
+  await Promise.all([opened(a, b.id), opened(b, a.id)]);
+  assert.deepEqual(errorCodes(a), []);
+  assert.deepEqual(errorCodes(b), []);
+  await a.close();
+  await b.close();
+});
+
 // ---- negotiation one step at a time (stale answers) and signals to peers that left
 // (Media m-lines are tested in Chromium, browser-transport.test.js: @roamhq/wrtc crashes at exit
 // once an audio or video transceiver has been connected.)
