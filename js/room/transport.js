@@ -78,6 +78,7 @@ const DEFAULTS = {
   iceServers: [],
   connectTimeoutMs: 15_000,
   gapTimeoutMs: 10_000,
+  firstFramesWaitMs: 100, // see _dial
   relayMaxBytes: 64 * 1024,
   relayRate: { rate: 150, burst: 100 }, // the server allows 200/s, burst 400 per user by default
   highWaterMark: 4 * 1024 * 1024, // data channel bytes in flight before frames wait in our queue
@@ -230,20 +231,23 @@ export class PeerTransport {
   }
 
   /**
-   * Makes the connection to a peer once it answered our greeting, in a later task: creating an
-   * RTCPeerConnection blocks this thread for milliseconds (@roamhq/wrtc: 3 to 30 ms), and the
-   * greeting and the first frames on the relay (a late joiner's sync request) must not wait for
-   * it. Nothing waits for it either: our descriptions and candidates name the peer's session, so
-   * they could not go out before its greeting anyway.
+   * Makes the connection to a peer in a later task, once the peer answered our greeting and its
+   * first relayed frames are in (at most firstFramesWaitMs after its answer): creating an
+   * RTCPeerConnection blocks this thread for milliseconds (@roamhq/wrtc: 3 to 30 ms), and neither
+   * the greetings nor the first exchange on the relay (a late joiner's sync request, the reply to
+   * it) should wait for that. Nothing waits for the connection either: our descriptions and
+   * candidates name the peer's session, so they could not go out before its greeting anyway.
    */
-  _dial(peer) {
+  _dial(peer, framesIn = false) {
     if (!this._wantsDirect(peer) || peer.pc || peer.retryTimer) return;
     peer.dialWanted = true;
-    if (!peer.heard || peer.dialTimer) return;
+    if (!peer.heard || (peer.dialTimer && !framesIn)) return;
+    this._clear(peer, 'dialTimer');
+    const now = framesIn || peer.recv.epoch !== null || this.opts.relay === 'never';
     peer.dialTimer = this._timer(() => {
       peer.dialTimer = null;
       if (peer.dialWanted && this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
-    }, 0);
+    }, now ? 0 : this.opts.firstFramesWaitMs);
   }
 
   /**
@@ -1105,6 +1109,8 @@ export class PeerTransport {
     }
     if (inner.length < RELAY_INNER_HEADER) return this._error('bad_frame', `peer ${peer.id} relayed a ${inner.length}-byte message`, peer.id);
     this._heard(peer);
+    // Its first frames: the connection is made right after they are handled (see _dial).
+    if (peer.dialWanted && peer.recv.epoch === null) this._dial(peer, true);
     const v = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
     const epoch = v.getUint32(0);
     const seq = v.getUint32(4);

@@ -46,8 +46,9 @@ test('two peers dial each other at once (glare): one data channel, frames in ord
       }
     },
   });
-  const a = await makePeer(srv, room, { rtc: counting('a') });
-  const b = await makePeer(srv, room, { rtc: counting('b') });
+  // (firstFramesWaitMs 0: both dial as soon as they heard each other, frames or not)
+  const a = await makePeer(srv, room, { rtc: counting('a'), firstFramesWaitMs: 0 });
+  const b = await makePeer(srv, room, { rtc: counting('b'), firstFramesWaitMs: 0 });
   // Greetings without the dial flag (as from a peer that is not dialling yet, or an older one):
   // the polite side then offers too (see the next test for the flag).
   for (const p of [a, b]) withoutDialFlag(p);
@@ -111,8 +112,9 @@ test('both dial at once, greetings say so: only the impolite side offers (no gla
 });
 
 // Creating an RTCPeerConnection blocks the thread for milliseconds (wrtc): a late joiner's greeting
-// and its first relayed frames (the sync request) go out before it, after the peer answered.
-test('the connection is made once the greeting is answered: the greeting and the first relayed frames go first', async () => {
+// and its first relayed frames (the sync request) go out before it, and the other side's first
+// frames are handled before it too (the reply to that request).
+test('the connection is made once the greeting is answered and the first relayed frames are in', async () => {
   const room = newRoom();
   const log = [];
   const rtc = { ...wrtc, RTCPeerConnection: class extends wrtc.RTCPeerConnection {
@@ -121,7 +123,8 @@ test('the connection is made once the greeting is answered: the greeting and the
       log.push('pc');
     }
   } };
-  const a = await makePeer(srv, room, { rtc });
+  // (a waits for b's frames as long as it takes; 100 ms by default, then it dials anyway)
+  const a = await makePeer(srv, room, { rtc, firstFramesWaitMs: 60_000, onFrame: () => log.push('frame in') });
   const b = await makePeer(srv, room);
   const signal = a.signaling.signal.bind(a.signaling);
   a.signaling.signal = (to, data) => (log.push(data?.m?.k), signal(to, data));
@@ -131,11 +134,13 @@ test('the connection is made once the greeting is answered: the greeting and the
   assert.deepEqual(log, [], 'no connection yet');
   assert.equal(a.transport.send(b.id, numbered(0)), true); // waits for the route
   b.transport.connect(a.id);
+  assert.equal(b.transport.send(a.id, numbered(0)), true);
   await Promise.all([opened(a, b.id), opened(b, a.id)]);
   assert.equal(log[0], 'hello');
   assert.equal(log.filter((k) => k === 'pc').length, 1, log.join(' '));
-  assert.ok(log.indexOf('relay') < log.indexOf('pc'), `the frame went before the connection was made: ${log.join(' ')}`);
-  assert.ok(log.slice(0, log.indexOf('pc')).every((k) => k !== 'sdp' && k !== 'ice'));
+  const pc = log.indexOf('pc');
+  assert.ok(log.indexOf('relay') < pc && log.indexOf('frame in') < pc, `frames before the connection: ${log.join(' ')}`);
+  assert.ok(log.slice(0, pc).every((k) => k !== 'sdp' && k !== 'ice'));
   await waitUntil(() => b.received(a.id).length === 1, { message: 'frame' });
   assert.deepEqual(errorCodes(a), []);
   assert.deepEqual(errorCodes(b), []);
