@@ -84,6 +84,10 @@ export class RoomCore {
     // The wasm functions themselves, as js/index.js calls the document's (rawExports there).
     this._new = mod.asm.rs_room_new || mod._rs_room_new;
     this._call = mod.asm.rs_room || mod._rs_room;
+    this._capture = mod.asm.rs_set_capture_updates || mod._rs_set_capture_updates;
+    // The room's own doc 'update' listener (joinRoom sets it), which skips the updates this core
+    // applies: see handleFrame.
+    this.roomListener = null;
     // Inputs get a buffer of their own: rs_scratch() reallocates the Doc's scratch buffer, whose
     // pointer js/index.js keeps between calls (using it here freed that memory under the Doc).
     this._buf = 0;
@@ -156,8 +160,18 @@ export class RoomCore {
   channelBuffered(peer, bytes, now) { this._op(CHANNEL_BUFFERED, [peer], now, bytes); }
   framesLost(peer, now) { this._op(FRAMES_LOST, [peer], now); }
   handleFrame(peer, data, now) {
-    if (this.doc._h !== 0) this.doc._live();
-    this._op(HANDLE_FRAME, [peer, toBytes(data)], now);
+    const doc = this.doc;
+    const h = doc._h !== 0 ? doc._live() : 0;
+    // When the room's listener is the document's only 'update' listener, nobody reads the
+    // update of what this frame applies: the core then skips encoding it (for a late joiner,
+    // the whole snapshot a second time).
+    const quiet = h !== 0 && doc._updateListeners.length === 1 && doc._updateListeners[0] === this.roomListener;
+    if (quiet) this._capture(h, 0);
+    try {
+      this._op(HANDLE_FRAME, [peer, toBytes(data)], now);
+    } finally {
+      if (quiet) this._capture(h, 1);
+    }
   }
   /** An update the local document produced (doc.on('update') with an origin other than the room). */
   localUpdate(update, now) { return this._op(LOCAL_UPDATE, [toBytes(update)], now) !== 0; }

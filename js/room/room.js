@@ -260,6 +260,7 @@ class Room {
       if (origin !== this) this._input((c, t) => c.localUpdate(update, t));
     };
     doc.on('update', this._onDocUpdate);
+    core.roomListener = this._onDocUpdate;
 
     this._unsubscribe = [
       signaling.on('peer-join', (peer) => this._input((c, t) => c.peerJoined(peer, t))),
@@ -368,6 +369,7 @@ class Room {
       return this.leave(); // (already leaving, or the document is gone)
     }
     this._core = core;
+    core.roomListener = this._onDocUpdate;
     this._transport = this._newTransport();
     this._emit('rejoin', peerId, previous);
     const state = this.presence._self;

@@ -82,6 +82,9 @@ export interface PeerTransportOptions {
   connectTimeoutMs?: number;
   /** How long a missing frame is awaited before the stream moves on with 'frames_lost' (default 10000 ms). */
   gapTimeoutMs?: number;
+  /** The connection to a peer is made once its first relayed frames are in, or this long after its
+   * greeting (default 100 ms): the first exchange on the relay (a sync request) goes before it. */
+  firstFramesWaitMs?: number;
   /** The server's relay size limit (default 64 KiB): frames are split to fit. */
   relayMaxBytes?: number;
   /** Client-side pacing of relay messages (default 150/s, burst 100; the server's default limit is 200/s). */

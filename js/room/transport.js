@@ -7,8 +7,9 @@
 //  - on ICE failure (or no channel within connectTimeoutMs): an ICE restart, then full re-dials
 //    (a new RTCPeerConnection, numbered by a generation both sides follow) with backoff;
 //  - relay fallback: until the channel is open, or when it cannot be made, frames go through the
-//    signaling server's binary `relay` (split to its 64 KiB limit, up to 8 messages in flight per
-//    peer, paced below the server's rate limit, retried on `rate_limit`; nothing is dropped silently);
+//    signaling server's binary `relay` (split to its 64 KiB limit, small frames sent together in
+//    one message up to it, up to 8 messages in flight per peer, paced below the server's rate
+//    limit, retried on `rate_limit`; nothing is dropped silently);
 //  - every frame carries (stream epoch, sequence number), so the receiver delivers frames in order
 //    and exactly once even while they switch from the relay to the channel;
 //  - media (calls, see call.js): tracks added to peerConnection(id) are negotiated by the same
@@ -30,7 +31,9 @@
 //  - data channel message: 0x01, epoch u32, seq u32, frame bytes; or a batch of frames with
 //    consecutive seqs: 0x02, epoch u32, seq u32 of the first, then per frame length u32, bytes;
 //  - relay message: 0x01 (plain) or 0x02 (sealed), then [epoch u32, seq u32, part u16, parts u16,
-//    bytes of that part], sealed as iv || ciphertext || tag with a password;
+//    bytes of that part] or whole frames with consecutive seqs [epoch u32, seq u32 of the first,
+//    0 u16, 0 u16, then per frame length u32, bytes], sealed as iv || ciphertext || tag with a
+//    password;
 //  - signal payload: { rs1: 1, m: message } or, with a password, { rs1: 1, x: base64(sealed JSON) };
 //    a greeting also carries h: 1 in clear, a refusal is { rs1: 1, nack: 'wrong_password' }.
 //    Messages: hello {ack, d: 1 when the sender dials the peer, else 0}, sdp {g, d: description,
@@ -75,6 +78,7 @@ const DEFAULTS = {
   iceServers: [],
   connectTimeoutMs: 15_000,
   gapTimeoutMs: 10_000,
+  firstFramesWaitMs: 100, // see _dial
   relayMaxBytes: 64 * 1024,
   relayRate: { rate: 150, burst: 100 }, // the server allows 200/s, burst 400 per user by default
   highWaterMark: 4 * 1024 * 1024, // data channel bytes in flight before frames wait in our queue
@@ -144,6 +148,8 @@ class Peer {
     this.connectTimer = null;
     this.retryTimer = null;
     this.helloTimer = null;
+    this.dialTimer = null; // the connection is made soon (see _dial)
+    this.dialWanted = false; // connect() asked for a connection not made yet
     this.restartPc = null; // the connection an ICE restart is running on
     this.disconnectedTimer = null;
     this.noDirect = false; // the peer is relay-only
@@ -221,7 +227,27 @@ export class PeerTransport {
     if (!peer) peer = this._addPeer(peerId, Boolean(polite));
     else peer.polite = Boolean(polite);
     if (!peer.helloSent) this._hello(peer, false);
-    if (this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
+    this._dial(peer);
+  }
+
+  /**
+   * Makes the connection to a peer in a later task, once the peer answered our greeting and its
+   * first relayed frames are in (at most firstFramesWaitMs after its answer): creating an
+   * RTCPeerConnection blocks this thread for milliseconds (@roamhq/wrtc: 3 to 30 ms), and neither
+   * the greetings nor the first exchange on the relay (a late joiner's sync request, the reply to
+   * it) should wait for that. Nothing waits for the connection either: our descriptions and
+   * candidates name the peer's session, so they could not go out before its greeting anyway.
+   */
+  _dial(peer, framesIn = false) {
+    if (!this._wantsDirect(peer) || peer.pc || peer.retryTimer) return;
+    peer.dialWanted = true;
+    if (!peer.heard || (peer.dialTimer && !framesIn)) return;
+    this._clear(peer, 'dialTimer');
+    const now = framesIn || peer.recv.epoch !== null || this.opts.relay === 'never';
+    peer.dialTimer = this._timer(() => {
+      peer.dialTimer = null;
+      if (peer.dialWanted && this._wantsDirect(peer) && !peer.pc && !peer.retryTimer) this._newPc(peer);
+    }, now ? 0 : this.opts.firstFramesWaitMs);
   }
 
   /**
@@ -374,7 +400,7 @@ export class PeerTransport {
     peer.gone = true;
     if (this._peers.get(peer.id) === peer) this._peers.delete(peer.id);
     if (closeNow) this._closePc(peer);
-    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer']) this._clear(peer, t);
+    for (const t of ['retryTimer', 'drainTimer', 'dcClosedTimer', 'helloTimer', 'dialTimer']) this._clear(peer, t);
     this._clear(peer.recv, 'gapTimer');
     // Frames still queued are discarded without an error: either side chose to end the
     // connection (disconnect(), close() or the peer's bye), so they have no reader any more.
@@ -421,6 +447,7 @@ export class PeerTransport {
     this._closePc(peer);
     const { RTCPeerConnection } = this.opts.rtc;
     const pc = new RTCPeerConnection({ ...(this.opts.rtcConfig || {}), iceServers: this.opts.iceServers });
+    peer.dialWanted = false;
     const dc = pc.createDataChannel('roomsync', { negotiated: true, id: 0, ordered: true });
     dc.binaryType = 'arraybuffer';
     peer.pc = pc;
@@ -670,9 +697,12 @@ export class PeerTransport {
       peer.gen = gen;
       this._newPc(peer);
     }
-    const pc = peer.pc;
-    if (!pc.remoteDescription) peer.remoteCandidates.push(cand);
-    else await this._addCandidate(peer, pc, cand);
+    const { pc, neg } = peer;
+    // After the descriptions signalled before it (see _onSignalMessage).
+    return this._negotiate(peer, neg, async () => {
+      if (!pc.remoteDescription) peer.remoteCandidates.push(cand);
+      else await this._addCandidate(peer, pc, cand);
+    });
   }
 
   async _addCandidate(peer, pc, cand) {
@@ -872,13 +902,20 @@ export class PeerTransport {
     const seq = v.getUint32(5);
     if (kind === DC_FRAME) return this._deliver(peer, epoch, seq, new Uint8Array(data, DC_HEADER));
     if (kind !== DC_BATCH) return this._error('bad_frame', `peer ${peer.id} sent an unknown message kind ${kind}`, peer.id);
+    this._deliverBatch(peer, epoch, seq, new Uint8Array(data, DC_HEADER));
+  }
+
+  /** A batch (per frame: length u32, bytes; seqs from `seq` on) from the channel or the relay,
+   * delivered in order; a malformed one is refused whole. */
+  _deliverBatch(peer, epoch, seq, bytes) {
+    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
     const frames = [];
-    for (let o = DC_HEADER; o < data.byteLength;) {
-      const len = o + 4 <= data.byteLength ? v.getUint32(o) : -1;
-      if (len < 0 || len > MAX_FRAME_BYTES || o + 4 + len > data.byteLength) {
+    for (let o = 0; o < bytes.length;) {
+      const len = o + 4 <= bytes.length ? v.getUint32(o) : -1;
+      if (len < 0 || len > MAX_FRAME_BYTES || o + 4 + len > bytes.length) {
         return this._error('bad_frame', `peer ${peer.id} sent a malformed batch of frames`, peer.id);
       }
-      frames.push(new Uint8Array(data, o + 4, len));
+      frames.push(bytes.subarray(o + 4, o + 4 + len));
       o += 4 + len;
     }
     for (let i = 0; i < frames.length; i++) this._deliver(peer, epoch, (seq + i) >>> 0, frames[i]);
@@ -967,32 +1004,51 @@ export class PeerTransport {
     peer.relayBusy = true;
     let failures = 0;
     let failingSince = 0;
-    // Messages sent and not acknowledged yet: [{ item, part, reply }]. The server answers a
+    // Messages sent and not acknowledged yet: [{ items, part, reply }]. The server answers a
     // peer's pushes in order, so the acknowledged frames are a prefix of the queue.
     const window = [];
     try {
+      await null; // the frames sent in this same task go together (a late joiner's hello, presence and sync request)
       while (!peer.gone && !this._closed) {
-        const item = peer.relayQueue[peer.relayInflight];
+        const q = peer.relayQueue;
+        const item = q[peer.relayInflight];
         // (the parts of a frame go one at a time: they must arrive in order)
-        if (item && window.length < RELAY_WINDOW && !(window.length && (item.parts > 1 || window[0].item.parts > 1))) {
-          peer.relayInflight++;
+        if (item && window.length < RELAY_WINDOW && !(window.length && (item.parts > 1 || window[0].items[0].parts > 1))) {
           const part = item.part;
           const size = this._relayPartBytes();
-          const chunk = item.bytes.subarray(part * size, (part + 1) * size);
-          const inner = new Uint8Array(RELAY_INNER_HEADER + chunk.length);
+          // Whole frames with consecutive seqs (frames moved back from a closing channel may not
+          // follow on) travel together, as many as fit.
+          let n = 1;
+          let bytes = 4 + item.bytes.length;
+          for (let next; item.parts === 1 && (next = q[peer.relayInflight + n]) && next.parts === 1 &&
+            next.seq === ((item.seq + n) >>> 0) && bytes + 4 + next.bytes.length <= size; n++) bytes += 4 + next.bytes.length;
+          const items = q.slice(peer.relayInflight, peer.relayInflight + n);
+          peer.relayInflight += n;
+          const chunk = n === 1 ? item.bytes.subarray(part * size, (part + 1) * size) : null;
+          const inner = new Uint8Array(RELAY_INNER_HEADER + (chunk ? chunk.length : bytes));
           const v = new DataView(inner.buffer);
           v.setUint32(0, peer.epoch);
           v.setUint32(4, item.seq);
-          v.setUint16(8, part);
-          v.setUint16(10, item.parts);
-          inner.set(chunk, RELAY_INNER_HEADER);
+          if (chunk) {
+            v.setUint16(8, part);
+            v.setUint16(10, item.parts);
+            inner.set(chunk, RELAY_INNER_HEADER);
+          } else {
+            // part 0 of 0 marks a batch: per frame, its length u32 and its bytes
+            let o = RELAY_INNER_HEADER;
+            for (const it of items) {
+              v.setUint32(o, it.bytes.length);
+              inner.set(it.bytes, o + 4);
+              o += 4 + it.bytes.length;
+            }
+          }
           const body = this._key ? await seal(await this._key, 'relay', this.localId, peer.id, inner) : inner;
           const msg = new Uint8Array(1 + body.length);
           msg[0] = this._key ? RELAY_SEALED : RELAY_PLAIN;
           msg.set(body, 1);
           await this._relayToken();
           if (peer.gone || this._closed) return;
-          window.push({ item, part, reply: this.signaling.relay(peer.id, msg).then(() => null, (err) => err || new Error('relay failed')) });
+          window.push({ items, part, reply: this.signaling.relay(peer.id, msg).then(() => null, (err) => err || new Error('relay failed')) });
           continue;
         }
         if (window.length === 0) break;
@@ -1001,10 +1057,13 @@ export class PeerTransport {
         if (!err) {
           failures = 0;
           failingSince = 0;
-          peer.relayInflight = Math.max(0, peer.relayInflight - 1);
-          if ((sent.item.part = sent.part + 1) === sent.item.parts && peer.relayQueue[0] === sent.item) {
-            peer.relayQueue.shift();
-            peer.relayBytes -= sent.item.bytes.length;
+          peer.relayInflight = Math.max(0, peer.relayInflight - sent.items.length);
+          for (const it of sent.items) {
+            // (the frames of a batch are whole: part 0 of 1)
+            if ((it.part = sent.part + 1) === it.parts && peer.relayQueue[0] === it) {
+              peer.relayQueue.shift();
+              peer.relayBytes -= it.bytes.length;
+            }
           }
           continue;
         }
@@ -1050,12 +1109,15 @@ export class PeerTransport {
     }
     if (inner.length < RELAY_INNER_HEADER) return this._error('bad_frame', `peer ${peer.id} relayed a ${inner.length}-byte message`, peer.id);
     this._heard(peer);
+    // Its first frames: the connection is made right after they are handled (see _dial).
+    if (peer.dialWanted && peer.recv.epoch === null) this._dial(peer, true);
     const v = new DataView(inner.buffer, inner.byteOffset, inner.byteLength);
     const epoch = v.getUint32(0);
     const seq = v.getUint32(4);
     const part = v.getUint16(8);
     const parts = v.getUint16(10);
     const chunk = inner.subarray(RELAY_INNER_HEADER);
+    if (parts === 0 && part === 0) return this._deliverBatch(peer, epoch, seq, chunk);
     if (parts === 0 || part >= parts) return this._error('bad_frame', `peer ${peer.id} relayed part ${part} of ${parts}`, peer.id);
     if (parts === 1) return this._deliver(peer, epoch, seq, chunk);
     // Parts of one frame arrive in order (sent one at a time, see _pumpRelayLoop).
@@ -1084,7 +1146,7 @@ export class PeerTransport {
   _hello(peer, ack) {
     peer.helloSent = true;
     // d: we dial the peer (a connection exists, or connect() makes one right after its greeting).
-    this._signal(peer, { k: 'hello', ack, d: peer.pc || (!ack && this._wantsDirect(peer)) ? 1 : 0 });
+    this._signal(peer, { k: 'hello', ack, d: peer.pc || peer.dialWanted || (!ack && this._wantsDirect(peer)) ? 1 : 0 });
     if (!ack) this._greetUntilHeard(peer, this.opts.connectTimeoutMs);
   }
 
@@ -1095,7 +1157,7 @@ export class PeerTransport {
     peer.helloTimer = this._timer(() => {
       peer.helloTimer = null;
       if (peer.heard || peer.gone || peer.refused) return;
-      this._signal(peer, { k: 'hello', ack: false, d: peer.pc ? 1 : 0 });
+      this._signal(peer, { k: 'hello', ack: false, d: peer.pc || peer.dialWanted ? 1 : 0 });
       this._greetUntilHeard(peer, Math.min(this.opts.maxRetryDelayMs, delay * 2));
     }, delay);
   }
@@ -1107,6 +1169,7 @@ export class PeerTransport {
     this._clear(peer, 'helloTimer');
     this._updateRoute(peer);
     this._pumpRelay(peer);
+    if (peer.dialWanted) this._dial(peer);
   }
 
   /** Queues a signal to the peer (sealed with the room key if any); resolves once it was routed. */
@@ -1223,10 +1286,14 @@ export class PeerTransport {
         for (const held of peer.heldSignals.splice(0)) this._signal(peer, held);
         // A peer that greets us wants a connection; follow it unless it is ours to dial already.
         return;
+      // Not awaited: descriptions and candidates keep their order in the connection's own queue
+      // (_negotiate), and the peer's next messages (relayed frames: a sync reply) need not wait
+      // for WebRTC to apply them.
       case 'sdp':
-        return this._onDescription(peer, gen, msg.d, msg);
       case 'ice':
-        return this._onCandidate(peer, gen, msg.d);
+        (msg.k === 'sdp' ? this._onDescription(peer, gen, msg.d, msg) : this._onCandidate(peer, gen, msg.d))
+          .catch((err) => this._error('rtc_error', `handling a message from peer ${peer.id}: ${err && err.message}`, peer.id));
+        return;
       case 'relay-only':
         peer.noDirect = true;
         this._closePc(peer);

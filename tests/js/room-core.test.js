@@ -228,3 +228,61 @@ test('room core (wasm): updates held for a frame lost in flight are asked for 50
   assert.equal(textA.toString(), 'hello world');
   for (const x of [a, b, docA, docB]) x.destroy();
 });
+
+// --- the room's own 'update' listener (core.roomListener) -------------------------------------
+// joinRoom's listener skips what the core applies (origin: the room); while it is the only one,
+// the core applies remote updates without encoding them for it. Another listener gets them.
+test('room core (wasm): remote updates are encoded only when a listener besides the room\'s reads them', async () => {
+  const docA = await createDoc({ clientId: 301 });
+  const docB = await createDoc({ clientId: 302 });
+  const a = await createRoomCore({ self: 'a', doc: docA, seed: 1 });
+  const b = await createRoomCore({ self: 'b', doc: docB, seed: 2 });
+  const seen = []; // [listener, origin, update bytes] in the order they were called
+  const roomListener = (u, origin) => {
+    seen.push(['room', origin, u.length]);
+    if (origin !== b) b.localUpdate(u, 0);
+  };
+  docA.on('update', (u, origin) => { if (origin !== a) a.localUpdate(u, 0); });
+  docB.on('update', roomListener);
+  b.roomListener = roomListener;
+  const pump = () => {
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const [from, to, fromId] of [[a, b, 'a'], [b, a, 'b']]) {
+        for (const o of from.drain()) {
+          if (o.kind === 'transmit') { to.handleFrame(fromId, o.bytes, 1); moved = true; }
+          if (o.kind === 'docChanged') from.emitDocChange(o, from);
+        }
+      }
+    }
+  };
+  a.peerJoined('b', 0); b.peerJoined('a', 0);
+  a.channelOpen('b', 0); b.channelOpen('a', 0);
+  pump();
+
+  docA.getText('t').insert(0, 'hello');
+  pump();
+  assert.equal(docB.getText('t').toString(), 'hello');
+  assert.deepEqual(seen, [], 'the room\'s listener alone: no update encoded for what the room applied');
+
+  docB.getText('t').insert(5, '!'); // capture is back on for local edits: they reach the peer
+  pump();
+  assert.deepEqual(seen.map(([who, origin]) => [who, origin]), [['room', null]]);
+  assert.equal(docA.getText('t').toString(), 'hello!');
+
+  const app = [];
+  docB.on('update', (u, origin) => app.push([origin, u]));
+  const replica = await createDoc({ clientId: 303 });
+  replica.applyUpdate(docB.encodeState());
+  docA.getText('t').insert(0, '> ');
+  pump();
+  assert.equal(docB.getText('t').toString(), '> hello!');
+  assert.equal(app.length, 1, 'an app listener gets the remote update');
+  assert.equal(app[0][0], b);
+  replica.applyUpdate(app[0][1]);
+  assert.equal(replica.getText('t').toString(), '> hello!', 'and it carries the change');
+  assert.equal(seen.at(-1)[1], b, 'the room\'s listener is called too, with the room as origin');
+
+  for (const x of [a, b]) x.destroy();
+  for (const d of [docA, docB, replica]) d.destroy();
+});
