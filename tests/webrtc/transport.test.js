@@ -271,7 +271,6 @@ test('a send on a channel closing under us is no error: the frames wait for the 
   await a.close();
   await b.close();
 });
-// ---- end negotiation / signals to peers that left
 
 // ---- signals of an earlier incarnation of either side (disconnect + reconnect of the same ids)
 const ufragOf = (text) => (typeof text === 'string' ? (text.match(/(?:a=ice-ufrag:| ufrag )(\S+)/) || [])[1] : undefined);
@@ -440,7 +439,6 @@ test("a bye of the peer's previous entry, arriving after both sides reconnected,
     await b.close();
   }
 });
-// ---- end earlier incarnations
 
 test('three peers: only the newcomer dials, the others accept; explicit roles work too', async () => {
   const room = newRoom();
@@ -875,7 +873,6 @@ test('a relayed batch is delivered frame by frame; one whose lengths run past it
   await a.close();
   await b.close();
 });
-// --- end relay pipelining ---
 
 test("relay 'never': no route, send() returns false and the failure is reported for the peer", async () => {
   const room = newRoom();
