@@ -585,7 +585,8 @@ function markdownReport(out, order) {
   const others = out.traces.filter((t) => t !== main);
   if (others.length) {
     const pick = [['apply, per-edit API (ms)', (x) => x.apply.median, fmtMs], ['B4 (ms)', (x) => x.b4.median, fmtMs],
-      ['load + read + 1 edit (ms)', (x) => x.load.median, fmtMs], ['encoded size (bytes)', (x) => x.encoded.raw, fmtInt]];
+      ['load + read + 1 edit (ms)', (x) => x.load.median, fmtMs], ['encoded size (bytes)', (x) => x.encoded.raw, fmtInt],
+      ['memory per run after load, Δ heap+ext ÷ text runs (B)', (x) => perRun(x.memory), fmtInt]];
     for (const [label, f, fmt] of pick) {
       L.push('', `${label}, every trace:`, '', `| trace | ${order.join(' | ')} |`, `|---|${order.map(() => '---:').join('|')}|`);
       for (const t of out.traces) {
