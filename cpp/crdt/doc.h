@@ -203,6 +203,7 @@ class Doc {
   std::vector<RootInfo> roots() const;
 
  private:
+  void empty_again(size_t roots, bool changed, uint64_t lamport);  // after a refused one-pass load (doc.cpp)
   friend class UndoManager;  // reads the op log and makes the inverse edits (crdt/undo.cpp)
   std::unique_ptr<DocImpl> impl_;
 };

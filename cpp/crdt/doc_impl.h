@@ -224,6 +224,16 @@ class DocImpl {
   // Merge speed: a peer's keystroke that arrives in order, applied without the
   // general path's tables; false (nothing changed) when the update needs the general path.
   bool apply_keystroke(const uint8_t* data, size_t len);
+  // Load speed: a big update (a saved state, a late joiner's snapshot) into a document that
+  // holds nothing yet (empty_of_ops), integrated as it is read. False when it needs the general
+  // path (an error, an op of our own id or one that would wait, memory): the document must
+  // then be emptied again (Doc::apply_update makes a fresh one).
+  bool load_into_empty(const uint8_t* data, size_t len);
+  bool empty_of_ops() const;
+  static constexpr size_t kOnePassBytes = 4096;  // smaller updates are decoded once anyway
+  void reserve_for(const std::vector<uint32_t>& doc_client, const std::vector<uint32_t>& adds, size_t units,
+                   size_t values);
+  static bool one_pass_load;  // tests compare the two paths
 
   // --- encoding (codec/update_codec.cpp)
   // Ops after `clocks` (per client index); with_pending adds ops waiting for parents.

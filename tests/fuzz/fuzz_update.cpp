@@ -3,8 +3,9 @@
 // Each input is (1) applied as an update to a document that already has content: on failure
 // the message must be non-empty and the document exactly unchanged; on success its state must
 // round-trip through encode_state into a fresh document, and applying the input again must
-// change nothing (idempotence); (2) applied to an empty document, same rules; (3) used as a
-// state vector for encode_state_since, whose output, if any, must be a valid update.
+// change nothing (idempotence); (2) applied to an empty document, same rules, and the same as
+// the general two-pass load gives; (3) used as a state vector for encode_state_since, whose
+// output, if any, must be a valid update.
 //
 // Seed corpus: run the binary with ROOMSYNC_FUZZ_WRITE_SEEDS=<dir> to write valid updates and
 // state vectors into <dir> and exit (scripts/fuzz.sh does this).
@@ -19,6 +20,7 @@
 
 #include "codec/update_codec.h"
 #include "crdt/doc.h"
+#include "crdt/doc_impl.h"  // DocImpl::one_pass_load
 
 using namespace roomsync;
 using Bytes = std::vector<uint8_t>;
@@ -178,6 +180,23 @@ Seeds make_seeds() {
   ok_or_die(b.root(RootType::Text, "a root name of more than fifteen bytes", &long_name), "root");
   ok_or_die(b.text_insert(long_name, 0, u"x"), "insert");
   s.extra.push_back(b.take_last_result().update);
+  // A state of two writers over 4 KB: what loads into an empty document in one pass.
+  Doc w1(0x2222), w2(0x3333);
+  RootHandle t1 = 0, t2 = 0;
+  ok_or_die(w1.root(RootType::Text, "text", &t1), "root");
+  ok_or_die(w2.root(RootType::Text, "text", &t2), "root");
+  for (uint32_t i = 0; i < 600; ++i) {
+    Doc& w = i % 2 ? w1 : w2;
+    const RootHandle wt = i % 2 ? t1 : t2;
+    ok_or_die(w.text_insert(wt, i * 7919 % (w.text_length(wt) + 1), u"ab"), "insert");
+    if (i % 7 == 0 && w.text_length(wt) > 4) ok_or_die(w.text_delete(wt, i % 3, 2), "delete");
+    if (i % 50 == 49) {
+      const Bytes x = w1.encode_state(), y = w2.encode_state();
+      ok_or_die(w1.apply_update(y.data(), y.size()), "merge");
+      ok_or_die(w2.apply_update(x.data(), x.size()), "merge");
+    }
+  }
+  s.extra.push_back(w1.encode_state());
   return s;
 }
 
@@ -299,7 +318,22 @@ void check_compact_decoder(const uint8_t* data, size_t size) {
 }
 }  // namespace
 
+// Load speed: a big update into an empty document is read once (DocImpl::load_into_empty);
+// the general two-pass load is its reference: the same verdict and message, the same document
+// and the same held ops.
+void check_one_pass_load(const uint8_t* data, size_t size) {
+  Doc one(0x8888), two(0x8888);
+  const Status a = one.apply_update(data, size);
+  DocImpl::one_pass_load = false;
+  const Status b = two.apply_update(data, size);
+  DocImpl::one_pass_load = true;
+  if (a.ok != b.ok || a.message != b.message) fail("the one-pass load's verdict differs:", a.message + " vs " + b.message);
+  if (one.encode_state() != two.encode_state() || view(one) != view(two) || one.pending_ops() != two.pending_ops())
+    fail("the one-pass load gives another document than the general one");
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  check_one_pass_load(data, size);
   {
     Doc d(0x7777);
     const Bytes& base = seeds().base;
