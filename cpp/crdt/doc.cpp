@@ -614,8 +614,9 @@ Status Doc::apply_update(const uint8_t* data, size_t len) {
   if (implicit) d->begin();
   d->note_remote();  // B4 (issue 8)
   Status s;
-  // Load speed: into a document that holds nothing, a big update is read once less.
-  if (len > DocImpl::kOnePassBytes && (data[0] & 0x80) == 0 && DocImpl::one_pass_load && d->empty_of_ops()) {
+  // Load speed: into a document that holds nothing, a big update is read once less (a compact
+  // one, a single op, goes to apply_keystroke).
+  if (len > DocImpl::kKeepOpsBytes && (data[0] & 0x80) == 0 && DocImpl::one_pass_load && d->empty_of_ops()) {
     const size_t roots = d->roots.size();
     const bool changed = d->txn.changed;
     const uint64_t lamport = d->lamport;
@@ -639,8 +640,10 @@ Status Doc::apply_update(const uint8_t* data, size_t len) {
   Doc fresh(impl_->clients[0].id);
   const DocImpl& old = *impl_;
   DocImpl& f = *fresh.impl_;
-  for (size_t h = 0; h < roots; ++h) f.add_root(old.roots[h].type, old.roots[h].name);
-  for (size_t h = 0; h < roots; ++h) f.roots[h].observed = old.roots[h].observed;
+  for (size_t h = 0; h < roots; ++h) {
+    const Root& r = old.roots[h];
+    f.roots[f.add_root(r.type, r.name)].observed = r.observed;
+  }
   f.capture_updates = old.capture_updates;
   f.undo_managers = old.undo_managers;
   f.lamport = lamport;

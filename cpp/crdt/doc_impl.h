@@ -230,7 +230,9 @@ class DocImpl {
   // then be emptied again (Doc::apply_update makes a fresh one).
   bool load_into_empty(const uint8_t* data, size_t len);
   bool empty_of_ops() const;
-  static constexpr size_t kOnePassBytes = 4096;  // smaller updates are decoded once anyway
+  // apply_update keeps the decoded ops of an update up to this size for its second pass;
+  // bigger ones are decoded twice, or once less by load_into_empty.
+  static constexpr size_t kKeepOpsBytes = 4096;
   void reserve_for(const std::vector<uint32_t>& doc_client, const std::vector<uint32_t>& adds, size_t units,
                    size_t values);
   static bool one_pass_load;  // tests compare the two paths

@@ -104,6 +104,13 @@ struct RefChecker {
   }
 };
 
+// RefChecker's test when the document has every clock of [id, id + n) (document terms): each
+// is an insert into `root`, or a no-op.
+bool all_inserts_here(const DocImpl& d, Id id, uint32_t n, RootHandle root) {
+  uint32_t k = id.clock;
+  return RefChecker::doc_has_inserts(d, id.client, &k, id.clock + n, root) && k >= id.clock + n;
+}
+
 // References that pass 1 could not check yet (into ops later in the update).
 struct Deferred {
   Id target;  // update terms
@@ -227,10 +234,7 @@ bool DocImpl::apply_keystroke(const uint8_t* data, size_t len) {
   if (!is_none(op.left)) op.left.client = ids[op.left.client];
   if (!is_none(op.right)) op.right.client = ids[op.right.client];
   // Every element it refers to is here and is an element of this root (RefChecker's test).
-  auto here = [&](Id id, uint32_t n) {
-    uint32_t k = id.clock;
-    return RefChecker::doc_has_inserts(*this, id.client, &k, id.clock + n, *root) && k >= id.clock + n;
-  };
+  auto here = [&](Id id, uint32_t n) { return all_inserts_here(*this, id, n, *root); };
   const bool refs_here = op.kind == OpKind::Insert
                              ? (is_none(op.left) || here(op.left, 1)) && (is_none(op.right) || here(op.right, 1))
                              : here(op.left, op.len);
@@ -308,11 +312,6 @@ bool DocImpl::load_into_empty(const uint8_t* data, size_t len) {
     for (size_t i = 0; i < u.clients.size(); ++i) doc_client[i] = client_index(u.clients[i]);
     if (n_ops > 64) reserve_for(doc_client, adds, units, values);
   };
-  // RefChecker's test, once the document has every clock referred to.
-  auto inserts_here = [&](Id id, uint32_t n, RootHandle root) {
-    uint32_t k = id.clock;
-    return RefChecker::doc_has_inserts(*this, id.client, &k, id.clock + n, root) && k >= id.clock + n;
-  };
   auto visit = [&](RemoteOp& op) -> Status {
     if (!resolved) resolve();
     const uint32_t c = doc_client[op.client];
@@ -332,8 +331,9 @@ bool DocImpl::load_into_empty(const uint8_t* data, size_t len) {
     // tree, so it passes the general check; one that became a no-op is checked as there.
     if ((kind == OpKind::Insert || kind == OpKind::Delete) && clients[c].ops.back().kind == OpKind::Nop) {
       const bool good = kind == OpKind::Insert
-                            ? (continues || is_none(left) || inserts_here(left, 1, root)) && (is_none(right) || inserts_here(right, 1, root))
-                            : inserts_here(left, n, root);
+                            ? (continues || is_none(left) || all_inserts_here(*this, left, 1, root)) &&
+                                  (is_none(right) || all_inserts_here(*this, right, 1, root))
+                            : all_inserts_here(*this, left, n, root);
       if (!good) return Status::error("general path");
     }
     return {};
@@ -354,7 +354,6 @@ Status DocImpl::apply_update(const uint8_t* data, size_t len) {
   if (len > 0 && (data[0] & 0x80) && apply_keystroke(data, len)) return {};  // merge speed (issue 8)
   // Small updates keep their ops for the second pass instead of decoding the bytes again (the
   // peak stays bounded: at most kKeepOpsBytes of update are held decoded).
-  constexpr size_t kKeepOpsBytes = 4096;
   const bool keep = len <= kKeepOpsBytes;
   // Merge speed: the tables (decode_update and resolve() empty theirs; the rest
   // a refused update may have left)
